@@ -1,0 +1,49 @@
+"""Apo: team booking pages whose bookings land in the organization's Salesforce org."""
+
+import os
+
+from flask import Flask
+
+from webapp.config import Config, from_environ
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask app: config, extensions, blueprints. No I/O happens here."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.update(from_environ())
+    if test_config:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    from webapp import cli, i18n, jobs, templating
+    from webapp.extensions import csrf, db, limiter, login_manager, migrate
+    from webapp.views import register_blueprints
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+    jobs.init_app(app)
+    cli.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Fail fast on missing secrets and derive the values other settings depend on."""
+    if not app.config.get("SECRET_KEY"):
+        if not (app.config.get("TESTING") or app.config.get("DEMO")):
+            raise RuntimeError("SECRET_KEY must be set (see README, Configuration).")
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "apo.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if app.config.get("INSECURE_COOKIES"):
+        # Plain-HTTP local runs (make run) cannot send Secure cookies back.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False

@@ -1,0 +1,56 @@
+"""Flask CLI commands: create-admin, seed-demo, sweep-syncs."""
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Admin, Organization
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(sweep_syncs)
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option("--organization", "org_name", prompt="Organization name")
+@click.password_option()
+def create_admin(email: str, name: str, org_name: str, password: str) -> None:
+    """Create an admin (and their organization when it does not exist yet)."""
+    email = email.strip().lower()
+    if db.session.scalar(select(Admin).where(func.lower(Admin.email) == email)):
+        raise click.ClickException(f"an admin with e-mail {email} already exists")
+    if len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    org = db.session.scalar(select(Organization).where(Organization.name == org_name))
+    if org is None:
+        org = Organization(name=org_name)
+        db.session.add(org)
+    admin = Admin(email=email, name=name, organization=org)
+    admin.set_password(password)
+    db.session.add(admin)
+    db.session.commit()
+    click.echo(f"created admin {email} in organization {org.name!r}")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo organization (idempotent: does nothing when it is already there)."""
+    from webapp.services import demo
+
+    created = demo.seed(db.session)
+    db.session.commit()
+    click.echo("demo data created" if created else "demo data already present")
+
+
+@click.command("sweep-syncs")
+def sweep_syncs() -> None:
+    """Queue again every sync record that is pending (S1); run it from cron or the worker."""
+    from webapp import jobs
+
+    count = jobs.requeue_pending()
+    click.echo(f"queued {count} pending sync record(s)")

@@ -1,0 +1,70 @@
+"""Non-secret defaults. Secrets and deployment settings come from the environment (see README)."""
+
+import os
+
+
+class Config:
+    # Secrets: never defaulted here; create_app refuses to start without SECRET_KEY (except tests/demo).
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None  # DATABASE_URL, else SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    RQ_QUEUE = "apo-sync"
+    RQ_JOB_TIMEOUT = 120
+    RQ_FAILURE_TTL = 7 * 24 * 3600
+    SYNC_RETRY_INTERVALS = [30, 120, 600]
+    REDIS_SOCKET_TIMEOUT = 2.0
+
+    BASE_URL = None  # public origin used for callback URLs and links in e-mails
+    DEMO = False
+
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # The signed token lives as long as the session; pages are not boosted, so no stale forms.
+    WTF_CSRF_TIME_LIMIT = None
+
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    LANGUAGES = ("ja", "en")
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_BOOKING = "30 per minute"
+    RATELIMIT_LOGIN = "10 per minute"
+
+    MAX_CONTENT_LENGTH = 256 * 1024
+
+
+# Environment variables we read, and the config key each one sets.
+ENVIRONMENT = {
+    "SECRET_KEY": "SECRET_KEY",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "APO_BASE_URL": "BASE_URL",
+    "APO_DEMO": "DEMO",
+    "APO_INSECURE_COOKIES": "INSECURE_COOKIES",
+    "APO_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "APO_RQ_QUEUE": "RQ_QUEUE",
+}
+
+_BOOLEAN = {"DEMO", "INSECURE_COOKIES"}
+
+
+def from_environ(environ=os.environ) -> dict:
+    """Return the config values set by the documented environment variables."""
+    values = {}
+    for name, key in ENVIRONMENT.items():
+        raw = environ.get(name)
+        if raw in (None, ""):
+            continue
+        values[key] = raw.lower() in ("1", "true", "yes", "on") if key in _BOOLEAN else raw
+    url = values.get("SQLALCHEMY_DATABASE_URI")
+    if url and url.startswith("postgres://"):
+        # Heroku-style URLs; SQLAlchemy 2 only accepts the postgresql scheme.
+        url = "postgresql://" + url[len("postgres://"):]
+    if url and url.startswith("postgresql://"):
+        values["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return values

@@ -1,0 +1,3 @@
+"""Placeholder: being written."""
+
+from webapp.views.admin import bp  # noqa: F401
