@@ -4,7 +4,7 @@ import os
 
 
 class Config:
-    # Secrets: never defaulted here; create_app refuses to start without SECRET_KEY (except tests/demo).
+    # Secrets are never defaulted: create_app refuses to start without SECRET_KEY (except tests).
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # DATABASE_URL, else SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

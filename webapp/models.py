@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from webapp.extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(db.TypeDecorator):
@@ -39,14 +39,14 @@ class UTCDateTime(db.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime stored")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Plan(str, enum.Enum):
@@ -59,7 +59,7 @@ class Plan(str, enum.Enum):
     def rank(self) -> int:
         return list(Plan).index(self)
 
-    def at_least(self, other: "Plan") -> bool:
+    def at_least(self, other: Plan) -> bool:
         return self.rank >= other.rank
 
 

@@ -17,7 +17,7 @@ from webapp.models import (
 )
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
-DEMO_ADMIN_PASSWORD = "apo-demo"
+DEMO_ADMIN_PASSWORD = "apo-demo"  # noqa: S105 - published demo credentials
 DEMO_TEAM_SLUG = "demo-team"
 DEMO_PERSONAL_SLUG = "demo-sato"
 

@@ -4,10 +4,17 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.views import admin, auth, errors, public
-
-    # Importing the screen modules attaches their routes to admin.bp.
-    from webapp.views import admin_members, admin_org, admin_pages  # noqa: F401
+    # Importing the admin_* screen modules attaches their routes to admin.bp.
+    from webapp.views import (  # noqa: F401
+        admin,
+        admin_members,
+        admin_org,
+        admin_pages,
+        admin_syncs,
+        auth,
+        errors,
+        public,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)

@@ -1,4 +1,4 @@
-"""The admin blueprint (/admin): sign-in required, every query scoped to the admin's organization."""
+"""The admin blueprint (/admin): sign-in required, every query scoped to the organization."""
 
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from webapp.extensions import db, limiter, login_manager
-from webapp.forms import LoginForm, EmptyForm
+from webapp.forms import EmptyForm, LoginForm
 from webapp.models import Admin
 
 bp = Blueprint("auth", __name__)
