@@ -46,6 +46,23 @@ class Client(FlaskClient):
         return self.post(path, data=payload, **kwargs)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """Compile the catalogs when the .mo files are missing or stale (make test does it too)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = os.path.join(os.path.dirname(os.path.dirname(__file__)), "webapp", "translations")
+    for lang in os.listdir(root) if os.path.isdir(root) else []:
+        po = os.path.join(root, lang, "LC_MESSAGES", "messages.po")
+        mo = po[:-2] + "mo"
+        if os.path.exists(po) and (
+            not os.path.exists(mo) or os.path.getmtime(mo) < os.path.getmtime(po)
+        ):
+            with open(po, "rb") as source, open(mo, "wb") as target:
+                write_mo(target, read_po(source), use_fuzzy=False)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Any connection to a non-loopback address fails the test (STYLE 3.9)."""
