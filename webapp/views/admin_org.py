@@ -1,3 +1,25 @@
-"""Placeholder: being written."""
+"""組織設定: the organization's name, time zone and plan (O1). No billing."""
 
-from webapp.views.admin import bp  # noqa: F401
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.forms_admin import PLAN_LABELS, OrganizationForm
+from webapp.views.admin import bp
+
+
+@bp.route("/organization", methods=["GET", "POST"])
+def edit_organization():
+    organization = current_user.organization
+    form = OrganizationForm(obj=organization)
+    if form.validate_on_submit():
+        organization.name = form.name.data.strip()
+        organization.timezone = form.timezone.data
+        organization.plan = form.plan.data
+        db.session.commit()
+        flash(_("組織設定を保存しました。"), "success")
+        return redirect(url_for("admin.edit_organization"))
+    return render_template(
+        "admin/org/edit.html", form=form, organization=organization, plan_labels=PLAN_LABELS
+    )

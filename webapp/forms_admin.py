@@ -1,0 +1,293 @@
+"""Flask-WTF forms of the admin screens: organization, members, booking pages, form fields."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from webapp.models import AttendMode, FieldType, PageKind, Plan
+from webapp.services import members as member_service
+from webapp.services.members import WEEKDAYS, WorkingHoursError, parse_day_ranges
+
+PLAN_LABELS = {
+    Plan.FREE.value: _l("フリー"),
+    Plan.STANDARD.value: _l("スタンダード"),
+    Plan.ENTERPRISE.value: _l("エンタープライズ"),
+    Plan.PREMIUM.value: _l("プレミアム"),
+}
+WEEKDAY_LABELS = {
+    "mon": _l("月曜日"), "tue": _l("火曜日"), "wed": _l("水曜日"), "thu": _l("木曜日"),
+    "fri": _l("金曜日"), "sat": _l("土曜日"), "sun": _l("日曜日"),
+}
+KIND_LABELS = {PageKind.PERSONAL.value: _l("個人用"), PageKind.TEAM.value: _l("チーム用")}
+ATTEND_LABELS = {
+    AttendMode.ALL.value: _l("全員が参加する"),
+    AttendMode.ROUND_ROBIN.value: _l("空いているメンバーから1人を順番に割り当てる"),
+}
+# The seven types of F2, named as in the seed.
+FIELD_TYPE_LABELS = {
+    FieldType.TEXT.value: _l("テキストフィールド"),
+    FieldType.TEXTAREA.value: _l("テキストエリア"),
+    FieldType.RADIO.value: _l("ラジオボタン"),
+    FieldType.CHECKBOX.value: _l("チェックボックス"),
+    FieldType.DROPDOWN.value: _l("ドロップダウン"),
+    FieldType.HIDDEN.value: _l("隠しフィールド"),
+    FieldType.DATE.value: _l("日付"),
+}
+SALESFORCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class TimezoneField(SelectField):
+    """A select of IANA zones, validated with zoneinfo."""
+
+    def __init__(self, label=None, **kwargs):
+        super().__init__(label, default="Asia/Tokyo", **kwargs)
+        self.choices = [(name, name) for name in member_service.timezone_names()]
+
+    def pre_validate(self, form):
+        if not member_service.is_valid_timezone(self.data or ""):
+            raise ValidationError(_l("タイムゾーンを一覧から選んでください。"))
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField(_l("組織名"), validators=[DataRequired(), Length(max=200)])
+    timezone = TimezoneField(_l("タイムゾーン"))
+    plan = RadioField(
+        _l("プラン"),
+        choices=list(PLAN_LABELS.items()),
+        validators=[InputRequired(message=_l("プランを選んでください。"))],
+    )
+
+
+class WorkingHoursField(StringField):
+    """One weekday of working hours as text: "09:00-12:00, 13:00-18:00"; blank is a day off."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.ranges = None
+
+    def pre_validate(self, form):
+        try:
+            self.ranges = parse_day_ranges(self.data or "")
+        except WorkingHoursError as error:
+            raise ValidationError(str(error.args[0])) from error
+
+
+class MemberForm(FlaskForm):
+    name = StringField(_l("氏名"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("メールアドレス"), validators=[DataRequired(), Email(), Length(max=254)])
+    timezone = TimezoneField(_l("タイムゾーン"))
+    mon = WorkingHoursField(WEEKDAY_LABELS["mon"], validators=[Length(max=200)])
+    tue = WorkingHoursField(WEEKDAY_LABELS["tue"], validators=[Length(max=200)])
+    wed = WorkingHoursField(WEEKDAY_LABELS["wed"], validators=[Length(max=200)])
+    thu = WorkingHoursField(WEEKDAY_LABELS["thu"], validators=[Length(max=200)])
+    fri = WorkingHoursField(WEEKDAY_LABELS["fri"], validators=[Length(max=200)])
+    sat = WorkingHoursField(WEEKDAY_LABELS["sat"], validators=[Length(max=200)])
+    sun = WorkingHoursField(WEEKDAY_LABELS["sun"], validators=[Length(max=200)])
+
+    def __init__(self, org_id: int, member_id: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.org_id = org_id
+        self.member_id = member_id
+
+    def fill(self, member) -> None:
+        """Show a member's stored values (GET of the edit screen)."""
+        self.name.data, self.email.data, self.timezone.data = (
+            member.name, member.email, member.timezone)
+        for day in WEEKDAYS:
+            hours = (member.working_hours or {}).get(day)
+            self[day].data = member_service.format_day_ranges(hours)
+
+    def fill_defaults(self, timezone: str, working_hours: dict) -> None:
+        """Pre-fill a new member's time zone and weekly hours."""
+        self.timezone.data = timezone
+        for day in WEEKDAYS:
+            self[day].data = member_service.format_day_ranges(working_hours.get(day))
+
+    def validate_email(self, field):
+        if member_service.email_taken(self.org_id, field.data or "", self.member_id):
+            raise ValidationError(_l("このメールアドレスの社員は既に登録されています。"))
+
+    @property
+    def working_hours(self) -> dict:
+        return {day: self[day].ranges for day in WEEKDAYS}
+
+    @property
+    def weekday_fields(self) -> list:
+        return [self[day] for day in WEEKDAYS]
+
+
+def _five_minute_grid(form, field):
+    if field.data is not None and field.data % 5:
+        raise ValidationError(_l("5分単位で入力してください。"))
+
+
+class PageForm(FlaskForm):
+    title = StringField(_l("タイトル"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("説明"), validators=[Optional(), Length(max=5000)])
+    slug = StringField(
+        _l("公開URL"),
+        description=_l("半角英小文字・数字・ハイフンで3〜80文字。すべての組織で重複できません。"),
+        validators=[
+            DataRequired(),
+            Length(min=3, max=80, message=_l("3〜80文字で入力してください。")),
+            Regexp(r"^[a-z0-9-]+$",
+                   message=_l("半角英小文字・数字・ハイフンだけを使ってください。")),
+        ],
+    )
+    duration_minutes = IntegerField(
+        _l("打ち合わせの長さ（分）"), default=30,
+        validators=[InputRequired(), NumberRange(5, 480), _five_minute_grid])
+    window_days = IntegerField(
+        _l("予約を受け付ける期間（日先まで）"), default=14,
+        validators=[InputRequired(), NumberRange(1, 365)])
+    buffer_minutes = IntegerField(
+        _l("予定の前後の空き時間（分）"), default=0,
+        validators=[InputRequired(), NumberRange(0, 240), _five_minute_grid])
+    attend_mode = RadioField(_l("参加する社員"), choices=list(ATTEND_LABELS.items()),
+                             default=AttendMode.ALL.value, validators=[Optional()])
+    is_published = BooleanField(_l("公開する"), default=True)
+
+    def __init__(self, page_id: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.page_id = page_id
+
+    def validate_slug(self, field):
+        from webapp.services.booking_pages import slug_taken
+
+        if slug_taken(field.data or "", self.page_id):
+            raise ValidationError(
+                _l("この公開URLは既に使われています。別のURLを入力してください。"))
+
+    def settings(self) -> dict:
+        return {name: self[name].data for name in (
+            "title", "description", "slug", "duration_minutes", "window_days",
+            "buffer_minutes", "attend_mode", "is_published")}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NewPageForm(PageForm):
+    kind = RadioField(_l("種類"), choices=list(KIND_LABELS.items()),
+                      default=PageKind.TEAM.value, validators=[InputRequired()])
+    members = MultiCheckboxField(
+        _l("メンバー"), coerce=int,
+        description=_l("個人用は1人、チーム用は1人以上を選んでください。並び順は後から変更できます。"))
+
+    def validate_members(self, field):
+        if self.kind.data == PageKind.PERSONAL.value and len(field.data or []) != 1:
+            raise ValidationError(_l("個人用の予約ページには社員を1人だけ選んでください。"))
+        if not field.data:
+            raise ValidationError(_l("メンバーを1人以上選んでください。"))
+
+
+class PersonalPageForm(PageForm):
+    member_id = SelectField(_l("担当する社員"), coerce=int, validators=[InputRequired()])
+
+
+class PageMemberForm(FlaskForm):
+    member_id = SelectField(_l("追加する社員"), coerce=int, validators=[InputRequired()])
+
+
+class MoveForm(FlaskForm):
+    direction = HiddenField(validators=[AnyOf(["up", "down"])])
+
+
+class FormFieldForm(FlaskForm):
+    field_type = SelectField(_l("フィールドタイプ"), choices=list(FIELD_TYPE_LABELS.items()),
+                             validators=[InputRequired()])
+    label = StringField(_l("項目名"), validators=[DataRequired(), Length(max=200)])
+    required = BooleanField(_l("必須にする"))
+    help_text = StringField(_l("説明文"), validators=[Optional(), Length(max=500)])
+    choices = TextAreaField(
+        _l("選択肢"),
+        description=_l("ラジオボタン・チェックボックス・ドロップダウンのみ。1行に1つ入力します。"),
+        validators=[Length(max=20000)])
+    hidden_value = StringField(
+        _l("設定値"),
+        description=_l("隠しフィールドのみ。お客様には表示されず、この値が保存されます。"),
+        validators=[Length(max=1000)])
+    salesforce_field = StringField(
+        _l("Salesforce側のフィールド名"),
+        description=_l("連携するリードの項目名（API参照名）。例: Industry, Budget__c"),
+        validators=[Length(max=100)])
+
+    @property
+    def type_enum(self) -> FieldType:
+        return FieldType(self.field_type.data)
+
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in (self.choices.data or "").splitlines() if line.strip()]
+
+    def validate_choices(self, field):
+        if self.field_type.data not in FIELD_TYPE_LABELS or not self.type_enum.has_choices:
+            return  # discarded for other types
+        items = self.choice_list()
+        if not items:
+            raise ValidationError(_l("選択肢を1つ以上入力してください。"))
+        if any(len(item) > 255 for item in items):
+            raise ValidationError(_l("選択肢は1つあたり255文字以内で入力してください。"))
+        if len(set(items)) != len(items):
+            raise ValidationError(_l("同じ選択肢が複数あります。"))
+
+    def validate_hidden_value(self, field):
+        if self.field_type.data == FieldType.HIDDEN.value and not (field.data or "").strip():
+            raise ValidationError(_l("隠しフィールドには設定値を入力してください。"))
+
+    def validate_required(self, field):
+        if self.field_type.data == FieldType.HIDDEN.value and field.data:
+            raise ValidationError(
+                _l("隠しフィールドはお客様に表示されないため、必須にできません。"))
+
+    def validate_salesforce_field(self, field):
+        name = (field.data or "").strip()
+        if not name:
+            return
+        if self.field_type.data == FieldType.DATE.value:
+            raise ValidationError(_l("日付フィールドはまだSalesforceと連携できません。"))
+        if not SALESFORCE_NAME.match(name):
+            raise ValidationError(
+                _l("半角英字で始まり、半角英数字とアンダースコアだけの項目名を入力してください。"))
+
+    def fill(self, field) -> None:
+        self.field_type.data, self.label.data = field.field_type, field.label
+        self.required.data, self.help_text.data = field.required, field.help_text
+        self.choices.data = "\n".join(field.choices or [])
+        self.hidden_value.data, self.salesforce_field.data = (
+            field.hidden_value, field.salesforce_field)
+
+    def field_data(self) -> dict:
+        return {
+            "field_type": self.field_type.data, "label": self.label.data,
+            "required": self.required.data, "help_text": self.help_text.data,
+            "choices": self.choice_list(), "hidden_value": self.hidden_value.data,
+            "salesforce_field": self.salesforce_field.data,
+        }
