@@ -1,0 +1,281 @@
+"""Booking lifecycle on the public side: offer slots, book, cancel, reschedule (O4, O5, F4, S1).
+
+Functions add and flush; the caller commits and only then queues the sync record (S1, S2).
+Double booking is prevented by the BusySlot primary key, not by the availability check: a
+customer who loses a race gets SlotTaken from the failed flush and the caller rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import (
+    AttendMode,
+    Booking,
+    BookingMember,
+    BookingPage,
+    BookingStatus,
+    BusySlot,
+    SyncAction,
+    SyncRecord,
+    utcnow,
+)
+from webapp.services import slots as slot_rules
+
+INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
+
+
+class SlotUnavailable(Exception):
+    """The chosen start cannot be booked; `message` tells the customer why."""
+
+    message = _l("選択された日時は空いていません。別の日時を選んでください。")
+
+    def __init__(self, message=None):
+        super().__init__(str(message or self.message))
+        if message is not None:
+            self.message = message
+
+
+class SlotTaken(SlotUnavailable):
+    """Another customer's booking claimed the same units first (the database said so)."""
+
+    message = _l("選択された日時は直前に埋まりました。別の日時を選んでください。")
+
+
+class BookingClosed(Exception):
+    """The booking is cancelled: it can be neither cancelled again nor rescheduled."""
+
+
+@dataclass
+class CustomerDetails:
+    """What the customer entered on the booking form, already validated (F1-F3)."""
+
+    email: str
+    name: str = ""
+    last_name: str = ""
+    first_name: str = ""
+    company: str = ""
+    answers: dict = field(default_factory=dict)
+    attendees: list = field(default_factory=list)
+    customer_timezone: str = ""
+    locale: str = "ja"
+
+
+def get_public_page(slug: str) -> BookingPage | None:
+    """The published booking page with this slug, or None."""
+    return db.session.scalar(
+        select(BookingPage).where(BookingPage.slug == slug, BookingPage.is_published.is_(True))
+    )
+
+
+def get_booking_by_token(token: str) -> Booking | None:
+    """The booking behind a private link, or None for an unknown token."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Booking).where(Booking.token == token))
+
+
+def available_slots(
+    page: BookingPage,
+    now: datetime | None = None,
+    range_start: datetime | None = None,
+    range_end: datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[slot_rules.Slot]:
+    """Slots the page offers in [range_start, range_end) (default: its whole window).
+
+    Busy units come from every booking of the organization, so a member booked through another
+    page is busy here too. `exclude_booking_id` ignores one booking's own claim (reschedule).
+    """
+    now = now or utcnow()
+    lower = range_start or now
+    upper = range_end or now + timedelta(days=page.window_days)
+    return slot_rules.compute_slots(
+        _schedules(page, lower, upper, exclude_booking_id),
+        duration_minutes=page.duration_minutes,
+        buffer_minutes=page.buffer_minutes,
+        window_days=page.window_days,
+        now=now,
+        attend_all=page.attend_mode != AttendMode.ROUND_ROBIN.value,
+        range_start=range_start,
+        range_end=range_end,
+    )
+
+
+def find_slot(
+    page: BookingPage, start: datetime, now: datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> slot_rules.Slot:
+    """The offered slot starting at `start`, or SlotUnavailable saying why it is not offered."""
+    now = now or utcnow()
+    if start.tzinfo is None or not slot_rules.is_aligned(start, page.duration_minutes):
+        raise SlotUnavailable(INVALID_START)
+    if start < now + slot_rules.MIN_NOTICE:
+        raise SlotUnavailable(_l("選択された日時は受付を終了しました。別の日時を選んでください。"))
+    if start >= now + timedelta(days=page.window_days):
+        raise SlotUnavailable(_l("選択された日時は予約を受け付けている期間の外です。"))
+    found = available_slots(page, now, start, start + timedelta(seconds=1), exclude_booking_id)
+    if not found or found[0].start != start:
+        raise SlotUnavailable()
+    return found[0]
+
+
+def create_booking(
+    page: BookingPage, start: datetime, details: CustomerDetails, now: datetime | None = None
+) -> tuple[Booking, SyncRecord]:
+    """Add a confirmed booking, its attending members, its BusySlot claims and a pending
+    create sync record, all in the caller's transaction (S1).
+
+    Raises:
+        SlotUnavailable: the start is not offered (forged, past, outside the window, busy).
+        SlotTaken: a concurrent booking claimed the same units first; roll back.
+    """
+    slot = find_slot(page, start, now)
+    booking = Booking(
+        organization_id=page.organization_id, page=page, start_at=slot.start, end_at=slot.end,
+        status=BookingStatus.CONFIRMED.value, **vars(details),
+    )
+    booking.booking_members = [
+        BookingMember(member_id=mid, position=pos) for pos, mid in _attending(page, slot)
+    ]
+    record = SyncRecord(organization_id=page.organization_id, action=SyncAction.CREATE.value)
+    booking.syncs.append(record)
+    db.session.add(booking)
+    _claim(booking, page.buffer_minutes)
+    return booking, record
+
+
+def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = None) -> SyncRecord:
+    """Cancel a booking: free its time, keep it as history, add a cancel sync record (F4, S7).
+
+    Raises:
+        BookingClosed: the booking was already cancelled.
+    """
+    if booking.is_cancelled:
+        raise BookingClosed()
+    db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
+    booking.status = BookingStatus.CANCELLED.value
+    booking.cancel_reason = reason.strip()
+    booking.cancelled_at = now or utcnow()
+    record = SyncRecord(organization_id=booking.organization_id, action=SyncAction.CANCEL.value)
+    booking.syncs.append(record)
+    db.session.flush()
+    return record
+
+
+def reschedule_booking(
+    booking: Booking, start: datetime, now: datetime | None = None
+) -> SyncRecord:
+    """Move a booking to another offered slot of its page and add a reschedule sync record.
+
+    Its own claim does not block the new time. A round-robin booking keeps its member when that
+    member is free at the new time, else the round-robin rule picks again (O5).
+
+    Raises:
+        BookingClosed: the booking is cancelled.
+        SlotUnavailable / SlotTaken: as for create_booking.
+    """
+    if booking.is_cancelled:
+        raise BookingClosed()
+    page = booking.page
+    slot = find_slot(page, start, now, exclude_booking_id=booking.id)
+    # A bulk DELETE runs now; ORM deletes would run after the new claims' INSERTs and collide.
+    db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
+    _reassign_members(booking, page, slot)
+    booking.start_at, booking.end_at = slot.start, slot.end
+    record = SyncRecord(
+        organization_id=booking.organization_id, action=SyncAction.RESCHEDULE.value
+    )
+    booking.syncs.append(record)
+    _claim(booking, page.buffer_minutes)
+    return record
+
+
+def _reassign_members(booking: Booking, page: BookingPage, slot: slot_rules.Slot) -> None:
+    current = [bm.member_id for bm in booking.booking_members]
+    keep = page.attend_mode == AttendMode.ROUND_ROBIN.value and set(current) <= set(
+        slot.free_member_ids
+    )
+    chosen = current if keep else [mid for _, mid in _attending(page, slot)]
+    if chosen == current:
+        return
+    for member in list(booking.booking_members):
+        booking.booking_members.remove(member)
+    db.session.flush()  # the old rows go before new ones reuse (booking, member) pairs
+    booking.booking_members = [BookingMember(member_id=m, position=p) for p, m in
+                               _positions(page, chosen)]
+
+
+def _attending(page: BookingPage, slot: slot_rules.Slot) -> list[tuple[int, int]]:
+    """(page position, member id) of the members who attend a booking in `slot` (O5)."""
+    if page.attend_mode != AttendMode.ROUND_ROBIN.value:
+        return _positions(page, list(slot.free_member_ids))
+    order = [pm.member_id for pm in page.page_members]
+    chosen = slot_rules.pick_round_robin(slot.free_member_ids, order, _last_booked(page))
+    return _positions(page, [chosen])
+
+
+def _positions(page: BookingPage, member_ids: list[int]) -> list[tuple[int, int]]:
+    order = [pm.member_id for pm in page.page_members]
+    return sorted((order.index(mid) if mid in order else len(order), mid) for mid in member_ids)
+
+
+def _last_booked(page: BookingPage) -> dict[int, datetime]:
+    """When each member last got a (still confirmed) booking on this page."""
+    rows = db.session.execute(
+        select(BookingMember.member_id, func.max(Booking.created_at))
+        .join(Booking, Booking.id == BookingMember.booking_id)
+        .where(Booking.page_id == page.id, Booking.status == BookingStatus.CONFIRMED.value)
+        .group_by(BookingMember.member_id)
+    )
+    return {member_id: _as_utc(when) for member_id, when in rows if when is not None}
+
+
+def _claim(booking: Booking, buffer_minutes: int) -> None:
+    """Insert the booking's BusySlot rows; a primary-key clash means someone else won."""
+    try:
+        db.session.flush()  # the booking needs its id before the claims reference it
+        units = slot_rules.claimed_units(booking.start_at, booking.end_at, buffer_minutes)
+        db.session.add_all(
+            BusySlot(member_id=bm.member_id, unit_start=unit, booking_id=booking.id)
+            for bm in booking.booking_members
+            for unit in units
+        )
+        db.session.flush()
+    except IntegrityError as exc:
+        raise SlotTaken() from exc
+
+
+def _schedules(
+    page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None
+) -> list[slot_rules.MemberSchedule]:
+    members = page.members
+    margin = timedelta(minutes=page.duration_minutes + page.buffer_minutes)
+    query = select(BusySlot.member_id, BusySlot.unit_start).where(
+        BusySlot.member_id.in_([m.id for m in members]),
+        BusySlot.unit_start >= lower - slot_rules.UNIT,
+        BusySlot.unit_start < upper + margin,
+    )
+    if exclude_booking_id is not None:
+        query = query.where(BusySlot.booking_id != exclude_booking_id)
+    busy: dict[int, set[datetime]] = {m.id: set() for m in members}
+    for member_id, unit in db.session.execute(query):
+        busy[member_id].add(_as_utc(unit))
+    return [
+        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo", m.working_hours or {},
+                                  frozenset(busy[m.id]))
+        for m in members
+    ]
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Column expressions (max(), raw selects) may skip the UTCDateTime result processor.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
