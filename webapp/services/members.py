@@ -48,10 +48,12 @@ def is_valid_timezone(name: str) -> bool:
     return True
 
 
-def _minutes(hours: str, minutes: str, text: str) -> int:
+def _minutes(hours: str, minutes: str, text: str, *, is_end: bool = False) -> int:
     value = int(hours) * 60 + int(minutes)
-    if int(minutes) >= 60 or value >= 24 * 60:
-        raise WorkingHoursError(_l("「%(range)s」の時刻が正しくありません（00:00〜23:55）。",
+    # 24:00 may end a day (working until midnight); it can never start a range.
+    limit = 24 * 60 if is_end else 24 * 60 - 1
+    if int(minutes) >= 60 or value > limit:
+        raise WorkingHoursError(_l("「%(range)s」の時刻が正しくありません（00:00〜24:00）。",
                                    range=text))
     if value % 5:
         raise WorkingHoursError(_l("「%(range)s」: 時刻は5分単位で入力してください。", range=text))
@@ -75,7 +77,7 @@ def parse_day_ranges(text: str) -> list[list[str]]:
                 _l("「%(range)s」は「09:00-12:00」の形式で入力してください。", range=part)
             )
         start = _minutes(match[1], match[2], part)
-        end = _minutes(match[3], match[4], part)
+        end = _minutes(match[3], match[4], part, is_end=True)
         if start >= end:
             raise WorkingHoursError(
                 _l("「%(range)s」: 開始時刻は終了時刻より前にしてください。", range=part)
