@@ -82,7 +82,7 @@ def working_intervals(
             if start_at < end_at and end_at > range_start and start_at < range_end:
                 intervals.append((start_at, end_at))
         day += timedelta(days=1)
-    return intervals
+    return _merge(intervals)
 
 
 def compute_slots(
@@ -154,6 +154,17 @@ def _grid(lower: datetime, upper: datetime, step_minutes: int) -> Iterable[datet
     while current < upper:
         yield current
         current += timedelta(seconds=step)
+
+
+def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Join touching intervals, so "mon 24:00" and "tue 00:00" hold a meeting across midnight."""
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, finish in sorted(intervals):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
 
 
 def _inside(start: datetime, end: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
