@@ -37,6 +37,18 @@ class Config:
 
     MAX_CONTENT_LENGTH = 256 * 1024
 
+    # Salesforce (issue 4). Login hosts come from config so tests and the demo use the emulator.
+    SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
+    SALESFORCE_SANDBOX_LOGIN_URL = "https://test.salesforce.com"
+    # Extra instance/login origins accepted besides *.salesforce.com / *.force.com, e.g.
+    # "127.0.0.1:5101" for the emulator; comma-separated in the environment.
+    SALESFORCE_ALLOWED_INSTANCE_HOSTS: tuple[str, ...] = ()
+    SALESFORCE_TIMEOUT = 10.0
+    SALESFORCE_API_VERSION = "59.0"
+    SALESFORCE_DESCRIBE_TTL = 6 * 3600
+    # Comma-separated Fernet keys, the first one encrypts (C8). Never defaulted in production.
+    APO_ENCRYPTION_KEYS = None
+
 
 # Environment variables we read, and the config key each one sets.
 ENVIRONMENT = {
@@ -48,6 +60,12 @@ ENVIRONMENT = {
     "APO_INSECURE_COOKIES": "INSECURE_COOKIES",
     "APO_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "APO_RQ_QUEUE": "RQ_QUEUE",
+    "SALESFORCE_LOGIN_URL": "SALESFORCE_LOGIN_URL",
+    "SALESFORCE_SANDBOX_LOGIN_URL": "SALESFORCE_SANDBOX_LOGIN_URL",
+    "SALESFORCE_ALLOWED_INSTANCE_HOSTS": "SALESFORCE_ALLOWED_INSTANCE_HOSTS",
+    "SALESFORCE_TIMEOUT": "SALESFORCE_TIMEOUT",
+    "SALESFORCE_API_VERSION": "SALESFORCE_API_VERSION",
+    "APO_ENCRYPTION_KEYS": "APO_ENCRYPTION_KEYS",
 }
 
 _BOOLEAN = {"DEMO", "INSECURE_COOKIES"}
