@@ -123,7 +123,8 @@ ONE_OF_EACH_FIELD = [
     dict(field_type="text", label="部署名", help_text="例: 営業部"),
     dict(field_type="textarea", label="ご相談内容", required=True),
     dict(field_type="radio", label="ご希望の連絡手段", choices=["メール", "電話", "Google Chat"]),
-    dict(field_type="checkbox", label="ご興味のある機能", choices=["日程調整", "CRM連携", "分析レポート"]),
+    dict(field_type="checkbox", label="ご興味のある機能",
+         choices=["日程調整", "CRM連携", "分析レポート"]),
     dict(field_type="dropdown", label="従業員規模", choices=["1-10名", "11-50名", "51-200名"]),
     dict(field_type="hidden", label="流入元", hidden_value="website"),
     dict(field_type="date", label="導入希望日"),
@@ -139,32 +140,3 @@ def make_public_page(members: int = 2, fields: list[dict] | None = None, **kw) -
     people = [make_member(org, working_hours=ALWAYS_WORKING) for _ in range(members)]
     return make_page(org, people, fields=fields if fields is not None else ONE_OF_EACH_FIELD,
                      **kw)
-
-
-def make_booking(page: BookingPage, members: list[Member] | None = None, start=None, **kw):
-    """A confirmed booking on `page` attended by `members` (default: the page's first member)."""
-    from datetime import UTC, datetime, timedelta
-
-    from webapp.models import Booking, BookingMember
-
-    start = start or datetime(2030, 1, 7, 1, 0, tzinfo=UTC)
-    attending = members if members is not None else page.members[:1]
-    booking = Booking(organization_id=page.organization_id, page=page, start_at=start,
-                      end_at=start + timedelta(minutes=page.duration_minutes or 30),
-                      email=kw.pop("email", f"customer{next(_seq)}@example.com"), **kw)
-    booking.booking_members = [BookingMember(member=m, position=i)
-                               for i, m in enumerate(attending)]
-    db.session.add(booking)
-    db.session.flush()
-    return booking
-
-
-def make_sync(booking, **kw):
-    """A pending sync record (outbox row) for `booking`."""
-    from webapp.models import SyncRecord
-
-    record = SyncRecord(organization_id=booking.organization_id, booking=booking, **kw)
-    db.session.add(record)
-    db.session.flush()
-    return record
-

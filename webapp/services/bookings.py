@@ -29,22 +29,28 @@ from webapp.models import (
 from webapp.services import slots as slot_rules
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
+CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
+OUTSIDE_WINDOW = _l("選択された日時は予約を受け付けている期間の外です。")
 
 
 class SlotUnavailable(Exception):
-    """The chosen start cannot be booked; `message` tells the customer why."""
+    """The chosen start cannot be booked: `reason` is a code, `message` tells the customer."""
 
+    reason = "busy"
     message = _l("選択された日時は空いていません。別の日時を選んでください。")
 
-    def __init__(self, message=None):
-        super().__init__(str(message or self.message))
-        if message is not None:
+    def __init__(self, reason: str | None = None, message=None):
+        # Messages stay lazy: they are translated when rendered, inside the request.
+        super().__init__(reason or self.reason)
+        self.reason = reason or self.reason
+        if message is not None:  # not `or`: truthiness would translate the lazy string now
             self.message = message
 
 
 class SlotTaken(SlotUnavailable):
     """Another customer's booking claimed the same units first (the database said so)."""
 
+    reason = "taken"
     message = _l("選択された日時は直前に埋まりました。別の日時を選んでください。")
 
 
@@ -115,11 +121,11 @@ def find_slot(
     """The offered slot starting at `start`, or SlotUnavailable saying why it is not offered."""
     now = now or utcnow()
     if start.tzinfo is None or not slot_rules.is_aligned(start, page.duration_minutes):
-        raise SlotUnavailable(INVALID_START)
+        raise SlotUnavailable("invalid", INVALID_START)
     if start < now + slot_rules.MIN_NOTICE:
-        raise SlotUnavailable(_l("選択された日時は受付を終了しました。別の日時を選んでください。"))
+        raise SlotUnavailable("closed", CLOSED_START)
     if start >= now + timedelta(days=page.window_days):
-        raise SlotUnavailable(_l("選択された日時は予約を受け付けている期間の外です。"))
+        raise SlotUnavailable("outside", OUTSIDE_WINDOW)
     found = available_slots(page, now, start, start + timedelta(seconds=1), exclude_booking_id)
     if not found or found[0].start != start:
         raise SlotUnavailable()
