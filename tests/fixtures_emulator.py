@@ -1,0 +1,207 @@
+"""Pytest fixtures that run the Salesforce emulator as a real subprocess over real HTTP.
+
+Loaded by ``tests/conftest.py`` (``pytest_plugins``). The interface is stable; the webapp's
+tests use it too:
+
+- ``emulator_server`` (session): HTTP emulator started with ``--seed demo``.
+- ``emulator_https_server`` (session): the same over HTTPS (self-signed; ``.cert_path``).
+- ``emulator`` (function): ``emulator_server`` reset to the demo seed before the test.
+
+Each is an ``EmulatorServer`` with ``.login_url``, ``.instance_url``, ``.control()``,
+``.register_app()``, ``.usage()``, ``.records()``, ``.reset()``, ``.authorize()``,
+``.password_token()`` and ``.data_url()``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from html import unescape
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+
+from salesforce_emulator.seed import (
+    ADMIN_USERNAME,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_PASSWORD,
+    STANDARD_USERNAME,
+)
+
+API_VERSION = "59.0"
+ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ADMIN_USERNAME", "API_VERSION", "DEMO_PASSWORD", "STANDARD_USERNAME",
+           "EmulatorServer", "start_emulator"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmulatorServer:
+    """A running emulator subprocess and helpers to drive its control API."""
+
+    def __init__(self, process, login_url: str, instance_url: str, cert_path: str | None,
+                 log_path: str):
+        self.process = process
+        self.login_url = login_url
+        self.instance_url = instance_url
+        self.cert_path = cert_path
+        self.log_path = log_path
+        self.verify = cert_path or True
+        self.http = requests.Session()
+        self.http.verify = self.verify
+
+    # ----- control API -------------------------------------------------------------------
+    def control(self, method: str, path: str, json=None):
+        """Call ``/__emulator__/<path>`` on the instance origin; returns the parsed JSON.
+
+        Raises ``requests.HTTPError`` when the control API answers with an error status.
+        """
+        url = f"{self.instance_url}/__emulator__/{path.lstrip('/')}"
+        response = self.http.request(method, url, json=json, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self, seed: str = "demo") -> dict:
+        """Back to the seed state (records, apps, tokens, switches, usage, faults, clock)."""
+        return self.control("POST", "reset", {"seed": seed})
+
+    def register_app(self, callback_urls, pkce_required: bool = False,
+                     rotation: bool = False, **extra) -> tuple[str, str]:
+        """Register a connected app; returns ``(client_id, client_secret)``."""
+        body = {"callback_urls": list(callback_urls), "pkce_required": pkce_required,
+                "refresh_token_rotation": rotation, **extra}
+        answer = self.control("POST", "apps", body)
+        return answer["client_id"], answer["client_secret"]
+
+    def usage(self) -> dict:
+        """``{"total": N, "by_endpoint": {"GET /query": n, ...}, "daily_limit": M}``."""
+        return self.control("GET", "usage")
+
+    def records(self, sobject: str) -> list[dict]:
+        """Every stored record of a type, deleted and converted ones included."""
+        return self.control("GET", f"records/{sobject}")
+
+    def insert(self, sobject: str, **values) -> dict:
+        """Insert a fixture record directly (no validation, no API usage)."""
+        return self.control("POST", f"records/{sobject}", values)
+
+    def set_org(self, **switches) -> dict:
+        """``POST /__emulator__/org`` (assignment_rule, duplicate_rule, api_disabled, ...)."""
+        return self.control("POST", "org", switches)
+
+    # ----- OAuth helpers -----------------------------------------------------------------
+    def authorize(self, authorize_url: str, username: str = ADMIN_USERNAME,
+                  password: str = DEMO_PASSWORD, allow: bool = True,
+                  session: requests.Session | None = None) -> str:
+        """Play the browser: log in, approve (or deny) and return the callback URL reached.
+
+        Returns the ``Location`` of the redirect to the app's callback (or to an error page).
+        """
+        browser = session or requests.Session()
+        browser.verify = self.verify
+        response = browser.get(authorize_url, allow_redirects=False, timeout=10)
+        for _ in range(6):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if not location.startswith(self.login_url):
+                    return location
+                response = browser.get(location, allow_redirects=False, timeout=10)
+                continue
+            html = response.text
+            action = unescape(re.search(r'<form method="post" action="([^"]+)"', html).group(1))
+            fields = {unescape(n): unescape(v) for n, v in
+                      re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)}
+            if 'name="pw"' in html:
+                fields.update(username=username, pw=password)
+            else:
+                fields["decision"] = "allow" if allow else "deny"
+            response = browser.post(urljoin(response.url, action), data=fields,
+                                    allow_redirects=False, timeout=10)
+            if not response.is_redirect and 'name="pw"' in response.text and \
+                    'role="alert"' in response.text:
+                raise AssertionError("login failed at the emulator's login form")
+        raise AssertionError("authorize flow did not reach the callback")
+
+    def password_token(self, username: str = ADMIN_USERNAME) -> dict:
+        """A token response for a seeded user via the demo app (password grant)."""
+        response = self.http.post(f"{self.login_url}/services/oauth2/token", data={
+            "grant_type": "password", "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET, "username": username,
+            "password": DEMO_PASSWORD}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def data_url(self, path: str = "", version: str = API_VERSION) -> str:
+        return f"{self.instance_url}/services/data/v{version}/{path.lstrip('/')}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_emulator(*extra_args: str, https: bool = False, timeout: float = 20.0):
+    """Start ``python -m salesforce_emulator`` on free ports and wait until it answers."""
+    log = tempfile.NamedTemporaryFile(prefix="sfemu-", suffix=".log", delete=False)
+    args = [sys.executable, "-m", "salesforce_emulator", "--login-port", str(_free_port()),
+            "--instance-port", str(_free_port()), *extra_args]
+    if https:
+        args.append("--https")
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    urls: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(urls) < (3 if https else 2):
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"emulator exited early; see {log.name}")
+        key, _, value = line.strip().partition(": ")
+        urls[key] = value
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("emulator did not start in time")
+    server = EmulatorServer(process, urls["login"], urls["instance"], urls.get("cert"), log.name)
+    while True:
+        try:
+            server.control("GET", "health")
+            return server
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def emulator_server():
+    """The HTTP emulator (``--seed demo``) for the whole session."""
+    server = start_emulator("--seed", "demo")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator_https_server():
+    """The HTTPS emulator (self-signed; verify with ``.cert_path``) for the whole session."""
+    server = start_emulator("--seed", "demo", https=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server):
+    """``emulator_server`` reset to the demo seed before the test."""
+    emulator_server.reset()
+    return emulator_server
