@@ -54,7 +54,7 @@ def self_signed_context(host: str) -> ssl.SSLContext:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
@@ -70,6 +70,16 @@ def self_signed_context(host: str) -> ssl.SSLContext:
             .not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName(list({str(a): a for a in alt}
                                                             .values())), critical=False)
+            # CA + key identifiers: OpenSSL 3 only trusts a self-signed anchor shaped so.
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, True, False, False,
+                                         False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
+                           critical=False)
             .sign(key, hashes.SHA256()))
     folder = tempfile.mkdtemp(prefix="sfemu-tls-")
     cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")

@@ -8,8 +8,8 @@ tests use it too:
 - ``emulator`` (function): ``emulator_server`` reset to the demo seed before the test.
 
 Each is an ``EmulatorServer`` with ``.login_url``, ``.instance_url``, ``.control()``,
-``.register_app()``, ``.usage()``, ``.records()``, ``.reset()``, ``.authorize()``,
-``.password_token()`` and ``.data_url()``.
+``.register_app()``, ``.usage()``, ``.records()``, ``.insert()``, ``.set_org()``,
+``.reset()``, ``.authorize()``, ``.password_token()``, ``.api_session()`` and ``.data_url()``.
 """
 
 from __future__ import annotations
@@ -58,8 +58,18 @@ class EmulatorServer:
         self.cert_path = cert_path
         self.log_path = log_path
         self.verify = cert_path or True
-        self.http = requests.Session()
-        self.http.verify = self.verify
+        self.http = self.new_session()
+
+    def new_session(self) -> requests.Session:
+        """A session that trusts this emulator's certificate.
+
+        ``trust_env`` is off because REQUESTS_CA_BUNDLE (set on many machines) silently
+        overrides ``Session.verify``; proxies from the environment must not apply to loopback.
+        """
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.verify
+        return session
 
     # ----- control API -------------------------------------------------------------------
     def control(self, method: str, path: str, json=None):
@@ -108,8 +118,7 @@ class EmulatorServer:
 
         Returns the ``Location`` of the redirect to the app's callback (or to an error page).
         """
-        browser = session or requests.Session()
-        browser.verify = self.verify
+        browser = session or self.new_session()
         response = browser.get(authorize_url, allow_redirects=False, timeout=10)
         for _ in range(6):
             if response.is_redirect:
@@ -141,6 +150,13 @@ class EmulatorServer:
             "password": DEMO_PASSWORD}, timeout=10)
         response.raise_for_status()
         return response.json()
+
+    def api_session(self, username: str = ADMIN_USERNAME) -> requests.Session:
+        """A keep-alive session with a fresh Bearer token of ``username`` (demo app)."""
+        session = self.new_session()
+        session.headers["Authorization"] = "Bearer " + self.password_token(username)[
+            "access_token"]
+        return session
 
     def data_url(self, path: str = "", version: str = API_VERSION) -> str:
         return f"{self.instance_url}/services/data/v{version}/{path.lstrip('/')}"
