@@ -134,7 +134,7 @@ def exchange_code(login_url: str, client_id: str, client_secret: str, redirect_u
     token = _oauth_call(lambda: session.fetch_token(
         url, grant_type="authorization_code", code=code, code_verifier=code_verifier,
         timeout=timeout))
-    return _token_set(token)
+    return _token_set(token, token.get("refresh_token"))
 
 
 def refresh_access_token(login_url: str, client_id: str, client_secret: str,
@@ -151,7 +151,7 @@ def refresh_access_token(login_url: str, client_id: str, client_secret: str,
         url, refresh_token=refresh_token, timeout=timeout))
     # Authlib copies the old refresh token in when the response has none; report only rotation.
     rotated = token.get("refresh_token")
-    return _token_set(token, rotated if rotated and rotated != refresh_token else None)
+    return _token_set(token, rotated if rotated != refresh_token else None)
 
 
 def revoke_token(login_url: str, token: str, timeout: float = TIMEOUT) -> bool:
@@ -324,9 +324,7 @@ def _oauth_call(call: Callable[[], dict]) -> dict:
 
 def _token_set(token: dict, refresh_token: str | None = None) -> TokenSet:
     return TokenSet(access_token=token["access_token"], instance_url=token["instance_url"],
-                    id_url=token.get("id", ""),
-                    refresh_token=refresh_token if refresh_token is not None
-                    else token.get("refresh_token"))
+                    id_url=token.get("id", ""), refresh_token=refresh_token)
 
 
 def _data_error(response: requests.Response) -> SalesforceError:
