@@ -12,6 +12,7 @@ import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from simple_salesforce import format_soql
 
 from tests.fixtures_emulator import ADMIN_USERNAME, DEMO_PASSWORD, STANDARD_USERNAME
 
@@ -270,7 +271,7 @@ def test_C4_standard_user_can_connect_and_identity_says_so(emulator):
     assert identity["username"] == STANDARD_USERNAME
     assert identity["urls"]["rest"] == f"{emulator.instance_url}/services/data/v59.0/"
     profile = requests.get(f"{emulator.instance_url}/services/data/v59.0/query", params={
-        "q": f"SELECT Profile.Name FROM User WHERE Id = '{identity['user_id']}'"},
+        "q": format_soql("SELECT Profile.Name FROM User WHERE Id = {}", identity["user_id"])},
         headers=headers).json()
     assert profile["records"][0]["Profile"]["Name"] == "Standard User"
 
