@@ -149,6 +149,10 @@ def complete_connect(org: Organization, admin: Admin, pending: dict,
             raise ConnectError("untrusted_instance", tokens.instance_url)
         if not tokens.refresh_token:
             raise ConnectError("no_refresh_token")
+        # The identity URL lives on the login host; it gets the access token, so check it too.
+        login_origin = (urlsplit(pending["login_url"]).netloc,)
+        if not sf.is_trusted_url(tokens.id_url, conf.allowed_hosts + login_origin):
+            raise ConnectError("untrusted_instance", tokens.id_url)
         identity = sf.fetch_identity(tokens.id_url, tokens.access_token, conf.timeout)
         client = sf.SalesforceClient(tokens.instance_url, tokens.access_token,
                                      timeout=conf.timeout, api_version=conf.api_version)
