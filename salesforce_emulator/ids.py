@@ -26,10 +26,17 @@ def normalize(value: object) -> str | None:
     """The 18-character form of a 15- or 18-character id, or None when it is not a valid id."""
     if not isinstance(value, str) or not _ID_SHAPE.match(value):
         return None
-    full = to18(value[:15])
-    if len(value) == 18 and value[15:].upper() != full[15:]:
-        return None
-    return full
+    if len(value) == 15:
+        return to18(value)
+    # An 18-character id is case-insensitive: its suffix says which letters are upper case.
+    chars = []
+    for index, char in enumerate(value[:15]):
+        flags = _SUFFIX_ALPHABET.find(value[15 + index // 5].upper())
+        if flags < 0:
+            return None
+        chars.append(char.upper() if flags >> (index % 5) & 1 else char.lower())
+    full = to18("".join(chars))
+    return full if full[15:] == value[15:].upper() else None
 
 
 def make(prefix: str, counter: int) -> str:
