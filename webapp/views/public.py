@@ -48,13 +48,12 @@ def booking_page(slug: str):
 @bp.get("/p/<slug>/book")
 def book_form(slug: str):
     page = _page_or_404(slug)
-    start = parse_start(request.args.get("start"))
+    if "start" not in request.args:
+        return redirect(url_for(".booking_page", slug=slug))
     try:
-        slot = bookings.find_slot(page, start) if start else None
+        slot = bookings.find_slot(page, _requested_start(request.args.get("start")))
     except bookings.SlotUnavailable as exc:
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    if slot is None:
-        return redirect(url_for(".booking_page", slug=slug))
     form = booking_form(page, start=slot_rules.format_start(slot.start), tz=_display_tz(page))
     return _render_form(page, form, slot.start)
 
@@ -64,13 +63,10 @@ def book_form(slug: str):
 def create_booking(slug: str):
     page = _page_or_404(slug)
     form = booking_form(page)
-    start = parse_start(form.start.data)
-    if start is None:
-        return _render_slots(page, "public/page.html", message=bookings.INVALID_START,
-                             status=409)
-    if not form.validate_on_submit():
-        return _render_form(page, form, start, status=422)
     try:
+        start = _requested_start(form.start.data)
+        if not form.validate_on_submit():
+            return _render_form(page, form, start, status=422)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
         db.session.commit()
     except bookings.SlotUnavailable as exc:
@@ -107,10 +103,10 @@ def reschedule_page(token: str):
     booking = _open_booking_or_redirect(token)
     if not isinstance(booking, Booking):
         return booking
-    start = parse_start(request.args.get("start"))
-    if start is None:
+    if "start" not in request.args:
         return _render_slots(booking.page, "public/reschedule.html", booking=booking)
     try:
+        start = _requested_start(request.args.get("start"))
         slot = bookings.find_slot(booking.page, start, exclude_booking_id=booking.id)
     except bookings.SlotUnavailable as exc:
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
@@ -127,10 +123,8 @@ def reschedule_booking(token: str):
     if not isinstance(booking, Booking):
         return booking
     form = RescheduleForm()
-    start = parse_start(form.start.data) if form.validate_on_submit() else None
     try:
-        if start is None:
-            raise bookings.SlotUnavailable(bookings.INVALID_START)
+        start = _requested_start(form.start.data if form.validate_on_submit() else None)
         record = bookings.reschedule_booking(booking, start)
         db.session.commit()
     except bookings.SlotUnavailable as exc:
@@ -139,6 +133,14 @@ def reschedule_booking(token: str):
                              message=exc.message, status=409)
     jobs.enqueue_sync(record.id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
+
+
+def _requested_start(value: str | None):
+    """The submitted start as UTC, or SlotUnavailable for anything unparseable."""
+    start = parse_start(value)
+    if start is None:
+        raise bookings.SlotUnavailable("invalid", bookings.INVALID_START)
+    return start
 
 
 def _page_or_404(slug: str) -> BookingPage:
