@@ -1,20 +1,19 @@
-"""Two Flask apps (login origin, instance origin) over one Org, served by werkzeug threads."""
+"""Two Flask apps (login origin, instance origin) over one Org, each on its own server thread."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
-import logging
 import os
 import ssl
 import tempfile
 import threading
 
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import control, data_api, oauth, ui
 from .state import Org
+from .wsgi_server import WSGIServer
 
 
 def _app(org: Org, name: str) -> Flask:
@@ -40,13 +39,6 @@ def build_instance_app(org: Org) -> Flask:
     app.register_blueprint(control.bp)
     app.register_blueprint(ui.bp)
     return app
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No per-request log line: logging would dominate the benchmark."""
-
-    def log_request(self, *args, **kwargs):
-        pass
 
 
 def self_signed_context(host: str) -> ssl.SSLContext:
@@ -100,14 +92,12 @@ class Emulator:
 
     def __init__(self, org: Org, host: str, login_port: int, instance_port: int,
                  https: bool = False):
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.org = org
         context = self_signed_context(host) if https else None
         self.cert_path = getattr(context, "cert_path", None)
         scheme = "https" if https else "http"
         self.servers = [
-            make_server(host, port, app, threaded=True, ssl_context=context,
-                        request_handler=_QuietHandler)
+            WSGIServer(host, port, app, ssl_context=context)
             for port, app in ((login_port, build_login_app(org)),
                               (instance_port, build_instance_app(org)))
         ]

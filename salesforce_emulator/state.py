@@ -46,17 +46,18 @@ class Org:
     def __init__(self, *, data_file: str | None = None, latency_ms: int = 0,
                  seed_name: str = "demo", demo_callbacks: tuple[str, ...] = ()):
         self.lock = threading.RLock()
-        self.data_file = data_file
+        self.data_file = None  # set below, so the seeding reset cannot overwrite the file
         self.base_latency_ms = latency_ms
         self.seed_name = seed_name
         self.demo_callbacks = tuple(demo_callbacks)
         self.login_url = ""
         self.instance_url = ""
+        self.reset(seed_name)
+        self.data_file = data_file
         if data_file and os.path.exists(data_file):
-            self.reset(seed_name)
             self._load(data_file)
         else:
-            self.reset(seed_name)
+            self.save()
 
     # ----- lifecycle -------------------------------------------------------------------
     def reset(self, seed_name: str | None = None) -> None:
@@ -196,6 +197,11 @@ class Org:
             if key in payload:
                 setattr(self, key, payload[key])
         self.usage = Counter(self.usage)
+        from .seed import DEMO_CLIENT_ID
+
+        if self.demo_callbacks and DEMO_CLIENT_ID in self.apps:
+            # The command line decides the demo app's callbacks, not an old data file.
+            self.apps[DEMO_CLIENT_ID]["callback_urls"] = list(self.demo_callbacks)
         for name in self.schema:
             self.records.setdefault(name, {})
         settings = copy.deepcopy(DEFAULT_SETTINGS)
