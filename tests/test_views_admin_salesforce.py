@@ -268,7 +268,8 @@ def test_C9_check_screen_passes_on_the_demo_org_and_costs_few_calls(sf_admin_cli
     assert (cold, warm) == (2, 0)
     response = sf_admin_client.post_form(CHECKS, {}, token_from=CHECKS)
     assert response.status_code == 302
-    assert emulator.usage()["total"] - cold == 2  # the refresh button re-describes both
+    # The refresh button re-describes Lead and Event and re-reads the user's profile.
+    assert emulator.usage()["total"] - cold == 3
 
 
 def test_C9_check_screen_reports_failures_with_fixes(sf_admin_client, emulator, sf_connection,
@@ -304,3 +305,28 @@ def test_O2_organization_b_never_sees_or_uses_organization_a_connection(sf_admin
     with pytest.raises(connections.ConnectionUnavailable):
         connections.client_for_org(other.id)
     assert stored_connections() == 1
+
+
+def test_C9_describe_cache_expires_after_its_ttl(sf_app, sf_admin_client, emulator,
+                                                 sf_connection):
+    sf_admin_client.get(CHECKS)
+    sf_app.config["SALESFORCE_DESCRIBE_TTL"] = 0
+    emulator.control("POST", "usage/reset")
+    sf_admin_client.get(CHECKS)
+    assert emulator.usage()["total"] == 2
+
+
+def test_C7_status_banner_partial_renders_for_other_screens(sf_app, sf_admin_client, emulator,
+                                                            sf_connection):
+    from flask import render_template
+
+    emulator.control("POST", "tokens/revoke")
+    with pytest.raises(connections.sf.SalesforceAuthError):
+        connections.client_for_org(sf_connection.organization_id).describe("Lead")
+    db.session.expire_all()
+    with sf_app.test_request_context("/admin/pages/1/edit"):
+        from flask_login import login_user
+
+        login_user(db.session.get(type(sf_connection.connected_by), sf_connection.connected_by_id))
+        html = render_template("admin/salesforce/_status_banner.html")
+    assert "要再連携" in html and 'href="/admin/integrations"' in html

@@ -162,6 +162,18 @@ def complete_connect(org: Organization, admin: Admin, pending: dict,
     return _save_connection(org, admin, pending, secret, tokens, identity, profile)
 
 
+def refresh_profile(conn: SalesforceConnection) -> None:
+    """Re-read the connecting user's profile (one API call); the caller commits.
+
+    Raises:
+        SalesforceError: the query failed for a reason other than a rejected request.
+    """
+    profile = _profile_or_empty(client_for_org(conn.organization_id), conn.sf_user_id)
+    if profile.get("name"):
+        conn.sf_profile_name = profile["name"]
+        conn.sf_is_admin = profile["name"] in ADMIN_PROFILES
+
+
 def _profile_or_empty(client: sf.SalesforceClient, user_id: str) -> dict:
     # A user without API access still connects; the check screen explains what is missing.
     try:

@@ -84,9 +84,19 @@ def run_checks(conn: SalesforceConnection, refresh: bool = False) -> list[Check]
         unknown = [Check(k, UNKNOWN, error=exc.code or "") for k in
                    ("api", "lead_fields", "required", "event_fields")]
         return [unknown[0], _profile_check(conn), *unknown[1:]]
+    if refresh:
+        _refresh_profile(conn)
     lead, event = describes["Lead"], describes["Event"]
     return [Check("api", PASS), _profile_check(conn), _lead_fields_check(conn, lead),
             _required_check(lead), _event_check(event)]
+
+
+def _refresh_profile(conn: SalesforceConnection) -> None:
+    # The profile check reads what was stored at connect time; the refresh button re-reads it.
+    try:
+        connections.refresh_profile(conn)
+    except sf.SalesforceError:
+        pass  # the stored profile stays; the describes above already succeeded
 
 
 def _profile_check(conn: SalesforceConnection) -> Check:
