@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from datetime import UTC, datetime
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
@@ -77,6 +78,31 @@ class Identity:
 class QueryResult:
     total_size: int
     records: list[dict]
+
+
+@dataclass(frozen=True)
+class SubResult:
+    """One composite subresponse: ``body`` on success, else ``error`` (never raised)."""
+
+    status: int
+    body: object = None
+    error: SalesforceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def records(self) -> list[dict]:
+        """The records of a query subresponse (first page)."""
+        return list((self.body or {}).get("records") or []) if self.ok else []
+
+
+# Marker for a composite subrequest that failed only because another one did.
+PROCESSING_HALTED = "PROCESSING_HALTED"
+# Header values for lead assignment rules on create/update (Sforce-Auto-Assign, L3).
+AUTO_ASSIGN_ON = {"Sforce-Auto-Assign": "TRUE"}
+AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
 
 
 def oauth_registration(login_url: str) -> dict:
@@ -241,10 +267,55 @@ class SalesforceClient:
         self._request("PATCH", f"sobjects/{quote(sobject)}/{quote(record_id)}", json=fields,
                       headers=headers)
 
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete a record (204). A record already deleted raises ENTITY_IS_DELETED/NOT_FOUND."""
+        self._request("DELETE", f"sobjects/{quote(sobject)}/{quote(record_id)}")
+
     def composite(self, subrequests: list[dict], all_or_none: bool = False) -> list[dict]:
         """POST /composite (one API call); returns the ``compositeResponse`` list."""
         body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
         return self._request("POST", "composite", json=body).json()["compositeResponse"]
+
+    def composite_results(self, subrequests: list[dict],
+                          all_or_none: bool = False) -> dict[str, SubResult]:
+        """POST /composite (one API call) and map each subresponse to a ``SubResult``.
+
+        Build ``subrequests`` with ``sub_query``/``sub_create``/``sub_update``/``sub_delete``.
+        The whole request can still raise like any call (timeout, 5xx, 401, rate limit).
+        """
+        return {item["referenceId"]: _sub_result(item)
+                for item in self.composite(subrequests, all_or_none)}
+
+    def sub_query(self, ref: str, soql: str) -> dict:
+        """A composite query subrequest (escape literals with ``escape_soql`` first)."""
+        return {"method": "GET", "referenceId": ref,
+                "url": self._composite_url("query") + "?" + urlencode({"q": soql})}
+
+    def sub_create(self, ref: str, sobject: str, fields: dict,
+                   headers: dict | None = None) -> dict:
+        """A composite create; later subrequests may use ``@{ref.id}``."""
+        return self._sub("POST", ref, f"sobjects/{quote(sobject)}", fields, headers)
+
+    def sub_update(self, ref: str, sobject: str, record_id: str, fields: dict,
+                   headers: dict | None = None) -> dict:
+        """A composite update (PATCH)."""
+        return self._sub("PATCH", ref, f"sobjects/{quote(sobject)}/{quote(record_id)}", fields,
+                         headers)
+
+    def sub_delete(self, ref: str, sobject: str, record_id: str) -> dict:
+        """A composite delete."""
+        return self._sub("DELETE", ref, f"sobjects/{quote(sobject)}/{quote(record_id)}")
+
+    def _composite_url(self, path: str) -> str:
+        return f"/services/data/v{self.api_version}/{path}"
+
+    def _sub(self, method, ref, path, body=None, headers=None) -> dict:
+        sub = {"method": method, "referenceId": ref, "url": self._composite_url(path)}
+        if body is not None:
+            sub["body"] = body
+        if headers:
+            sub["httpHeaders"] = headers
+        return sub
 
     def user_profile(self, user_id: str) -> dict:
         """The user's profile name and whether it has API access (one SOQL call)."""
@@ -294,6 +365,21 @@ class SalesforceClient:
             self._on_token_refresh(token)
 
 
+def record_url(instance_url: str, sobject: str, record_id: str) -> str:
+    """The Lightning page of a record: ``<instance>/lightning/r/<SObject>/<Id>/view``."""
+    return f"{instance_url.rstrip('/')}/lightning/r/{quote(sobject)}/{quote(record_id)}/view"
+
+
+def soql_datetime(value: datetime) -> str:
+    """A SOQL datetime literal (UTC, unquoted), e.g. ``2030-01-07T01:00:00Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def api_datetime(value: datetime) -> str:
+    """A datetime for a request body, in the format Salesforce returns."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
 def escape_soql(value: str) -> str:
     """Escape a value for a single-quoted SOQL literal (backslash first)."""
     table = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
@@ -329,12 +415,22 @@ def _token_set(token: dict, refresh_token: str | None = None) -> TokenSet:
 
 def _data_error(response: requests.Response) -> SalesforceError:
     """Map a data-API error response (JSON array of {errorCode, message, fields})."""
-    status = response.status_code
     try:
         body = response.json()
-        first = body[0] if isinstance(body, list) and body else {}
     except ValueError:
-        first = {}
+        body = None
+    return _error_from(response.status_code, body)
+
+
+def _sub_result(item: dict) -> SubResult:
+    status = int(item.get("httpStatusCode") or 0)
+    if status < 300:
+        return SubResult(status, item.get("body"))
+    return SubResult(status, item.get("body"), _error_from(status, item.get("body")))
+
+
+def _error_from(status: int, body) -> SalesforceError:
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
     code = first.get("errorCode") or first.get("statusCode")
     message = first.get("message") or f"HTTP {status}"
     if status == 401:
