@@ -9,7 +9,9 @@ tests use it too:
 
 Each is an ``EmulatorServer`` with ``.login_url``, ``.instance_url``, ``.control()``,
 ``.register_app()``, ``.usage()``, ``.records()``, ``.insert()``, ``.set_org()``,
-``.reset()``, ``.authorize()``, ``.password_token()``, ``.api_session()`` and ``.data_url()``.
+``.reset()``, ``.authorize()``, ``.password_token()``, ``.api_session()``, ``.new_session()``
+and ``.data_url()``; ``.cert_path`` is the HTTPS certificate (None over HTTP). Use
+``.new_session()`` for your own HTTPS sessions: REQUESTS_CA_BUNDLE overrides ``verify``.
 """
 
 from __future__ import annotations
