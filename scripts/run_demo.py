@@ -22,15 +22,21 @@ INSTANCE = os.path.join(ROOT, "instance")
 PY = sys.executable
 
 
-def secret_key() -> str:
-    """A per-checkout random key, kept in instance/ so sessions survive restarts."""
-    path = os.path.join(INSTANCE, "secret_key")
+def instance_secret(name: str, make) -> str:
+    """A per-checkout random secret kept in instance/, so sessions and tokens survive restarts."""
+    path = os.path.join(INSTANCE, name)
     if not os.path.exists(path):
         with open(path, "w") as handle:
-            handle.write(secrets.token_hex(32))
+            handle.write(make())
         os.chmod(path, 0o600)
     with open(path) as handle:
         return handle.read().strip()
+
+
+def fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
 
 
 def main() -> int:
@@ -42,7 +48,8 @@ def main() -> int:
     base_url = os.environ.get("APO_BASE_URL", f"http://{host}:{port}")
     env = dict(os.environ, APO_DEMO="1", APO_INSECURE_COOKIES="1", APO_BASE_URL=base_url,
                FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
-    env.setdefault("SECRET_KEY", secret_key())
+    env.setdefault("SECRET_KEY", instance_secret("secret_key", lambda: secrets.token_hex(32)))
+    env.setdefault("APO_ENCRYPTION_KEYS", instance_secret("encryption_key", fernet_key))
     env.setdefault("SALESFORCE_LOGIN_URL", f"http://127.0.0.1:{login_port}")
     env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", f"http://127.0.0.1:{login_port}")
     env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{instance_port}")
@@ -62,13 +69,15 @@ def main() -> int:
 
 
 def start_services(env, host, port, login_port, instance_port) -> list[subprocess.Popen]:
-    started = []
-    if os.path.isdir(os.path.join(ROOT, "salesforce_emulator")):
-        started.append(subprocess.Popen(
-            [PY, "-m", "salesforce_emulator", "--login-port", str(login_port),
-             "--instance-port", str(instance_port), "--seed", "demo",
-             "--data", os.path.join(INSTANCE, "emulator.json")], cwd=ROOT, env=env))
-        wait_for_port(instance_port)
+    # The emulator's demo Connected App accepts Apo's callback URL, so the admin can connect
+    # with the demo consumer key and secret printed in the banner.
+    callback = env["APO_BASE_URL"] + "/admin/integrations/salesforce/callback"
+    started = [subprocess.Popen(
+        [PY, "-m", "salesforce_emulator", "--login-port", str(login_port),
+         "--instance-port", str(instance_port), "--seed", "demo",
+         "--data", os.path.join(INSTANCE, "emulator.json"), "--demo-callback", callback],
+        cwd=ROOT, env=env)]
+    wait_for_port(instance_port)
     started.append(subprocess.Popen(
         [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}", "--workers", "2",
          "--threads", "4", "--access-logfile", "-"], cwd=ROOT, env=env))
@@ -78,14 +87,18 @@ def start_services(env, host, port, login_port, instance_port) -> list[subproces
 
 
 def print_banner(base_url: str, login_port: int, instance_port: int, redis_url: str) -> None:
+    from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
     print(f"""
   Apo is running (Ctrl-C stops everything)
 
   Admin screens:     {base_url}/login
                      admin@example.com / apo-demo
   Public team page:  {base_url}/p/demo-team
-  Salesforce login:  http://127.0.0.1:{login_port}   (emulator)
+  Salesforce login:  http://127.0.0.1:{login_port}   (emulator; admin@apo-demo.example / apo-demo)
   Salesforce org:    http://127.0.0.1:{instance_port}/lightning/o/Lead/list
+  Consumer key:      {DEMO_CLIENT_ID}
+  Consumer secret:   {DEMO_CLIENT_SECRET}
   Redis:             {redis_url}
 """, flush=True)
 
