@@ -13,6 +13,12 @@ class Config:
     RQ_JOB_TIMEOUT = 120
     RQ_FAILURE_TTL = 7 * 24 * 3600
     SYNC_RETRY_INTERVALS = [30, 120, 600]
+    # Sync engine (issue 6). A lease longer than the job timeout, so a live job keeps it.
+    SYNC_LEASE_SECONDS = 180
+    SYNC_LIMIT_PAUSE_SECONDS = 900  # REQUEST_LIMIT_EXCEEDED pauses the org this long (S5)
+    SYNC_USER_CACHE_TTL = 3600  # the active Salesforce user list, for Event owners (E3, S8)
+    SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper thread
+    SYNC_SWEEP_STALE_SECONDS = 120  # a pending record queued this long ago may be lost
     REDIS_SOCKET_TIMEOUT = 2.0
 
     BASE_URL = None  # public origin used for callback URLs and links in e-mails
@@ -60,6 +66,13 @@ ENVIRONMENT = {
     "APO_INSECURE_COOKIES": "INSECURE_COOKIES",
     "APO_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "APO_RQ_QUEUE": "RQ_QUEUE",
+    # Sync engine knobs (strings; intervals comma-separated), e.g. short ones in fault tests.
+    "APO_SYNC_RETRY_INTERVALS": "SYNC_RETRY_INTERVALS",
+    "APO_SYNC_LEASE_SECONDS": "SYNC_LEASE_SECONDS",
+    "APO_SYNC_LIMIT_PAUSE_SECONDS": "SYNC_LIMIT_PAUSE_SECONDS",
+    "APO_SYNC_SWEEP_INTERVAL": "SYNC_SWEEP_INTERVAL",
+    "APO_SYNC_SWEEP_STALE_SECONDS": "SYNC_SWEEP_STALE_SECONDS",
+    "APO_RQ_JOB_TIMEOUT": "RQ_JOB_TIMEOUT",
     "SALESFORCE_LOGIN_URL": "SALESFORCE_LOGIN_URL",
     "SALESFORCE_SANDBOX_LOGIN_URL": "SALESFORCE_SANDBOX_LOGIN_URL",
     "SALESFORCE_ALLOWED_INSTANCE_HOSTS": "SALESFORCE_ALLOWED_INSTANCE_HOSTS",

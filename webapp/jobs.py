@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+from datetime import timedelta
 from functools import lru_cache
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Queue
 from rq.serializers import JSONSerializer
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -24,61 +27,121 @@ def init_app(app: Flask) -> None:
     app.extensions["rq_queue"] = Queue(
         app.config["RQ_QUEUE"], connection=connection, serializer=JSONSerializer
     )
+    from webapp.services import connections
+
+    # A module-level receiver (blinker keeps weak references; connecting twice is a no-op).
+    connections.connection_restored.connect(_on_connection_restored)
 
 
 def get_queue() -> Queue:
     return current_app.extensions["rq_queue"]
 
 
-def enqueue_sync(sync_id: int) -> bool:
-    """Queue one sync record after its transaction committed (S1).
+def enqueue_sync(sync_id: int, delay: float = 0) -> bool:
+    """Queue one sync record after its transaction committed (S1), optionally ``delay`` later.
 
     Returns False when Redis is unreachable: the record stays pending in the database and the
-    sweeper queues it later, so the booking that produced it is never affected (S2, F5).
+    sweeper queues it later, so the booking that produced it is never affected (S2, F5). No RQ
+    Retry: the sync engine schedules its own retries with jitter (services/sync_state), and a
+    job lost with a dead worker is found again by the sweeper through the record's lease.
     """
     from webapp.extensions import db
     from webapp.models import SyncRecord, utcnow
 
     config = current_app.config
+    options = dict(job_timeout=int(config["RQ_JOB_TIMEOUT"]), failure_ttl=config["RQ_FAILURE_TTL"],
+                   description=f"sync record {sync_id}")
     try:
-        get_queue().enqueue(
-            "webapp.jobs.sync_booking",
-            sync_id,
-            job_timeout=config["RQ_JOB_TIMEOUT"],
-            failure_ttl=config["RQ_FAILURE_TTL"],
-            retry=Retry(max=len(config["SYNC_RETRY_INTERVALS"]),
-                        interval=config["SYNC_RETRY_INTERVALS"]),
-            description=f"sync record {sync_id}",
-        )
+        if delay and delay > 0:
+            get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.sync_booking",
+                                   sync_id, **options)
+        else:
+            get_queue().enqueue("webapp.jobs.sync_booking", sync_id, **options)
     except RedisError as exc:
         log.warning("queue unavailable, sync %s stays pending: %s", sync_id, type(exc).__name__)
         return False
     record = db.session.get(SyncRecord, sync_id)
-    if record is not None:
+    if record is not None and not (delay and delay > 0):
         record.enqueued_at = utcnow()
         db.session.commit()
     return True
 
 
 def requeue_pending() -> int:
-    """Enqueue every pending sync record the sweeper finds; returns how many were queued (S1)."""
+    """Enqueue every record the sweeper finds (S1, S4, S6); returns how many were queued."""
+    from webapp.extensions import db
     from webapp.services import sweeper
 
-    return sum(1 for sync_id in sweeper.pending_ids() if enqueue_sync(sync_id))
+    stale = timedelta(seconds=float(current_app.config.get("SYNC_SWEEP_STALE_SECONDS", 120)))
+    ids = sweeper.pending_ids(stale)
+    db.session.commit()
+    return sum(1 for sync_id in ids if enqueue_sync(sync_id))
+
+
+def requeue_parked(org_id: int) -> int:
+    """After a reconnect: queue the organization's parked (要再連携) syncs again (S6)."""
+    from webapp.extensions import db
+    from webapp.services import sync
+
+    ids = sync.requeue_candidates_after_reconnect(org_id)
+    db.session.commit()
+    return sum(1 for sync_id in ids if enqueue_sync(sync_id))
+
+
+def _on_connection_restored(sender, org_id: int, **extra) -> None:
+    # Sent by the connect callback view after its commit (services/connections).
+    requeue_parked(org_id)
 
 
 @lru_cache(maxsize=1)
 def _worker_app() -> Flask:
     from webapp import create_app
 
-    return create_app()
+    app = create_app()
+    app.extensions["apo_pid"] = os.getpid()
+    return app
 
 
 def sync_booking(sync_id: int) -> None:
-    """RQ job: run one sync record inside its own app context."""
+    """RQ job: run one sync record inside its own app context; queue follow-ups after commit.
+
+    Called inside an existing app context (tests, `flask` shell), it runs in that app.
+    """
+    from webapp.extensions import db
+
+    if has_app_context():
+        _run_sync_job(current_app, sync_id)
+        return
+    app = _worker_app()
+    with app.app_context():
+        if app.extensions.get("apo_pid") != os.getpid():
+            # A forked work horse must not reuse the parent's pooled connections (SQLAlchemy
+            # "Using Connection Pools with Multiprocessing").
+            db.engine.dispose(close=False)
+            app.extensions["apo_pid"] = os.getpid()
+        _run_sync_job(app, sync_id)
+
+
+def _run_sync_job(app: Flask, sync_id: int) -> None:
     from webapp.extensions import db
     from webapp.services import sync
 
-    with _worker_app().app_context():
-        sync.run_sync(sync_id)
-        db.session.commit()
+    outcome = sync.run_sync(sync_id, sync.SyncSettings.from_config(app.config),
+                            checkpoint=db.session.commit)
+    db.session.commit()
+    for follow_up, delay in outcome.follow_ups:
+        enqueue_sync(follow_up, delay)
+
+
+def sweep_forever(app: Flask, interval: float, stop) -> None:
+    """The worker's sweeper loop (worker.py runs it in a thread): requeue, then wait."""
+    while not stop.wait(interval):
+        with app.app_context():
+            try:
+                count = requeue_pending()
+            except SQLAlchemyError as exc:
+                # A locked or unreachable database must not kill the loop; the next round retries.
+                log.warning("sweeper round failed: %s", type(exc).__name__)
+                continue
+            if count:
+                log.info("sweeper queued %s sync record(s)", count)

@@ -271,6 +271,11 @@ class Booking(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Salesforce ids, stored the moment a write returns them (S4), so reschedule and cancel
+    # find the same Event (S7). sf_who_type is "Lead" or "Contact".
+    sf_who_type: Mapped[str] = mapped_column(String(20), default="")
+    sf_who_id: Mapped[str] = mapped_column(String(18), default="")
+    sf_event_id: Mapped[str] = mapped_column(String(18), default="")
 
     organization: Mapped[Organization] = relationship()
     page: Mapped[BookingPage] = relationship()
@@ -338,6 +343,10 @@ class SyncStatus(str, enum.Enum):
     SKIPPED = "skipped"
 
 
+FINAL_SYNC_STATUSES = frozenset({SyncStatus.SUCCEEDED.value, SyncStatus.PARTIAL.value,
+                                 SyncStatus.FAILED.value, SyncStatus.SKIPPED.value})
+
+
 class SyncRecord(db.Model):
     """Outbox row: one unit of Salesforce work for a booking (S1, S3)."""
 
@@ -356,8 +365,17 @@ class SyncRecord(db.Model):
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Sync engine (issue 6): when a retry or an org pause lets the record run again, the
+    # random token of the current lease holder (S4), and when it reached a final status.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str] = mapped_column(String(32), default="")
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="syncs")
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_SYNC_STATUSES
 
 
 # --- Salesforce connection (issue 4: C1-C9) -------------------------------------------------
@@ -456,4 +474,33 @@ class DescribeCache(db.Model):
     )
     sobject: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Sync engine (issue 6: S5, S8) -----------------------------------------------------------
+
+
+class SyncPause(db.Model):
+    """An organization whose Salesforce said REQUEST_LIMIT_EXCEEDED: its syncs wait (S5)."""
+
+    __tablename__ = "sync_pauses"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"),
+                                                 primary_key=True)
+    paused_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(255), default="")
+
+
+class SalesforceUserCache(db.Model):
+    """The org's active Salesforce users (Id, Email) per connection, for Event owners (E3, S8)."""
+
+    __tablename__ = "salesforce_user_cache"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("salesforce_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    users: Mapped[list] = mapped_column(JSON, default=list)
+    # The connection's connected_at when fetched: a reconnect (maybe to another org, maybe a
+    # reused row id after a disconnect) makes the cache stale.
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,20 +1,146 @@
-"""Running a sync record. The Salesforce work itself arrives with the sync engine (issue 6)."""
+"""Running one sync record: lease, what applies, the Salesforce work, and what each error means.
+
+Error policy (S5, S6, STYLE 3.8): transient errors go back to pending with backoff and jitter;
+REQUEST_LIMIT_EXCEEDED pauses the organization without spending an attempt; an auth error marks
+the connection broken and parks the organization's syncs (要再連携); any other Salesforce error
+fails the record with the fix in the admin's words. Anything else propagates: the lease runs out
+and the sweeper hands the record to a worker again, up to the attempt cap.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from webapp.extensions import db
-from webapp.models import SyncRecord, SyncStatus
+from webapp.integrations import salesforce as sf
+from webapp.models import Plan, SyncAction, SyncStatus
+from webapp.services import connections, salesforce_sync, sync_errors, sync_plan, sync_state
 
 
-def run_sync(sync_id: int) -> SyncRecord | None:
-    """Pick up a sync record from the queue.
+@dataclass(frozen=True)
+class SyncSettings:
+    """The knobs from config (SYNC_*), passed in so services read no app config."""
 
-    Until Apo can talk to Salesforce there is nowhere to write the booking, so the record stays
-    pending and the sync log says why. It is never dropped: the sync engine will process it.
+    retry_intervals: tuple[float, ...] = (30, 120, 600)
+    lease_seconds: float = 180
+    limit_pause_seconds: float = 900
+    user_cache_ttl: float = 3600
+    max_attempts: int = 8
+
+    @classmethod
+    def from_config(cls, config) -> SyncSettings:
+        raw = config.get("SYNC_RETRY_INTERVALS") or (30,)
+        if isinstance(raw, str):  # from the environment: "0.2,0.5,1"
+            raw = [x for x in raw.split(",") if x.strip()]
+        intervals = tuple(float(x) for x in raw)
+        return cls(intervals, float(config.get("SYNC_LEASE_SECONDS", 180)),
+                   float(config.get("SYNC_LIMIT_PAUSE_SECONDS", 900)),
+                   float(config.get("SYNC_USER_CACHE_TTL", 3600)),
+                   int(config.get("SYNC_MAX_ATTEMPTS", len(intervals) + 5)))
+
+
+@dataclass
+class Outcome:
+    """What the job must queue after its commit: (sync id, delay in seconds)."""
+
+    follow_ups: list[tuple[int, float]] = field(default_factory=list)
+
+
+def run_sync(sync_id: int, settings: SyncSettings, checkpoint: Callable[[], None]) -> Outcome:
+    """Run one sync record if this worker can take its lease (S4); never raises Salesforce errors.
+
+    ``checkpoint`` commits: it runs after the lease is taken and after every Salesforce write.
     """
-    record = db.session.get(SyncRecord, sync_id)
-    if record is None or record.status != SyncStatus.PENDING.value:
-        return record
-    record.attempts += 1
-    record.last_error = "salesforce_not_available"
-    return record
+    claim = sync_state.claim(sync_id, settings.lease_seconds)
+    if claim.record is None:
+        return Outcome([(sync_id, claim.retry_in)] if claim.retry_in is not None else [])
+    record = claim.record
+    checkpoint()
+    if record.attempts > settings.max_attempts:
+        sync_state.finish(record, SyncStatus.FAILED.value, {
+            "code": "TOO_MANY_ATTEMPTS", "message": "", "fields": [],
+            "fix": sync_errors.fix_key("TOO_MANY_ATTEMPTS")})
+        return Outcome(_next(record))
+    delay = _attempt(record, settings, checkpoint)
+    if not sync_state.holds_lease(record):
+        db.session.rollback()  # our lease ran out and another worker owns the record now
+        return Outcome()
+    if delay is not None:
+        return Outcome([(record.id, delay)])
+    return Outcome(_next(record))
+
+
+def _next(record) -> list[tuple[int, float]]:
+    return [(i, 0.0) for i in sync_state.successors(record)] if record.is_final else []
+
+
+def _attempt(record, settings: SyncSettings, checkpoint) -> float | None:
+    """One attempt; returns a delay when the record should run again later."""
+    booking = record.booking
+    page, org = booking.page, booking.organization
+    reason = sync_plan.skip_reason(org.plan_enum.at_least(Plan.ENTERPRISE), page.is_team,
+                                   page.sf_create_lead, page.sf_create_event,
+                                   page.sf_map_fields and org.plan_enum.at_least(Plan.PREMIUM))
+    # Moving or cancelling an Event that exists does not depend on ②③④ being still ticked.
+    if reason is not None and (record.action == SyncAction.CREATE.value
+                               or reason != "no_settings"):
+        _skip(record, reason)
+        return None
+    try:
+        conn = connections.get_connection(org.id)
+        client = connections.client_for_org(org.id)
+        ctx = salesforce_sync.Context(record, booking, page, conn, client,
+                                      org.plan_enum.at_least(Plan.PREMIUM), checkpoint,
+                                      settings.user_cache_ttl)
+        done = _RUNNERS[record.action](ctx)
+    except sf.SalesforceAuthError as exc:
+        _park(record, exc, checkpoint)
+        return None
+    except sf.SalesforceRetryableError as exc:
+        return _retry_later(record, exc, settings)
+    except sf.SalesforceRequestError as exc:
+        sync_state.finish(record, SyncStatus.FAILED.value, sync_errors.error_entry(exc))
+        return None
+    record.warnings = ctx.warnings
+    if client.last_limit_info:
+        conn.last_limit_info = client.last_limit_info
+    if done.skip:
+        _skip(record, done.skip)
+    else:
+        sync_state.finish(record, done.status, done.error)
+    return None
+
+
+_RUNNERS = {SyncAction.CREATE.value: salesforce_sync.create,
+            SyncAction.RESCHEDULE.value: salesforce_sync.reschedule,
+            SyncAction.CANCEL.value: salesforce_sync.cancel}
+
+
+def _skip(record, reason: str) -> None:
+    record.result = {**(record.result or {}), "skip_reason": reason}
+    sync_state.finish(record, SyncStatus.SKIPPED.value)
+
+
+def _park(record, exc: sf.SalesforceAuthError, checkpoint) -> None:
+    """要再連携: mark the connection broken (C7) and park the org's syncs (S6)."""
+    if not isinstance(exc, connections.ConnectionUnavailable):
+        checkpoint()  # mark_broken writes in its own session; ours must hold no write lock
+        connections.mark_broken(record.organization_id, f"{exc.code}: {exc.message}")
+    sync_state.finish(record, SyncStatus.WAITING_RECONNECT.value, sync_errors.error_entry(exc))
+    sync_state.park_organization(record.organization_id)
+
+
+def _retry_later(record, exc: sf.SalesforceRetryableError, settings: SyncSettings):
+    entry = sync_errors.error_entry(exc)
+    if exc.code == "REQUEST_LIMIT_EXCEEDED":
+        return sync_state.pause_organization(record, settings.limit_pause_seconds, exc.message)
+    delay = sync_state.schedule_retry(record, list(settings.retry_intervals), entry)
+    if delay is None:
+        sync_state.finish(record, SyncStatus.FAILED.value, entry)
+    return delay
+
+
+def requeue_candidates_after_reconnect(org_id: int) -> list[int]:
+    """Parked syncs of the organization, made pending again (S6); the caller enqueues them."""
+    return sync_state.unpark_organization(org_id)

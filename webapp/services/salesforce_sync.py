@@ -1,0 +1,255 @@
+"""The Salesforce side of one sync record: reads in one composite call, writes in one more (S8).
+
+Create (L1-L4, E1-E3, M6, M7): find unconverted Leads and Contacts by the booker's email, and
+Events this booking may already have made; then create the Lead and/or the Event and update an
+existing Lead's mapped fields in one composite request. Reschedule and cancel (S7) move or mark
+(or delete) the Event whose id the create stored.
+
+Exactly once (S4): ids are stored and ``checkpoint()`` (the job's commit) runs right after the
+write returns; before creating, the read call re-checks Salesforce (the Lead by email, the Event
+by Who, start and subject), so a re-run after a lost answer creates nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from webapp.extensions import db
+from webapp.integrations import salesforce as sf
+from webapp.models import (
+    Booking,
+    BookingPage,
+    CancelAction,
+    SalesforceConnection,
+    SalesforceUserCache,
+    SyncRecord,
+    SyncStatus,
+    utcnow,
+)
+from webapp.services import prerequisites, sync_errors, sync_plan
+
+SUCCEEDED, PARTIAL = SyncStatus.SUCCEEDED.value, SyncStatus.PARTIAL.value
+FAILED, SKIPPED = SyncStatus.FAILED.value, SyncStatus.SKIPPED.value
+
+
+@dataclass
+class Context:
+    """Everything one run needs; ``checkpoint`` commits (the job owns the transaction)."""
+
+    record: SyncRecord
+    booking: Booking
+    page: BookingPage
+    conn: SalesforceConnection
+    client: sf.SalesforceClient
+    premium: bool
+    checkpoint: Callable[[], None]
+    user_cache_ttl: float = 3600
+    warnings: list[dict] = field(default_factory=list)
+
+    @property
+    def tz(self) -> str:
+        return self.booking.organization.timezone or "Asia/Tokyo"
+
+    def note(self, key: str, value) -> None:
+        self.record.result = {**(self.record.result or {}), key: value}
+
+
+@dataclass(frozen=True)
+class Done:
+    """How the run ended: a status, plus an error entry or a skip reason when there is one."""
+
+    status: str
+    error: dict | None = None
+    skip: str | None = None
+
+
+def create(ctx: Context) -> Done:
+    """Find the customer and create the Lead and/or Event, update mapped fields (L1-M7)."""
+    page, booking = ctx.page, ctx.booking
+    mapping = ctx.premium and page.sf_map_fields and any(f.salesforce_field for f in page.fields)
+    describe = _lead_describe(ctx) if mapping else None
+    want_event = page.sf_create_event and not booking.sf_event_id
+    leads, contacts, events = _read(ctx, want_event)
+    who = sync_plan.choose_who(leads, contacts)
+    subs: list[dict] = []
+    if who is None:
+        if not page.sf_create_lead:
+            return _nothing_done(ctx, "no_match")
+        subs.append(ctx.client.sub_create("lead", "Lead", _new_lead(ctx, describe),
+                                          sf.AUTO_ASSIGN_ON))
+        who_ref = "@{lead.id}"
+    else:
+        _remember_who(ctx, who)
+        who_ref = who.id
+        if mapping and who.sobject == "Lead":
+            values, warnings = sync_plan.mapped_lead_fields(page.fields, booking.answers or {},
+                                                            describe, existing=True)
+            ctx.warnings += warnings
+            if values:  # FALSE: an update must not hand the Lead to another owner
+                subs.append(ctx.client.sub_update("leadUpdate", "Lead", who.id, values,
+                                                  sf.AUTO_ASSIGN_OFF))
+    owner = None
+    if want_event:
+        known = {r["Id"] for r in leads + contacts}
+        found = next((e for e in events if e.get("WhoId") in known), None)
+        if found is not None:
+            booking.sf_event_id = found["Id"]
+            ctx.note("event", {"id": found["Id"], "action": "found"})
+        else:
+            owner = _owner(ctx)
+            subs.append(ctx.client.sub_create("event", "Event", sync_plan.event_fields(
+                booking, page, ctx.tz, who_ref, owner.id)))
+    if not subs:
+        return _finished(ctx) if booking.sf_event_id else _nothing_done(ctx, "nothing_to_do")
+    return _write(ctx, subs, owner)
+
+
+def _read(ctx: Context, want_event: bool) -> tuple[list, list, list]:
+    booking, client = ctx.booking, ctx.client
+    users = _cached_users(ctx)
+    subs = [client.sub_query("leads", sync_plan.lead_soql(booking.email)),
+            client.sub_query("contacts", sync_plan.contact_soql(booking.email))]
+    if want_event:
+        subject = sync_plan.event_subject(ctx.page.title, booking)
+        subs.append(client.sub_query("events", sync_plan.event_soql(subject, booking.start_at)))
+        if users is None:  # a cold user cache rides along in the same call (S8)
+            subs.append(client.sub_query("users", sync_plan.USERS_SOQL))
+    results = client.composite_results(subs)
+    for result in results.values():
+        if not result.ok:
+            raise result.error  # a failed lookup is never "not found" (no duplicate Lead)
+    if "users" in results:
+        _store_users(ctx, results["users"].records)
+    return (results["leads"].records, results["contacts"].records,
+            results["events"].records if "events" in results else [])
+
+
+def _new_lead(ctx: Context, describe: dict | None) -> dict:
+    page, booking = ctx.page, ctx.booking
+    fields = sync_plan.new_lead_fields(booking, page.sf_split_name, page.sf_company_placeholder)
+    if describe is not None:
+        values, warnings = sync_plan.mapped_lead_fields(page.fields, booking.answers or {},
+                                                        describe, existing=False)
+        ctx.warnings += warnings
+        fields = {**values, **fields}  # M1: mapped fields never replace name, company, email
+    # Remember that a create went out: if its answer is lost, the re-run finds this Lead.
+    ctx.note("lead_create_sent", True)
+    ctx.checkpoint()
+    return fields
+
+
+def _remember_who(ctx: Context, who: sync_plan.Who) -> None:
+    ctx.booking.sf_who_type, ctx.booking.sf_who_id = who.sobject, who.id
+    ctx.note("who", {"sobject": who.sobject, "id": who.id, "candidates": who.candidates})
+    ours = who.sobject == "Lead" and (ctx.record.result or {}).get("lead_create_sent")
+    key = "lead" if who.sobject == "Lead" else "contact"
+    ctx.note(key, {"id": who.id, "action": "created" if ours else "found"})
+
+
+def _owner(ctx: Context) -> sync_plan.Owner:
+    owner = sync_plan.choose_owner([m.email for m in ctx.booking.members],
+                                   _cached_users(ctx) or [], ctx.conn.sf_user_id)
+    ctx.note("owner", {"id": owner.id, "member_email": owner.member_email})
+    return owner
+
+
+def _write(ctx: Context, subs: list[dict], owner: sync_plan.Owner | None) -> Done:
+    results = ctx.client.composite_results(subs)
+    booking = ctx.booking
+    lead, event = results.get("lead"), results.get("event")
+    if lead is not None and lead.ok:
+        booking.sf_who_type, booking.sf_who_id = "Lead", lead.body["id"]
+        ctx.note("lead", {"id": lead.body["id"], "action": "created"})
+        ctx.note("who", {"sobject": "Lead", "id": lead.body["id"], "candidates": 0})
+    if event is not None and event.ok:
+        booking.sf_event_id = event.body["id"]
+        ctx.note("event", {"id": event.body["id"], "action": "created"})
+    update = results.get("leadUpdate")
+    if update is not None and update.ok and \
+            (ctx.record.result or {}).get("lead", {}).get("action") != "created":
+        ctx.note("lead", {"id": booking.sf_who_id, "action": "updated"})
+    ctx.checkpoint()  # the ids are safe before anything else can fail (S4)
+    errors = [r.error for r in results.values()
+              if r.error is not None and r.error.code != sf.PROCESSING_HALTED]
+    if not errors:
+        return _finished(ctx)
+    first = errors[0]
+    if isinstance(first, sf.SalesforceRetryableError):
+        raise first
+    if first.code == "INACTIVE_OWNER_OR_USER" and owner and owner.member_email:
+        _forget_users(ctx)  # the cached user list was stale: the next attempt refetches it
+        raise sf.SalesforceRetryableError(first.message, first.code, first.status)
+    done_any = any(r.ok for r in results.values())
+    return Done(PARTIAL if done_any else FAILED, sync_errors.error_entry(first))
+
+
+def _finished(ctx: Context) -> Done:
+    dropped = any(w.get("code") == "field_dropped" for w in ctx.warnings)
+    return Done(PARTIAL if dropped else SUCCEEDED)
+
+
+def _nothing_done(ctx: Context, reason: str) -> Done:
+    return Done(SKIPPED, skip=reason)
+
+
+def reschedule(ctx: Context) -> Done:
+    """Move the same Event to the new start and end (S7)."""
+    event_id = ctx.booking.sf_event_id
+    if not event_id:
+        return Done(SKIPPED, skip="no_event")
+    ctx.client.update("Event", event_id,
+                      sync_plan.moved_event_fields(ctx.booking, ctx.page, ctx.tz))
+    ctx.note("event", {"id": event_id, "action": "moved"})
+    return Done(SUCCEEDED)
+
+
+def cancel(ctx: Context) -> Done:
+    """Mark the Event cancelled with the reason, or delete it per the page setting (S7)."""
+    event_id = ctx.booking.sf_event_id
+    if not event_id:
+        return Done(SKIPPED, skip="no_event")
+    if ctx.page.sf_cancel_action == CancelAction.DELETE.value:
+        try:
+            ctx.client.delete("Event", event_id)
+        except sf.SalesforceRequestError as exc:
+            # Already gone (a re-run after a lost answer, or deleted by hand): the goal holds.
+            if exc.code not in ("ENTITY_IS_DELETED", "NOT_FOUND"):
+                raise
+        ctx.note("event", {"id": event_id, "action": "deleted"})
+        return Done(SUCCEEDED)
+    ctx.client.update("Event", event_id,
+                      sync_plan.cancelled_event_fields(ctx.booking, ctx.page, ctx.tz))
+    ctx.note("event", {"id": event_id, "action": "cancelled"})
+    return Done(SUCCEEDED)
+
+
+# --- caches (S8) -----------------------------------------------------------------------------
+
+def _lead_describe(ctx: Context) -> dict:
+    describe = prerequisites.describe_cached(ctx.conn, ("Lead",))["Lead"]
+    ctx.checkpoint()  # a cold cache wrote rows: commit before the next call may refresh
+    return describe
+
+
+def _cached_users(ctx: Context) -> list[dict] | None:
+    row = db.session.get(SalesforceUserCache, ctx.conn.id)
+    if row is None or row.connected_at != ctx.conn.connected_at or \
+            row.fetched_at < utcnow() - timedelta(seconds=ctx.user_cache_ttl):
+        return None
+    return row.users
+
+
+def _store_users(ctx: Context, records: list[dict]) -> None:
+    users = [{"Id": r["Id"], "Email": r.get("Email") or ""} for r in records]
+    row = db.session.get(SalesforceUserCache, ctx.conn.id) or \
+        SalesforceUserCache(connection_id=ctx.conn.id)
+    row.users, row.connected_at, row.fetched_at = users, ctx.conn.connected_at, utcnow()
+    db.session.add(row)
+
+
+def _forget_users(ctx: Context) -> None:
+    row = db.session.get(SalesforceUserCache, ctx.conn.id)
+    if row is not None:
+        db.session.delete(row)

@@ -1,0 +1,167 @@
+"""Sync record life cycle: lease, retry with backoff and jitter, org pause, park, finish (S4-S6).
+
+The database is the source of truth; Redis only carries "look at record N". Every transition
+here is a plain UPDATE the caller commits. The lease is taken with one conditional UPDATE, so two
+workers handed the same record (duplicate enqueue, sweeper plus retry) never run it together.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from webapp.extensions import db
+from webapp.models import (
+    FINAL_SYNC_STATUSES,
+    SyncPause,
+    SyncRecord,
+    SyncStatus,
+    utcnow,
+)
+
+PENDING, RUNNING = SyncStatus.PENDING.value, SyncStatus.RUNNING.value
+WAITING = SyncStatus.WAITING_RECONNECT.value
+_UNFINISHED = (PENDING, RUNNING, WAITING)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The result of trying to take a record: ``record`` when this worker holds the lease."""
+
+    record: SyncRecord | None
+    why: str = ""  # taken | not_due | waiting_for_earlier | paused
+    retry_in: float | None = None
+
+
+def claim(sync_id: int, lease_seconds: float) -> Claim:
+    """Take the lease on a pending record, or on a running one whose lease ran out (S4).
+
+    Records of one booking run in order (S7): a later one waits while an earlier one is
+    unfinished. An organization paused by REQUEST_LIMIT_EXCEEDED defers the record (S5).
+    """
+    now = utcnow()
+    record = db.session.get(SyncRecord, sync_id)
+    if record is None or record.status not in (PENDING, RUNNING):
+        return Claim(None, "not_due")
+    earlier = db.session.scalar(select(SyncRecord.id).where(
+        SyncRecord.booking_id == record.booking_id, SyncRecord.id < record.id,
+        SyncRecord.status.in_(_UNFINISHED)).limit(1))
+    if earlier is not None:
+        return Claim(None, "waiting_for_earlier")
+    pause = db.session.get(SyncPause, record.organization_id)
+    if pause is not None and pause.paused_until > now and record.status == PENDING:
+        record.next_attempt_at = record.enqueued_at = pause.paused_until
+        return Claim(None, "paused", (pause.paused_until - now).total_seconds())
+    token = secrets.token_hex(8)
+    taken = db.session.execute(
+        update(SyncRecord)
+        .where(SyncRecord.id == sync_id, or_(
+            SyncRecord.status == PENDING,
+            and_(SyncRecord.status == RUNNING, SyncRecord.lease_until < now)))
+        .values(status=RUNNING, lease_until=now + timedelta(seconds=lease_seconds),
+                lease_token=token, attempts=SyncRecord.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        return Claim(None, "taken")
+    db.session.refresh(record)
+    return Claim(record)
+
+
+def holds_lease(record: SyncRecord) -> bool:
+    """Whether this worker still holds the lease (it may have run out while Salesforce hung)."""
+    with db.session.no_autoflush:  # our pending changes must not land before we know
+        token = db.session.scalar(select(SyncRecord.lease_token)
+                                  .where(SyncRecord.id == record.id))
+    return token == record.lease_token
+
+
+def finish(record: SyncRecord, status: str, error: dict | None = None) -> None:
+    """Put the record in a final status (or waiting); the error dict goes into the result."""
+    record.status = status
+    record.lease_until, record.next_attempt_at = None, None
+    result = dict(record.result or {})
+    if error is not None:
+        result["error"] = error
+        record.last_error = error.get("code") or "error"
+    else:
+        result.pop("error", None)
+        record.last_error = ""
+    record.result = result
+    if status in FINAL_SYNC_STATUSES:
+        record.finished_at = utcnow()
+
+
+def schedule_retry(record: SyncRecord, intervals: list[float], error: dict) -> float | None:
+    """Back to pending after the attempt's interval plus jitter; None when retries ran out.
+
+    Jitter (up to +25 %) keeps workers from hammering a recovering Salesforce in lockstep.
+    """
+    if record.attempts > len(intervals):
+        return None
+    delay = float(intervals[record.attempts - 1]) * random.uniform(1.0, 1.25)
+    _defer(record, delay)
+    record.last_error = error.get("code") or "retry"
+    record.result = {**(record.result or {}), "error": error}
+    return delay
+
+
+def pause_organization(record: SyncRecord, seconds: float, reason: str) -> float:
+    """REQUEST_LIMIT_EXCEEDED: pause the org's syncs; this attempt is not counted (S5)."""
+    until = utcnow() + timedelta(seconds=seconds)
+    pause = db.session.get(SyncPause, record.organization_id)
+    if pause is None:
+        db.session.add(SyncPause(organization_id=record.organization_id, paused_until=until,
+                                 reason=reason[:255]))
+    else:
+        pause.paused_until, pause.reason = max(pause.paused_until, until), reason[:255]
+    record.attempts = max(record.attempts - 1, 0)
+    record.last_error = "REQUEST_LIMIT_EXCEEDED"
+    _defer(record, seconds)
+    return seconds
+
+
+def _defer(record: SyncRecord, seconds: float) -> None:
+    at = utcnow() + timedelta(seconds=seconds)
+    record.status, record.lease_until, record.lease_token = PENDING, None, ""
+    # enqueued_at in the future keeps the sweeper off it until then (see services/sweeper).
+    record.next_attempt_at = record.enqueued_at = at
+
+
+def park_organization(org_id: int) -> None:
+    """要再連携: every pending sync of the org waits for a reconnect (S6)."""
+    db.session.execute(update(SyncRecord)
+                       .where(SyncRecord.organization_id == org_id, SyncRecord.status == PENDING)
+                       .values(status=WAITING, lease_until=None)
+                       .execution_options(synchronize_session=False))
+
+
+def unpark_organization(org_id: int) -> list[int]:
+    """After a reconnect: parked syncs are pending again; returns their ids to enqueue (S6)."""
+    ids = list(db.session.scalars(select(SyncRecord.id).where(
+        SyncRecord.organization_id == org_id, SyncRecord.status == WAITING)
+        .order_by(SyncRecord.id)))
+    if ids:
+        db.session.execute(update(SyncRecord).where(SyncRecord.id.in_(ids))
+                           .values(status=PENDING, enqueued_at=None, next_attempt_at=None)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(update(SyncPause).where(SyncPause.organization_id == org_id)
+                           .values(paused_until=utcnow()))
+    return ids
+
+
+def successors(record: SyncRecord) -> list[int]:
+    """Pending syncs of the same booking that waited for this one (S7 order)."""
+    return list(db.session.scalars(select(SyncRecord.id).where(
+        SyncRecord.booking_id == record.booking_id, SyncRecord.id > record.id,
+        SyncRecord.status == PENDING).order_by(SyncRecord.id)))
+
+
+def retry_failed(record: SyncRecord) -> None:
+    """The admin's retry button: a failed sync starts over with fresh attempts (S3)."""
+    record.status, record.attempts = PENDING, 0
+    record.lease_until, record.next_attempt_at, record.finished_at = None, None, None
+    record.enqueued_at = None
