@@ -157,7 +157,7 @@ def test_delete_page_confirms_and_refuses_pages_with_bookings(admin_client, org)
     assert [p.id for p in pages_of(org)] == [used.id]
 
 
-def test_advanced_tab_is_a_salesforce_placeholder(admin_client, org):
+def test_advanced_tab_explains_salesforce_needs_a_connection(admin_client, org):
     page = make_page(org, [make_member(org)])
     db.session.commit()
     html = admin_client.get(f"/admin/pages/{page.id}/advanced").get_data(as_text=True)

@@ -30,8 +30,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.models import AttendMode, FieldType, PageKind, Plan
+from webapp.models import AttendMode, CancelAction, FieldType, PageKind, Plan
 from webapp.services import members as member_service
+from webapp.services.field_mapping import FORM_TYPE_LABELS, FieldSpec
 from webapp.services.members import WEEKDAYS, WorkingHoursError, parse_day_ranges
 
 PLAN_LABELS = {
@@ -49,15 +50,11 @@ ATTEND_LABELS = {
     AttendMode.ALL.value: _l("全員が参加する"),
     AttendMode.ROUND_ROBIN.value: _l("空いているメンバーから1人を順番に割り当てる"),
 }
-# The seven types of F2, named as in the seed.
-FIELD_TYPE_LABELS = {
-    FieldType.TEXT.value: _l("テキストフィールド"),
-    FieldType.TEXTAREA.value: _l("テキストエリア"),
-    FieldType.RADIO.value: _l("ラジオボタン"),
-    FieldType.CHECKBOX.value: _l("チェックボックス"),
-    FieldType.DROPDOWN.value: _l("ドロップダウン"),
-    FieldType.HIDDEN.value: _l("隠しフィールド"),
-    FieldType.DATE.value: _l("日付"),
+# The seven types of F2, named as in the seed (shared with the mapping messages).
+FIELD_TYPE_LABELS = FORM_TYPE_LABELS
+CANCEL_ACTION_LABELS = {
+    CancelAction.MARK.value: _l("行動を残してキャンセルと記録する"),
+    CancelAction.DELETE.value: _l("行動を削除する"),
 }
 SALESFORCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -277,6 +274,11 @@ class FormFieldForm(FlaskForm):
             raise ValidationError(
                 _l("半角英字で始まり、半角英数字とアンダースコアだけの項目名を入力してください。"))
 
+    def mapping_spec(self) -> FieldSpec:
+        """What the Salesforce mapping checks need (field_mapping.check_mapping)."""
+        return FieldSpec(self.field_type.data, (self.salesforce_field.data or "").strip(),
+                         self.choice_list(), (self.hidden_value.data or "").strip())
+
     def fill(self, field) -> None:
         self.field_type.data, self.label.data = field.field_type, field.label
         self.required.data, self.help_text.data = field.required, field.help_text
@@ -291,3 +293,30 @@ class FormFieldForm(FlaskForm):
             "choices": self.choice_list(), "hidden_value": self.hidden_value.data,
             "salesforce_field": self.salesforce_field.data,
         }
+
+
+class PageSalesforceForm(FlaskForm):
+    """予約ページ > 詳細設定 > Salesforce: ①-④, the company placeholder (L2), cancel (S7)."""
+
+    sf_split_name = BooleanField(_l("① 姓名を分けて保存する"))
+    sf_create_lead = BooleanField(_l("② 新規リードを自動作成する"))
+    sf_create_event = BooleanField(_l("③ 新規行動を自動作成する"))
+    sf_map_fields = BooleanField(_l("④ 予約フォームのフィールドと連携させる"))
+    sf_company_placeholder = StringField(
+        _l("会社名が空欄のときにリードの会社名に入れる値"),
+        description=_l("Salesforceではリードの会社名が必須のため、お客様が会社名を入力しなかった"
+                       "ときはこの値で作成します。"),
+        validators=[DataRequired(message=_l("会社名の代わりに入れる値を入力してください。")),
+                    Length(max=255)])
+    sf_cancel_action = RadioField(_l("キャンセル時"), choices=list(CANCEL_ACTION_LABELS.items()),
+                                  validators=[InputRequired()])
+
+
+class FieldOptionsQuery(FlaskForm):
+    """The autocomplete's GET query (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    field_type = SelectField(choices=list(FIELD_TYPE_LABELS.items()), validate_choice=False)
+    salesforce_field = StringField(validators=[Length(max=100)])

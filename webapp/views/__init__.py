@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         admin_members,
         admin_org,
+        admin_page_salesforce,
         admin_pages,
         admin_syncs,
         auth,

@@ -10,7 +10,8 @@ from webapp.forms_admin import FIELD_TYPE_LABELS, FormFieldForm, MoveForm
 from webapp.htmx import is_htmx, render_partial
 from webapp.models import BookingPage, FormField
 from webapp.services import booking_pages as page_service
-from webapp.views.admin import bp, get_owned_or_404
+from webapp.services import field_mapping, page_salesforce
+from webapp.views.admin import bp, get_owned_or_404, org_id
 
 
 def _get_field_or_404(page: BookingPage, field_id: int) -> FormField:
@@ -36,15 +37,40 @@ def page_form(page_id: int):
                            **_fields_context(page))
 
 
+def _mapping_valid(form: FormFieldForm) -> tuple[bool, list[str]]:
+    """Check the Salesforce field name against the cached Lead describe (M1-M5).
+
+    Errors go onto the form field (the save is refused); warnings are returned for a flash.
+    """
+    spec = form.mapping_spec()
+    if not spec.salesforce_field:
+        return True, []
+    describe, _problem = page_salesforce.lead_describe(org_id())
+    db.session.commit()  # keeps a describe fetched on a cold cache, before any page change
+    check = field_mapping.check_mapping(spec, describe)
+    form.salesforce_field.errors = [*form.salesforce_field.errors,
+                                    *(issue.message for issue in check.errors)]
+    return check.ok, [issue.message for issue in check.warnings]
+
+
+def _field_saved(page: BookingPage, message: str, warnings: list[str]):
+    flash(message, "success")
+    for warning in warnings:
+        flash(warning, "warning")
+    return redirect(url_for("admin.page_form", page_id=page.id))
+
+
 @bp.route("/pages/<int:page_id>/fields/new", methods=["GET", "POST"])
 def new_field(page_id: int):
     page = get_owned_or_404(BookingPage, page_id)
     form = FormFieldForm()
     if form.validate_on_submit():
-        field = page_service.add_field(page, form.field_data())
-        db.session.commit()
-        flash(_("入力フィールド「%(label)s」を追加しました。", label=field.label), "success")
-        return redirect(url_for("admin.page_form", page_id=page.id))
+        ok, warnings = _mapping_valid(form)
+        if ok:
+            field = page_service.add_field(page, form.field_data())
+            db.session.commit()
+            return _field_saved(page, _("入力フィールド「%(label)s」を追加しました。",
+                                        label=field.label), warnings)
     return render_template("admin/pages/field_form.html", page=page, form=form, form_field=None,
                            tab="form")
 
@@ -57,10 +83,12 @@ def edit_field(page_id: int, field_id: int):
     if not form.is_submitted():
         form.fill(field)
     if form.validate_on_submit():
-        page_service.update_field(field, form.field_data())
-        db.session.commit()
-        flash(_("入力フィールド「%(label)s」を保存しました。", label=field.label), "success")
-        return redirect(url_for("admin.page_form", page_id=page.id))
+        ok, warnings = _mapping_valid(form)
+        if ok:
+            page_service.update_field(field, form.field_data())
+            db.session.commit()
+            return _field_saved(page, _("入力フィールド「%(label)s」を保存しました。",
+                                        label=field.label), warnings)
     return render_template("admin/pages/field_form.html", page=page, form=form, form_field=field,
                            tab="form")
 

@@ -67,12 +67,6 @@ def edit_page(page_id: int):
     )
 
 
-@bp.get("/pages/<int:page_id>/advanced")
-def page_advanced(page_id: int):
-    page = get_owned_or_404(BookingPage, page_id)
-    return render_template("admin/pages/advanced.html", page=page, tab="advanced")
-
-
 @bp.route("/pages/<int:page_id>/delete", methods=["GET", "POST"])
 def delete_page(page_id: int):
     """GET shows a confirm step (works without JS); POST deletes."""

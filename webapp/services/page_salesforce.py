@@ -1,0 +1,121 @@
+"""予約ページ > 詳細設定 > Salesforce: availability, the page's settings, mapping overview (P1-P5).
+
+A thin layer over the connection (issue 4) and the pure rules of ``field_mapping``: the Lead
+describe always comes from the per-connection cache of ``prerequisites.describe_cached``, so a
+warm cache answers the autocomplete without any Salesforce call (M5, S8).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from webapp.extensions import db
+from webapp.integrations import salesforce as sf
+from webapp.models import BookingPage, CancelAction, FormField, Organization, Plan
+from webapp.services import connections, field_mapping, prerequisites
+
+log = logging.getLogger(__name__)
+
+# Why the screen (or one of its checkboxes) is disabled; the template words each reason.
+PERSONAL, PLAN, NOT_CONNECTED, BROKEN, PREMIUM_ONLY = (
+    "personal", "plan", "not_connected", "broken", "premium_only")
+SETTINGS = ("sf_split_name", "sf_create_lead", "sf_create_event", "sf_map_fields",
+            "sf_company_placeholder", "sf_cancel_action")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether the page's Salesforce settings can be changed, and ④ in particular."""
+
+    reason: str | None
+    map_fields_reason: str | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.reason is None
+
+    @property
+    def map_fields_enabled(self) -> bool:
+        return self.enabled and self.map_fields_reason is None
+
+
+def availability(org: Organization, page: BookingPage) -> Availability:
+    """Team pages of connected enterprise/premium orgs only (C1, C7); ④ premium only (P4)."""
+    conn = connections.get_connection(org.id)
+    if not page.is_team:
+        reason = PERSONAL
+    elif not connections.plan_allows(org):
+        reason = PLAN
+    elif conn is None:
+        reason = NOT_CONNECTED
+    elif conn.is_broken:
+        reason = BROKEN
+    else:
+        reason = None
+    premium = org.plan_enum.at_least(Plan.PREMIUM)
+    return Availability(reason, None if premium else PREMIUM_ONLY)
+
+
+def update_salesforce_settings(page: BookingPage, data: dict, allowed: Availability) -> None:
+    """Store the four checkboxes, the company placeholder (L2) and the cancel action (S7).
+
+    ④ keeps its stored value when the plan does not allow it: its checkbox is disabled on the
+    screen, so it is absent from the form data, which must not read as "unticked".
+    """
+    for name in SETTINGS:
+        if name not in data or (name == "sf_map_fields" and not allowed.map_fields_enabled):
+            continue
+        value = data[name]
+        setattr(page, name, value.strip() if isinstance(value, str) else value)
+    if page.sf_cancel_action not in {a.value for a in CancelAction}:
+        page.sf_cancel_action = CancelAction.MARK.value
+    db.session.flush()
+
+
+def lead_describe(org_id: int, refresh: bool = False) -> tuple[dict | None, str | None]:
+    """The organization's cached Lead describe, or ``(None, reason)`` when it cannot be had.
+
+    The reason is ``not_connected``, ``broken`` or ``unavailable`` (Salesforce down or an API
+    error); callers degrade to "cannot check" instead of failing the request. A cold cache
+    costs one describe call, stored for the next requests (the caller commits).
+    """
+    conn = connections.get_connection(org_id)
+    if conn is None:
+        return None, NOT_CONNECTED
+    if conn.is_broken:
+        return None, BROKEN
+    try:
+        return prerequisites.describe_cached(conn, ("Lead",), refresh)["Lead"], None
+    except sf.SalesforceAuthError:
+        return None, BROKEN
+    except sf.SalesforceError as exc:
+        log.info("Lead describe failed for org %s: %s", org_id, exc.code)
+        return None, "unavailable"
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """One custom field of the mapping overview (item 4)."""
+
+    field: FormField
+    check: field_mapping.MappingCheck
+
+    @property
+    def type_label(self) -> str:
+        key = self.check.type_key
+        return field_mapping.type_label(key) if key else ""
+
+
+def mapping_overview(page: BookingPage, describe: dict | None) -> list[MappingRow]:
+    """Each custom field with its Salesforce field, type and check, in form order."""
+    return [MappingRow(f, field_mapping.check_mapping(f, describe)) for f in page.fields]
+
+
+def field_options(org_id: int, form_field_type: str, query: str,
+                  ) -> tuple[list[field_mapping.FieldOption], str | None]:
+    """Autocomplete suggestions from the cached describe, plus why there are none (M5)."""
+    describe, problem = lead_describe(org_id)
+    if describe is None:
+        return [], problem
+    return field_mapping.field_options(describe, form_field_type, query), None

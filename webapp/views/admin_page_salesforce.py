@@ -1,0 +1,87 @@
+"""予約ページ > 詳細設定 > Salesforce: ①-④, mapping overview, field autocomplete (P1-P5, M5)."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.forms import EmptyForm
+from webapp.forms_admin import FIELD_TYPE_LABELS, FieldOptionsQuery, PageSalesforceForm
+from webapp.htmx import is_htmx, render_partial
+from webapp.models import BookingPage
+from webapp.services import page_salesforce
+from webapp.views.admin import bp, get_owned_or_404, org_id
+
+
+def _settings_context(page: BookingPage, form: PageSalesforceForm | None = None, **extra):
+    return {"page": page, "form": form or PageSalesforceForm(obj=page),
+            "allowed": page_salesforce.availability(current_user.organization, page), **extra}
+
+
+def _screen(page: BookingPage, form: PageSalesforceForm | None = None, status: int = 200):
+    """The whole 詳細設定 screen: settings partial, P5 table, mapping overview."""
+    describe, problem = (None, None)
+    if page.is_team and page.fields:
+        describe, problem = page_salesforce.lead_describe(org_id())
+        db.session.commit()  # keeps a describe fetched on a cold cache
+    return render_template(
+        "admin/pages/advanced.html", tab="advanced", refresh_form=EmptyForm(),
+        rows=page_salesforce.mapping_overview(page, describe), describe_problem=problem,
+        type_labels=FIELD_TYPE_LABELS, **_settings_context(page, form)), status
+
+
+@bp.get("/pages/<int:page_id>/advanced")
+def page_advanced(page_id: int):
+    return _screen(get_owned_or_404(BookingPage, page_id))
+
+
+@bp.post("/pages/<int:page_id>/salesforce")
+def update_page_salesforce(page_id: int):
+    page = get_owned_or_404(BookingPage, page_id)
+    form = PageSalesforceForm()
+    allowed = page_salesforce.availability(current_user.organization, page)
+    if not allowed.enabled:
+        form.form_errors.append(_("この予約ページのSalesforce設定は現在変更できません。"))
+    elif form.validate_on_submit():
+        page_salesforce.update_salesforce_settings(page, form.data, allowed)
+        db.session.commit()
+        saved = _("Salesforce設定を保存しました。")
+        if not is_htmx():
+            flash(saved, "success")
+            return redirect(url_for("admin.page_advanced", page_id=page.id))
+        return render_partial("admin/pages/_salesforce_settings.html", trigger={"saved": saved},
+                              saved=True, **_settings_context(page, PageSalesforceForm(obj=page)))
+    db.session.rollback()
+    if not is_htmx():
+        return _screen(page, form, 422)
+    return render_partial("admin/pages/_salesforce_settings.html", status=422,
+                          **_settings_context(page, form))
+
+
+@bp.post("/pages/<int:page_id>/salesforce/refresh")
+def refresh_page_salesforce_fields(page_id: int):
+    """Re-read the Lead fields from Salesforce now instead of waiting for the TTL (item 5)."""
+    page = get_owned_or_404(BookingPage, page_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    describe, _problem = page_salesforce.lead_describe(org_id(), refresh=True)
+    db.session.commit()
+    if describe is None:
+        flash(_("Salesforceからフィールドを読み込めませんでした。"), "error")
+    else:
+        flash(_("Salesforceのフィールドを読み込み直しました。"), "success")
+    return redirect(url_for("admin.page_advanced", page_id=page.id) + "#mapping")
+
+
+@bp.get("/pages/<int:page_id>/salesforce/field-options")
+def salesforce_field_options(page_id: int):
+    """The <datalist> fragment of the Salesforce field-name input; never an error page."""
+    page = get_owned_or_404(BookingPage, page_id)
+    query = FieldOptionsQuery(formdata=request.args)
+    options, problem = [], "invalid"
+    if query.validate():
+        options, problem = page_salesforce.field_options(
+            org_id(), query.field_type.data or "text", query.salesforce_field.data or "")
+        db.session.commit()  # keeps a describe fetched on a cold cache
+    return render_partial("admin/pages/_field_options.html", page=page, options=options,
+                          problem=problem)
