@@ -330,3 +330,15 @@ def test_C7_status_banner_partial_renders_for_other_screens(sf_app, sf_admin_cli
         login_user(db.session.get(type(sf_connection.connected_by), sf_connection.connected_by_id))
         html = render_template("admin/salesforce/_status_banner.html")
     assert "要再連携" in html and 'href="/admin/integrations"' in html
+
+
+def test_C6_connecting_again_replaces_and_revokes_the_previous_grant(
+        sf_admin_client, emulator, sf_connection, connected_app, org):
+    old_refresh = decrypt(sf_connection.refresh_token_enc)
+    response = sfx.connect(sf_admin_client, emulator, *connected_app)
+    assert response.status_code == 302 and stored_connections() == 1
+    dead = requests.post(f"{emulator.login_url}/services/oauth2/token", timeout=5, data={
+        "grant_type": "refresh_token", "refresh_token": old_refresh,
+        "client_id": connected_app[0], "client_secret": connected_app[1]})
+    assert dead.json()["error"] == "invalid_grant"
+    assert connections.client_for_org(org.id).describe("Lead")["name"] == "Lead"

@@ -189,6 +189,7 @@ def _save_connection(org, admin, pending, secret, tokens, identity, profile):
         conn = SalesforceConnection(organization_id=org.id)
         db.session.add(conn)
     else:
+        _revoke_quietly(conn)  # a replaced grant must not stay alive at Salesforce
         db.session.execute(delete(DescribeCache).where(DescribeCache.connection_id == conn.id))
     conn.login_kind, conn.login_url = pending["login_kind"], pending["login_url"]
     conn.consumer_key, conn.consumer_secret_enc = pending["consumer_key"], encrypt(secret)
@@ -293,6 +294,15 @@ def _mark_broken(session: Session, conn: SalesforceConnection, reason: str) -> N
     record_event(conn.organization_id, None, AuditKind.BROKEN, reason, session=session)
 
 
+def _revoke_quietly(conn: SalesforceConnection) -> bool:
+    try:
+        return sf.revoke_token(conn.login_url, decrypt(conn.refresh_token_enc),
+                               settings().timeout)
+    except sf.SalesforceError as exc:
+        log.warning("revoke failed for org %s: %s", conn.organization_id, exc.code)
+        return False
+
+
 def disconnect(org_id: int, admin: Admin) -> bool:
     """Revoke at Salesforce, delete locally, keep page settings, audit (C6).
 
@@ -302,12 +312,7 @@ def disconnect(org_id: int, admin: Admin) -> bool:
     conn = get_connection(org_id)
     if conn is None:
         return False
-    revoked = False
-    try:
-        revoked = sf.revoke_token(conn.login_url, decrypt(conn.refresh_token_enc),
-                                  settings().timeout)
-    except sf.SalesforceError as exc:
-        log.warning("revoke failed for org %s: %s", org_id, exc.code)
+    revoked = _revoke_quietly(conn)
     detail = f"{conn.sf_username} ({conn.sf_org_id})" + ("" if revoked else " revoke-unconfirmed")
     db.session.execute(delete(DescribeCache).where(DescribeCache.connection_id == conn.id))
     db.session.delete(conn)
