@@ -1,6 +1,7 @@
 """Locale selection: Japanese by default, English on request (Flask-Babel)."""
 
 from flask import Flask, request, session
+from flask_babel import refresh
 
 from webapp.extensions import babel
 
@@ -23,3 +24,6 @@ def init_app(app: Flask) -> None:
         lang = request.args.get("lang")
         if lang in app.config["LANGUAGES"]:
             session["lang"] = lang
+        # Flask-Babel caches the locale on `g`, which outlives a request whenever an app context
+        # is already pushed (CLI commands, tests); the choice must follow each request.
+        refresh()
