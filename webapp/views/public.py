@@ -22,7 +22,7 @@ from webapp.forms_public import (
     parse_start,
     resolve_timezone,
 )
-from webapp.models import Booking, BookingPage, utcnow
+from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
 
@@ -209,7 +209,7 @@ def _answers(booking: Booking) -> list[tuple[str, str]]:
     """(label, answer) for the shown custom fields; hidden fields stay hidden from customers."""
     shown = []
     for field in booking.page.fields:
-        if field.field_type == "hidden":
+        if field.field_type == FieldType.HIDDEN.value:
             continue
         value = (booking.answers or {}).get(str(field.id), "")
         shown.append((field.label, "、".join(value) if isinstance(value, list) else value))
