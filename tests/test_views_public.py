@@ -341,6 +341,7 @@ def test_F4_reschedule_through_private_link(client, page):
     html = client.get(path).get_data(as_text=True)
     links = re.findall(r'class="slot" href="([^"]+)"', html)
     assert links and "現在の日時" in html
+    assert f"start={format_start(old_start)}" not in html  # its own time is not offered
     new_start = old_start + timedelta(hours=3)
     confirm = client.get(f"{path}?start={format_start(new_start)}")
     assert confirm.status_code == 200 and "この日時に変更する" in confirm.get_data(as_text=True)

@@ -177,8 +177,11 @@ def _render_slots(page: BookingPage, template: str, message=None, status: int = 
     now = utcnow()
     week = request.args.get("week", 0, type=int)
     start, end, week, last_week = slot_rules.week_range(now, tz, week, page.window_days)
-    exclude = ctx["booking"].id if "booking" in ctx else None
-    found = bookings.available_slots(page, now, start, end, exclude_booking_id=exclude)
+    booking = ctx.get("booking")
+    found = bookings.available_slots(page, now, start, end,
+                                     exclude_booking_id=booking.id if booking else None)
+    if booking is not None:  # moving to the current time would only add a useless sync
+        found = [slot for slot in found if slot.start != booking.start_at]
     return render_template(
         template, page=page, days=slot_rules.group_by_day(found, tz), tz=tz, week=week,
         last_week=last_week, message=message, timezones=COMMON_TIMEZONES, range_start=start,
