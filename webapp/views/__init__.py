@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
         admin_org,
         admin_page_salesforce,
         admin_pages,
+        admin_salesforce,
         admin_syncs,
         auth,
         errors,
