@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from tests.factories import make_booking, make_member, make_page, make_sync
 from webapp.extensions import db
-from webapp.models import Booking, SyncRecord
+from webapp.models import Booking, Member, SyncRecord
 
 # Emulator seed users (salesforce_emulator/seed.py): sato and suzuki active, takahashi inactive.
 SATO, SUZUKI, TAKAHASHI = "sato@example.com", "suzuki@example.com", "takahashi@example.com"
@@ -18,7 +20,9 @@ SATO, SUZUKI, TAKAHASHI = "sato@example.com", "suzuki@example.com", "takahashi@e
 
 def team_page(org, member_emails=(SATO,), **settings):
     """A team page of `org` whose members have these emails (page order = tuple order)."""
-    members = [make_member(org, email=email) for email in member_emails]
+    members = [db.session.scalar(select(Member).where(Member.organization_id == org.id,
+                                                      Member.email == email))
+               or make_member(org, email=email) for email in member_emails]
     settings.setdefault("sf_create_lead", True)
     settings.setdefault("sf_create_event", True)
     return make_page(org, members, title=settings.pop("title", "製品デモ"), **settings)

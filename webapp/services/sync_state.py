@@ -126,7 +126,7 @@ def pause_organization(record: SyncRecord, seconds: float, reason: str) -> float
 
 def _defer(record: SyncRecord, seconds: float) -> None:
     at = utcnow() + timedelta(seconds=seconds)
-    record.status, record.lease_until, record.lease_token = PENDING, None, ""
+    record.status, record.lease_until = PENDING, None
     # enqueued_at in the future keeps the sweeper off it until then (see services/sweeper).
     record.next_attempt_at = record.enqueued_at = at
 

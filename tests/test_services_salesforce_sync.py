@@ -1,0 +1,417 @@
+"""Service tests of the sync engine: the job function called directly against the emulator.
+
+Real HTTP to the emulator, a real Redis for follow-up enqueues, no worker process (those are in
+test_jobs_sync_faults.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_org
+from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
+from tests.fixtures_salesforce import connect
+from tests.fixtures_sync import (
+    SATO,
+    SUZUKI,
+    TAKAHASHI,
+    booking_with_sync,
+    calls,
+    live,
+    reload,
+    reload_booking,
+    team_page,
+)
+from webapp import jobs
+from webapp.extensions import db
+from webapp.models import SalesforceConnection, SyncAction, SyncPause, SyncRecord
+from webapp.services import sync, sync_state
+from webapp.services.connections import get_connection
+
+
+def user_ids(emulator) -> dict:
+    """Seed users by key (sato, suzuki...), read without resetting the emulator."""
+    return {u["Email"].split("@")[0]: u["Id"] for u in emulator.records("User")}
+
+
+def run(record):
+    jobs.sync_booking(record.id)
+    return reload(record)
+
+
+def add_sync(booking, action):
+    record = SyncRecord(organization_id=booking.organization_id, booking_id=booking.id,
+                        action=action)
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+@pytest.fixture
+def conn(sf_connection, sf_app, redis_conn):
+    sf_app.config.update(SYNC_RETRY_INTERVALS=[0.01, 0.01, 0.01])
+    return sf_connection
+
+
+# --- L1-L4, E1-E3 -------------------------------------------------------------------------------
+
+def test_L2_L3_new_customer_gets_a_lead_by_assignment_rule_and_an_event(conn, org, emulator):
+    users = user_ids(emulator)
+    emulator.set_org(assignment_rule={"active": True, "target_user_id": users["suzuki"]})
+    page = team_page(org, (SATO,), sf_split_name=True)
+    booking, record = booking_with_sync(page, email="brand.new@example.com", name="",
+                                        last_name="新井", first_name="花", company="")
+    record = run(record)
+    assert record.status == "succeeded", record.result
+    [lead] = live(emulator, "Lead", Email="brand.new@example.com")
+    assert (lead["LastName"], lead["FirstName"], lead["Company"]) == ("新井", "花", "未入力")
+    assert lead["OwnerId"] == users["suzuki"]  # L3: the assignment rule ran
+    [event] = live(emulator, "Event", WhoId=lead["Id"])
+    assert event["OwnerId"] == users["sato"]  # E3: the attending member's Salesforce user
+    assert event["Type"] == "Meeting" and event["StartDateTime"].startswith(
+        booking.start_at.strftime("%Y-%m-%dT%H:%M"))
+    booking = reload_booking(booking)
+    assert (booking.sf_who_id, booking.sf_event_id) == (lead["Id"], event["Id"])
+    assert record.result["lead"]["action"] == "created"
+
+
+def test_L3_without_an_active_rule_the_lead_belongs_to_the_connecting_user(conn, org, emulator):
+    page = team_page(org, sf_create_event=False)
+    booking_with_sync(page, email="owner.check@example.com")
+    run(db.session.scalars(select(SyncRecord)).one())
+    [lead] = live(emulator, "Lead", Email="owner.check@example.com")
+    assert lead["OwnerId"] == conn.sf_user_id
+
+
+def test_L4_attendees_never_become_leads(conn, org, emulator):
+    page = team_page(org)
+    _, record = booking_with_sync(page, email="host@example.com", attendees=[
+        {"name": "同席者", "email": "guest@example.com"}])
+    assert run(record).status == "succeeded"
+    assert live(emulator, "Lead", Email="guest@example.com") == []
+    [event] = live(emulator, "Event", WhoId=live(emulator, "Lead", Email="host@example.com")[0]
+                   ["Id"])
+    assert "guest@example.com" in event["Description"]
+
+
+def test_L1_converted_lead_is_not_matched_the_contact_is(conn, org, emulator):
+    page = team_page(org)
+    _, record = booking_with_sync(page, email="converted@example.com")
+    record = run(record)
+    assert record.result["who"]["sobject"] == "Contact"
+    assert len(live(emulator, "Lead", Email="converted@example.com")) == 1  # no new Lead
+
+
+@pytest.mark.parametrize("email", ["o'brien+x@example.com", "a\\b@example.com",
+                                   "x%_y@example.com", "やまだ@例え.jp"])
+def test_L1_P5_tricky_emails_match_exactly_that_email(conn, org, emulator, email):
+    existing = emulator.insert("Lead", LastName="既存", Company="C", Email=email.upper())
+    emulator.insert("Lead", LastName="似た人", Company="C", Email="xa_y@example.com")
+    page = team_page(org, sf_create_lead=True)
+    _, record = booking_with_sync(page, email=email)
+    record = run(record)
+    assert record.status == "succeeded", record.result
+    assert record.result["who"] == {"sobject": "Lead", "id": existing["Id"], "candidates": 1}
+    assert len(live(emulator, "Lead", Email=email)) == 1
+
+
+def test_E2_lead_and_contact_match_the_event_goes_on_the_lead(conn, org, emulator):
+    page = team_page(org)
+    _, record = booking_with_sync(page, email="KNOWN@example.com")
+    record = run(record)
+    [lead] = live(emulator, "Lead", Email="known@example.com")
+    assert record.result["who"]["id"] == lead["Id"]
+    assert len(live(emulator, "Event", WhoId=lead["Id"])) == 2  # the seed's one and ours
+
+
+def test_E2_several_leads_the_most_recently_modified_is_chosen_and_logged(conn, org, emulator):
+    page = team_page(org)
+    _, record = booking_with_sync(page, email="dup@example.com")
+    record = run(record)
+    newest = max(live(emulator, "Lead", Email="dup@example.com"),
+                 key=lambda r: r["LastModifiedDate"])
+    assert record.result["who"] == {"sobject": "Lead", "id": newest["Id"], "candidates": 2}
+
+
+def test_E2_several_contacts_without_lead_newest_contact(conn, org, emulator):
+    page = team_page(org)
+    _, record = booking_with_sync(page, email="twin@example.com")
+    record = run(record)
+    newest = max(live(emulator, "Contact", Email="twin@example.com"),
+                 key=lambda r: r["LastModifiedDate"])
+    assert record.result["who"]["id"] == newest["Id"]
+    assert live(emulator, "Lead", Email="twin@example.com") == []
+
+
+def test_E3_inactive_member_is_skipped_for_the_next_in_page_order(conn, org, emulator):
+    users = user_ids(emulator)
+    page = team_page(org, ("nobody@example.com", TAKAHASHI, SUZUKI, SATO))
+    _, record = booking_with_sync(page, members=page.members)
+    record = run(record)
+    assert record.result["owner"] == {"id": users["suzuki"], "member_email": SUZUKI}
+
+
+def test_E3_no_member_matches_owner_is_the_connecting_user(conn, org, emulator):
+    page = team_page(org, ("nobody@example.com",))
+    _, record = booking_with_sync(page)
+    assert run(record).result["owner"] == {"id": conn.sf_user_id, "member_email": None}
+
+
+# --- M3, M6, M7 ---------------------------------------------------------------------------------
+
+MAPPED = [dict(field_type="text", label="部署", salesforce_field="Department__c"),
+          dict(field_type="radio", label="チャット", salesforce_field="ChatTool__c",
+               choices=["Slack", "Google Chat"]),
+          dict(field_type="hidden", label="メルマガ", salesforce_field="Newsletter__c",
+               hidden_value="true"),
+          dict(field_type="text", label="予算", salesforce_field="Budget__c")]
+
+
+def answers(page, **by_label):
+    return {str(f.id): by_label[f.label] for f in page.fields if f.label in by_label}
+
+
+def test_M6_existing_lead_hidden_overwrites_blank_answer_keeps_value(conn, org, emulator):
+    page = team_page(org, fields=MAPPED, sf_map_fields=True)
+    _, record = booking_with_sync(page, email="lead.only@example.com", answers=answers(
+        page, 部署="", チャット="Chatwork", 予算="¥1,200"))
+    page.fields[1].choices = ["Chatwork"]
+    record = run(record)
+    assert record.status == "succeeded", record.result
+    [lead] = live(emulator, "Lead", Email="lead.only@example.com")
+    assert lead["Department__c"] == "営業部"  # blank shown answer: kept
+    assert (lead["ChatTool__c"], lead["Newsletter__c"], lead["Budget__c"]) == (
+        "Chatwork", True, 1200)
+    assert record.result["lead"]["action"] == "updated"
+
+
+def test_M3_M7_unknown_choice_and_bad_number_drop_only_those_fields(conn, org, emulator):
+    page = team_page(org, fields=MAPPED, sf_map_fields=True)
+    _, record = booking_with_sync(page, email="m7@example.com", answers=answers(
+        page, 部署="開発部", チャット="Google Chat", 予算="たくさん"))
+    record = run(record)
+    assert record.status == "partial"
+    [lead] = live(emulator, "Lead", Email="m7@example.com")
+    assert lead["Department__c"] == "開発部" and lead["ChatTool__c"] is None
+    assert {(w["field"], w["value"]) for w in record.warnings} == {
+        ("ChatTool__c", "Google Chat"), ("Budget__c", "たくさん")}
+    assert len(live(emulator, "Event", WhoId=lead["Id"])) == 1
+
+
+def test_P4_mapping_needs_premium(conn, org, emulator):
+    org.plan = "enterprise"
+    page = team_page(org, fields=MAPPED, sf_map_fields=True)
+    _, record = booking_with_sync(page, email="ent@example.com", answers=answers(page, 部署="x"))
+    assert run(record).status == "succeeded"
+    assert live(emulator, "Lead", Email="ent@example.com")[0]["Department__c"] is None
+
+
+# --- S8: at most two calls per path when caches are warm ----------------------------------------
+
+PATHS = {
+    "new customer": ("path.new@example.com", {}),
+    "existing lead": ("lead.only@example.com", {}),
+    "existing contact": ("contact.only@example.com", {}),
+    "lead and contact": ("known@example.com", {}),
+    "new customer with ④": ("path.new4@example.com", {"sf_map_fields": True}),
+    "existing lead with ④": ("lead.only@example.com", {"sf_map_fields": True}),
+}
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_S8_every_path_costs_at_most_two_calls_warm(conn, org, emulator, path):
+    email, settings = PATHS[path]
+    page = team_page(org, fields=MAPPED, **settings)
+    _, warm = booking_with_sync(page, email="warm.up@example.com",
+                                answers=answers(page, 部署="営業"))
+    run(warm)
+    _, record = booking_with_sync(page, email=email, answers=answers(page, 部署="営業"))
+    before = calls(emulator)
+    assert run(record).status in ("succeeded", "partial")
+    assert calls(emulator) - before <= 2
+
+
+def test_S8_reschedule_and_cancel_cost_one_call(conn, org, emulator):
+    page = team_page(org)
+    booking, record = booking_with_sync(page)
+    run(record)
+    for action in (SyncAction.RESCHEDULE.value, SyncAction.CANCEL.value):
+        before = calls(emulator)
+        assert run(add_sync(booking, action)).status == "succeeded"
+        assert calls(emulator) - before == 1
+
+
+# --- S4 exactly once ------------------------------------------------------------------------------
+
+def test_S4_rerun_after_commit_then_hang_creates_nothing_twice(conn, org, emulator, sf_app):
+    sf_app.config["SALESFORCE_TIMEOUT"] = 1.0
+    emulator.control("POST", "faults", {"kind": "commit_then_hang", "method": "POST",
+                                        "path": "/composite$", "hang_ms": 2500, "count": 2})
+    page = team_page(org)
+    booking, record = booking_with_sync(page, email="hang@example.com")
+    assert run(record).status == "pending"  # the reads composite hung: retry later
+    assert run(record).status == "pending"  # the writes composite committed, then hung
+    record = run(record)
+    assert record.status == "succeeded", record.result
+    [lead] = live(emulator, "Lead", Email="hang@example.com")
+    assert len(live(emulator, "Event", WhoId=lead["Id"])) == 1
+    assert record.result["lead"]["action"] == "created"
+
+
+def test_S4_a_record_is_leased_to_one_worker_only(conn, org):
+    page = team_page(org)
+    _, record = booking_with_sync(page)
+    first = sync_state.claim(record.id, 60)
+    db.session.commit()
+    second = sync_state.claim(record.id, 60)
+    assert first.record is not None and second.record is None and second.why == "taken"
+
+
+def test_S4_a_finished_record_runs_no_more(conn, org, emulator):
+    page = team_page(org)
+    _, record = booking_with_sync(page)
+    run(record)
+    before = calls(emulator)
+    assert run(record).status == "succeeded" and calls(emulator) == before
+
+
+# --- S5, S6 ---------------------------------------------------------------------------------------
+
+def test_S5_transient_errors_are_retried_with_backoff(conn, org, emulator):
+    emulator.control("POST", "faults", {"kind": "503", "count": 2})
+    emulator.control("POST", "faults", {"kind": "unable_to_lock_row", "count": 1})
+    page = team_page(org)
+    _, record = booking_with_sync(page, email="flaky@example.com")
+    statuses = [run(record).status for _ in range(4)]
+    assert statuses == ["pending", "pending", "pending", "succeeded"]
+    assert len(live(emulator, "Lead", Email="flaky@example.com")) == 1
+
+
+def test_S5_retries_run_out_into_a_visible_failure(conn, org, emulator):
+    emulator.control("POST", "faults", {"kind": "503", "count": 10})
+    page = team_page(org)
+    _, record = booking_with_sync(page)
+    for _ in range(4):
+        record = run(record)
+    assert record.status == "failed" and record.result["error"]["fix"] == "unavailable"
+
+
+def test_S5_request_limit_pauses_the_org_without_spending_attempts(conn, org, emulator, sf_app):
+    sf_app.config["SYNC_LIMIT_PAUSE_SECONDS"] = 60
+    emulator.control("POST", "faults", {"kind": "request_limit_exceeded", "count": 1})
+    page = team_page(org)
+    _, first = booking_with_sync(page)
+    _, second = booking_with_sync(page, email="second@example.com")
+    first = run(first)
+    assert first.status == "pending" and first.attempts == 0
+    assert db.session.get(SyncPause, org.id) is not None
+    before = calls(emulator)
+    assert run(second).status == "pending" and calls(emulator) == before  # paused: no call
+    other = make_org(name="Other")
+    db.session.commit()
+    assert sync_state.claim(second.id, 60).why == "paused"
+    assert db.session.get(SyncPause, other.id) is None  # other organizations are unaffected
+
+
+def test_S5_expired_access_token_is_refreshed_once(conn, org, emulator):
+    emulator.control("POST", "tokens/expire")
+    page = team_page(org)
+    _, record = booking_with_sync(page)
+    assert run(record).status == "succeeded"
+
+
+def test_S6_revoked_grant_parks_the_org_and_reconnecting_requeues(
+        conn, org, emulator, sf_admin_client, connected_app, redis_conn):
+    page = team_page(org)
+    _, first = booking_with_sync(page, email="parked1@example.com")
+    _, second = booking_with_sync(page, email="parked2@example.com")
+    emulator.control("POST", "tokens/revoke")
+    first = run(first)
+    assert first.status == "waiting_reconnect"
+    assert reload(second).status == "waiting_reconnect"  # the org's other syncs wait too
+    assert get_connection(org.id).is_broken
+    response = connect(sf_admin_client, emulator, *connected_app)
+    assert response.status_code == 302
+    assert {reload(first).status, reload(second).status} == {"pending"}
+    assert redis_conn.llen("rq:queue:apo-sync") >= 2  # queued by the reconnect
+    assert run(first).status == "succeeded" and run(second).status == "succeeded"
+
+
+def test_S6_disconnected_org_parks_its_syncs(conn, org, emulator):
+    db.session.delete(db.session.get(SalesforceConnection, conn.id))
+    db.session.commit()
+    page = team_page(org)
+    _, record = booking_with_sync(page)
+    assert run(record).status == "waiting_reconnect"
+
+
+def test_S3_required_field_without_default_fails_with_the_fix(conn, org, emulator):
+    emulator.set_org(required_lead_field_without_default=True)
+    page = team_page(org)
+    _, record = booking_with_sync(page)
+    record = run(record)
+    assert record.status == "failed"
+    assert record.result["error"]["code"] == "REQUIRED_FIELD_MISSING"
+    assert record.result["error"]["fix"] == "required_field"
+
+
+# --- S7 -------------------------------------------------------------------------------------------
+
+def test_S7_reschedule_moves_the_same_event(conn, org, emulator):
+    from datetime import timedelta
+
+    page = team_page(org)
+    booking, record = booking_with_sync(page)
+    run(record)
+    event_id = reload_booking(booking).sf_event_id
+    booking.start_at += timedelta(days=1)
+    booking.end_at += timedelta(days=1)
+    assert run(add_sync(booking, "reschedule")).status == "succeeded"
+    events = live(emulator, "Event", Subject="製品デモ: 山田 太郎様")
+    assert [e["Id"] for e in events] == [event_id]
+    assert events[0]["StartDateTime"].startswith(booking.start_at.strftime("%Y-%m-%dT%H"))
+
+
+@pytest.mark.parametrize("action, expected", [("mark", "cancelled"), ("delete", "deleted")])
+def test_S7_cancel_marks_or_deletes_the_event(conn, org, emulator, action, expected):
+    page = team_page(org, sf_cancel_action=action)
+    booking, record = booking_with_sync(page)
+    run(record)
+    booking.status, booking.cancel_reason = "cancelled", "急用のため"
+    cancel = run(add_sync(booking, "cancel"))
+    assert cancel.result["event"]["action"] == expected
+    event_id = reload_booking(booking).sf_event_id
+    [event] = [e for e in emulator.records("Event") if e["Id"] == event_id]
+    if action == "mark":
+        assert event["Subject"].startswith("キャンセル") and "急用のため" in event["Description"]
+    else:
+        assert event["IsDeleted"]
+    assert run(cancel).status == "succeeded"  # a second run changes nothing
+
+
+def test_S7_cancel_that_arrives_before_the_create_waits_for_it(conn, org, emulator):
+    page = team_page(org)
+    booking, create = booking_with_sync(page)
+    cancel = add_sync(booking, "cancel")
+    assert run(cancel).status == "pending"  # the create has not run yet
+    run(create)
+    assert reload(cancel).status == "succeeded" or run(cancel).status == "succeeded"
+
+
+def test_skipped_syncs_say_why(conn, org, emulator):
+    personal = team_page(org, kind="personal")
+    _, record = booking_with_sync(personal)
+    assert run(record).result["skip_reason"] == "personal_page"
+    no_lead = team_page(org, sf_create_lead=False)
+    _, record = booking_with_sync(no_lead, email="unknown.person@example.com")
+    record = run(record)
+    assert (record.status, record.result["skip_reason"]) == ("skipped", "no_match")
+    org.plan = "standard"
+    _, record = booking_with_sync(team_page(org))
+    assert run(record).result["skip_reason"] == "plan"
+
+
+def test_settings_from_config_reads_environment_strings():
+    settings = sync.SyncSettings.from_config({"SYNC_RETRY_INTERVALS": "0.2,0.5,1"})
+    assert settings.retry_intervals == (0.2, 0.5, 1.0)
