@@ -21,6 +21,12 @@ def localdatetime(value: datetime | None, tz: str = "Asia/Tokyo", fmt: str | Non
     return f"{local:%Y/%m/%d}({weekday_ja}) {local:%H:%M}"
 
 
+def join_list(items) -> str:
+    """Join names or choices the way the current language lists them."""
+    separator = ", " if str(get_locale()) == "en" else "、"
+    return separator.join(str(item) for item in items)
+
+
 def lang_url(lang: str) -> str:
     args = dict(request.args)
     args["lang"] = lang
@@ -59,6 +65,7 @@ def sync_action_label(action: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(localdatetime)
+    app.add_template_filter(join_list)
     for helper in (sync_status_label, sync_status_class, sync_action_label):
         app.add_template_global(helper)
     app.add_template_global(lang_url)

@@ -25,6 +25,7 @@ from webapp.forms_public import (
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
+from webapp.templating import join_list
 
 bp = Blueprint("public", __name__)
 
@@ -215,5 +216,5 @@ def _answers(booking: Booking) -> list[tuple[str, str]]:
         if field.field_type == FieldType.HIDDEN.value:
             continue
         value = (booking.answers or {}).get(str(field.id), "")
-        shown.append((field.label, "、".join(value) if isinstance(value, list) else value))
+        shown.append((field.label, join_list(value) if isinstance(value, list) else value))
     return shown
