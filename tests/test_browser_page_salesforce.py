@@ -1,0 +1,75 @@
+"""An admin ticks the Salesforce checkboxes and maps a field through the autocomplete (M5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_member, make_page
+from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
+from webapp.extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def team_page(org):
+    page = make_page(org, [make_member(org)], title="デモ予約ページ")
+    db.session.commit()
+    return page
+
+
+def sign_in(page, server, admin) -> None:
+    page.goto(server.url + "/login")
+    page.fill("#email", admin.email)
+    page.fill("#password", "secret-pass")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/**")
+
+
+def test_P1_P2_P3_checkboxes_save_at_once_and_persist_after_reload(
+        live_server, sf_connection, page, admin, team_page):
+    sign_in(page, live_server, admin)
+    url = f"{live_server.url}/admin/pages/{team_page.id}/advanced"
+    page.goto(url)
+    form = page.locator(f"#page-salesforce-{team_page.id}")
+    for name in ("sf_split_name", "sf_create_lead", "sf_create_event"):
+        page.check(f"#{name}")
+        # The partial swapped in after the save shows the saved state next to the form.
+        form.locator(".sf-saved").wait_for()
+        assert page.is_checked(f"#{name}")
+    page.goto(url)
+    for name in ("sf_split_name", "sf_create_lead", "sf_create_event"):
+        assert page.is_checked(f"#{name}")
+    assert not page.is_checked("#sf_map_fields")
+    db.session.expire_all()
+    assert (team_page.sf_split_name, team_page.sf_create_lead, team_page.sf_create_event) == (
+        True, True, True)
+
+
+def test_M5_admin_maps_a_field_through_the_autocomplete(live_server, sf_connection, page, admin,
+                                                        team_page):
+    sign_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/admin/pages/{team_page.id}/fields/new")
+    page.select_option("#field_type", "text")
+    page.fill("#label", "ご予算")
+    page.locator("#salesforce_field").press_sequentially("bud", delay=60)
+    option = page.locator(f'#sf-fields-{team_page.id} option[value="Budget__c"]')
+    option.wait_for(state="attached")
+    assert "予算 (通貨)" in option.text_content()
+    chosen = option.get_attribute("value")
+    # A radio field is offered picklists only: the suggestions follow the type select.
+    page.select_option("#field_type", "radio")
+    page.fill("#salesforce_field", "")
+    page.locator("#salesforce_field").press_sequentially("chat", delay=60)
+    page.locator(f'#sf-fields-{team_page.id} option[value="ChatTool__c"]').wait_for(
+        state="attached")
+    assert page.locator(f'#sf-fields-{team_page.id} option[value="Budget__c"]').count() == 0
+    # Choosing a suggestion fills the input with its API name, as the browser's list does.
+    page.select_option("#field_type", "text")
+    page.fill("#salesforce_field", chosen)
+    page.click(".field-form button[type=submit]")
+    page.wait_for_url(f"**/admin/pages/{team_page.id}/form")
+    assert page.locator("code", has_text="Budget__c").is_visible()
+    page.goto(f"{live_server.url}/admin/pages/{team_page.id}/advanced")
+    row = page.locator(".sf-mapping tbody tr", has_text="ご予算")
+    assert "OK" in row.inner_text() and "通貨" in row.inner_text()
