@@ -10,7 +10,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from tests import fixtures_salesforce as sfx
-from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
 from webapp.models import SalesforceAuditEvent, SalesforceConnection

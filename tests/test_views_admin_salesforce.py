@@ -10,7 +10,6 @@ import requests
 from tests import fixtures_salesforce as sfx
 from tests.factories import login, make_admin, make_org, make_page
 from tests.fixtures_emulator import STANDARD_USERNAME
-from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from webapp.extensions import db
 from webapp.models import SalesforceAuditEvent, SalesforceConnection
 from webapp.services import connections
