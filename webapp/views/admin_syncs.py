@@ -1,28 +1,81 @@
-"""同期ログ: every sync record of the organization, filterable by status (S3)."""
+"""同期ログ (S3): every sync of the organization, filterable, live while running, retryable."""
 
-from flask import render_template, request
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
+from webapp import jobs, sync_labels
 from webapp.extensions import db
-from webapp.models import Booking, SyncRecord, SyncStatus
-from webapp.views.admin import bp, org_id
+from webapp.forms import EmptyForm
+from webapp.htmx import is_htmx, render_partial
+from webapp.models import Booking, BookingPage, SyncRecord, SyncStatus
+from webapp.services import connections, sync_state
+from webapp.views.admin import bp, get_owned_or_404, org_id
 
 PAGE_SIZE = 50
+for _helper in sync_labels.HELPERS:
+    bp.add_app_template_global(_helper)
+
+
+def _day(value: str, tz: str, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD filter as a UTC bound in the organization's time zone (None if unset/bad)."""
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    local = datetime.combine(day + timedelta(days=1) if end else day, time(), ZoneInfo(tz))
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def _filtered(args, tz: str):
+    query = (select(SyncRecord).join(Booking).where(SyncRecord.organization_id == org_id())
+             .order_by(SyncRecord.id.desc()).limit(PAGE_SIZE))
+    if args.get("status") in {s.value for s in SyncStatus}:
+        query = query.where(SyncRecord.status == args["status"])
+    if args.get("page", "").isdigit():
+        query = query.where(Booking.page_id == int(args["page"]))
+    if start := _day(args.get("from", ""), tz):
+        query = query.where(Booking.start_at >= start)
+    if end := _day(args.get("to", ""), tz, end=True):
+        query = query.where(Booking.start_at < end)
+    return db.session.scalars(query).all()
+
+
+def _instance_url() -> str:
+    connection = connections.get_connection(org_id())
+    return connection.instance_url if connection else ""
 
 
 @bp.get("/syncs")
 def list_syncs():
-    status = request.args.get("status", "")
-    query = (
-        select(SyncRecord)
-        .join(Booking)
-        .where(SyncRecord.organization_id == org_id())
-        .order_by(SyncRecord.id.desc())
-        .limit(PAGE_SIZE)
-    )
-    if status in {s.value for s in SyncStatus}:
-        query = query.where(SyncRecord.status == status)
-    records = db.session.scalars(query).all()
+    tz = current_user.organization.timezone
+    pages = db.session.scalars(select(BookingPage).where(BookingPage.organization_id == org_id())
+                               .order_by(BookingPage.title)).all()
     return render_template(
-        "admin/syncs/index.html", records=records, status=status, statuses=list(SyncStatus)
-    )
+        "admin/syncs/index.html", records=_filtered(request.args, tz), args=request.args,
+        statuses=list(SyncStatus), pages=pages, instance_url=_instance_url(), form=EmptyForm())
+
+
+@bp.get("/syncs/<int:sync_id>/row")
+def sync_row(sync_id: int):
+    record = get_owned_or_404(SyncRecord, sync_id)
+    return render_partial("admin/syncs/_row.html", r=record, instance_url=_instance_url(),
+                          form=EmptyForm())
+
+
+@bp.post("/syncs/<int:sync_id>/retry")
+def retry_sync(sync_id: int):
+    record = get_owned_or_404(SyncRecord, sync_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if record.status != SyncStatus.FAILED.value:
+        abort(409)
+    sync_state.retry_failed(record)
+    db.session.commit()
+    jobs.enqueue_sync(record.id)  # after the commit; a down Redis leaves it to the sweeper
+    if is_htmx():
+        return sync_row(sync_id)
+    return redirect(url_for("admin.list_syncs"))
