@@ -169,6 +169,9 @@ class EmulatorServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def start_emulator(*extra_args: str, https: bool = False, timeout: float = 20.0):
