@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import timedelta
 from functools import lru_cache
 
@@ -133,14 +134,17 @@ def _run_sync_job(app: Flask, sync_id: int) -> None:
         enqueue_sync(follow_up, delay)
 
 
-def sweep_forever(app: Flask, interval: float, stop) -> None:
-    """The worker's sweeper loop (worker.py runs it in a thread): requeue, then wait."""
-    while not stop.wait(interval):
+def sweep_process(interval: float) -> None:
+    """The worker's sweeper (worker.py runs it in its own process): requeue, then wait."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = _worker_app()
+    while True:
+        time.sleep(interval)
         with app.app_context():
             try:
                 count = requeue_pending()
             except SQLAlchemyError as exc:
-                # A locked or unreachable database must not kill the loop; the next round retries.
+                # A locked or unreachable database must not end the loop; the next round retries.
                 log.warning("sweeper round failed: %s", type(exc).__name__)
                 continue
             if count:
