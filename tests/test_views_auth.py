@@ -54,3 +54,16 @@ def test_session_cookie_is_hardened_by_default():
     assert Config.SESSION_COOKIE_HTTPONLY is True
     assert Config.SESSION_COOKIE_SECURE is True
     assert Config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_htmx_trigger_header_is_ascii_for_japanese_messages(app):
+    """Real servers refuse non-latin-1 header values; the saved toast must still arrive."""
+    import json
+
+    from webapp.htmx import render_partial
+
+    with app.test_request_context():
+        response = render_partial("errors/404.html", trigger={"saved": "保存しました"})
+    header = response.headers["HX-Trigger"]
+    header.encode("ascii")
+    assert json.loads(header) == {"saved": "保存しました"}

@@ -13,7 +13,8 @@ def render_partial(template: str, status: int = 200, trigger: dict | str | None 
     """Render a partial template, optionally with an HX-Trigger event for toasts."""
     response = Response(render_template(template, **ctx), status=status)
     if trigger:
-        value = trigger if isinstance(trigger, str) else json.dumps(trigger, ensure_ascii=False)
+        # Header values are latin-1 on a real server; htmx decodes the JSON escapes back.
+        value = trigger if isinstance(trigger, str) else json.dumps(trigger, default=str)
         response.headers["HX-Trigger"] = value
     return response
 

@@ -12,7 +12,6 @@ from webapp.models import BookingPage, FormField
 from webapp.services import booking_pages as page_service
 from webapp.services import field_mapping, page_salesforce
 from webapp.views.admin import bp, get_owned_or_404, org_id
-from webapp.views.admin_page_salesforce import saved_trigger
 
 
 def _get_field_or_404(page: BookingPage, field_id: int) -> FormField:
@@ -103,7 +102,7 @@ def _fields_response(page: BookingPage, saved: str | None):
             flash(_("操作を完了できませんでした。もう一度お試しください。"), "error")
         return redirect(url_for("admin.page_form", page_id=page.id))
     return render_partial("admin/pages/_fields.html", status=200 if saved else 422,
-                          trigger=saved_trigger(saved) if saved else None, **_fields_context(page))
+                          trigger={"saved": saved} if saved else None, **_fields_context(page))
 
 
 @bp.post("/pages/<int:page_id>/fields/<int:field_id>/delete")

@@ -1,6 +1,5 @@
 """予約ページ > 詳細設定 > Salesforce: ①-④, mapping overview, field autocomplete (P1-P5, M5)."""
 
-import json
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,15 +12,6 @@ from webapp.htmx import is_htmx, render_partial
 from webapp.models import BookingPage
 from webapp.services import page_salesforce
 from webapp.views.admin import bp, get_owned_or_404, org_id
-
-
-def saved_trigger(message: str) -> str:
-    """HX-Trigger value for the "saved" toast, ASCII-escaped JSON.
-
-    HTTP header values are latin-1 on a real server (werkzeug refuses Japanese in them; the
-    test client does not), and htmx parses the JSON, so the escapes come back as Japanese.
-    """
-    return json.dumps({"saved": str(message)})
 
 
 def _settings_context(page: BookingPage, form: PageSalesforceForm | None = None, **extra):
@@ -60,7 +50,7 @@ def update_page_salesforce(page_id: int):
         if not is_htmx():
             flash(saved, "success")
             return redirect(url_for("admin.page_advanced", page_id=page.id))
-        return render_partial("admin/pages/_salesforce_settings.html", trigger=saved_trigger(saved),
+        return render_partial("admin/pages/_salesforce_settings.html", trigger={"saved": saved},
                               saved=True, **_settings_context(page, PageSalesforceForm(obj=page)))
     db.session.rollback()
     if not is_htmx():

@@ -19,7 +19,6 @@ from webapp.models import BookingPage, Member
 from webapp.services import booking_pages as page_service
 from webapp.services.members import list_members
 from webapp.views.admin import bp, get_owned_or_404, org_id
-from webapp.views.admin_page_salesforce import saved_trigger
 
 
 def _member_choices() -> list[tuple[int, str]]:
@@ -108,7 +107,7 @@ def _members_response(page: BookingPage, change, saved: str):
         return redirect(url_for("admin.edit_page", page_id=page.id) + "#members")
     return render_partial(
         "admin/pages/_members.html", status=422 if error else 200,
-        trigger=None if error else saved_trigger(saved), page=page, error=error,
+        trigger=None if error else {"saved": saved}, page=page, error=error,
         add_form=_add_member_form(page), move_form=MoveForm(),
     )
 
