@@ -1,0 +1,209 @@
+"""Organizations, admins, members, booking pages and their form fields (O1-O5, F1, F2)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.models.base import UTCDateTime, utcnow
+
+
+class Plan(str, enum.Enum):
+    FREE = "free"
+    STANDARD = "standard"
+    ENTERPRISE = "enterprise"
+    PREMIUM = "premium"
+
+    @property
+    def rank(self) -> int:
+        return list(Plan).index(self)
+
+    def at_least(self, other: Plan) -> bool:
+        return self.rank >= other.rank
+
+
+DEFAULT_WORKING_HOURS = {
+    day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")
+}
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    plan: Mapped[str] = mapped_column(String(20), default=Plan.FREE.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def plan_enum(self) -> Plan:
+        return Plan(self.plan)
+
+
+class Admin(UserMixin, db.Model):
+    """A person who signs in to the admin screens (O2). May also be a member."""
+
+    __tablename__ = "admins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class Member(db.Model):
+    """社員: an employee who takes part in meetings (O2, O4)."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("organization_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    # {"mon": [["09:00", "18:00"]], ...}: local times in the member's time zone.
+    working_hours: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_WORKING_HOURS))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class PageKind(str, enum.Enum):
+    PERSONAL = "personal"
+    TEAM = "team"
+
+
+class AttendMode(str, enum.Enum):
+    ALL = "all"
+    ROUND_ROBIN = "round_robin"
+
+
+class CancelAction(str, enum.Enum):
+    MARK = "mark"
+    DELETE = "delete"
+
+
+class BookingPage(db.Model):
+    """予約ページ (O3-O5) with its per-page Salesforce settings (P1-P4)."""
+
+    __tablename__ = "booking_pages"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("window_days > 0", name="window_positive"),
+        CheckConstraint("buffer_minutes >= 0", name="buffer_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=PageKind.TEAM.value)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    window_days: Mapped[int] = mapped_column(Integer, default=14)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    attend_mode: Mapped[str] = mapped_column(String(20), default=AttendMode.ALL.value)
+    is_published: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Salesforce settings (①-④ of the seed); applied by the sync engine.
+    sf_split_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    sf_create_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    sf_create_event: Mapped[bool] = mapped_column(Boolean, default=False)
+    sf_map_fields: Mapped[bool] = mapped_column(Boolean, default=False)
+    sf_company_placeholder: Mapped[str] = mapped_column(String(255), default="未入力")
+    sf_cancel_action: Mapped[str] = mapped_column(String(20), default=CancelAction.MARK.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    page_members: Mapped[list[PageMember]] = relationship(
+        back_populates="page", order_by="PageMember.position", cascade="all, delete-orphan"
+    )
+    fields: Mapped[list[FormField]] = relationship(
+        back_populates="page", order_by="FormField.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_team(self) -> bool:
+        return self.kind == PageKind.TEAM.value
+
+    @property
+    def members(self) -> list[Member]:
+        """Members in the page's メンバー並び順 (O3)."""
+        return [pm.member for pm in self.page_members]
+
+
+class PageMember(db.Model):
+    __tablename__ = "page_members"
+    __table_args__ = (UniqueConstraint("page_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("booking_pages.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    page: Mapped[BookingPage] = relationship(back_populates="page_members")
+    member: Mapped[Member] = relationship()
+
+
+class FieldType(str, enum.Enum):
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    RADIO = "radio"
+    CHECKBOX = "checkbox"
+    DROPDOWN = "dropdown"
+    HIDDEN = "hidden"
+    DATE = "date"
+
+    @property
+    def has_choices(self) -> bool:
+        return self in (FieldType.RADIO, FieldType.CHECKBOX, FieldType.DROPDOWN)
+
+
+class FormField(db.Model):
+    """入力フィールド: a custom booking-form field (F2)."""
+
+    __tablename__ = "form_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("booking_pages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    field_type: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    help_text: Mapped[str] = mapped_column(String(500), default="")
+    choices: Mapped[list] = mapped_column(JSON, default=list)
+    hidden_value: Mapped[str] = mapped_column(String(1000), default="")
+    salesforce_field: Mapped[str] = mapped_column(String(100), default="")
+
+    page: Mapped[BookingPage] = relationship(back_populates="fields")
+
+    @property
+    def type_enum(self) -> FieldType:
+        return FieldType(self.field_type)
