@@ -21,6 +21,7 @@ from webapp.jobs import _worker_app, sweep_process
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # Build the app once before forking work horses, so each job reuses it (STYLE 3.8).
     app = _worker_app()
     queue = app.extensions["rq_queue"]

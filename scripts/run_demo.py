@@ -14,10 +14,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), ROOT]
 from services import start_embedded_redis, wait_for_port  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTANCE = os.path.join(ROOT, "instance")
 PY = sys.executable
 
@@ -69,6 +69,8 @@ def main() -> int:
 
 
 def start_services(env, host, port, login_port, instance_port) -> list[subprocess.Popen]:
+    """Start emulator, web and worker in their own sessions: Ctrl-C reaches only this script,
+    which then stops them in order."""
     # The emulator's demo Connected App accepts Apo's callback URL, so the admin can connect
     # with the demo consumer key and secret printed in the banner.
     callback = env["APO_BASE_URL"] + "/admin/integrations/salesforce/callback"
@@ -76,12 +78,12 @@ def start_services(env, host, port, login_port, instance_port) -> list[subproces
         [PY, "-m", "salesforce_emulator", "--login-port", str(login_port),
          "--instance-port", str(instance_port), "--seed", "demo",
          "--data", os.path.join(INSTANCE, "emulator.json"), "--demo-callback", callback],
-        cwd=ROOT, env=env)]
+        cwd=ROOT, env=env, start_new_session=True)]
     wait_for_port(instance_port)
     started.append(subprocess.Popen(
         [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}", "--workers", "2",
-         "--threads", "4", "--access-logfile", "-"], cwd=ROOT, env=env))
-    started.append(subprocess.Popen([PY, "worker.py"], cwd=ROOT, env=env))
+         "--threads", "4", "--access-logfile", "-"], cwd=ROOT, env=env, start_new_session=True))
+    started.append(subprocess.Popen([PY, "worker.py"], cwd=ROOT, env=env, start_new_session=True))
     wait_for_port(port)
     return started
 
@@ -122,14 +124,15 @@ def supervise(children: list[subprocess.Popen]) -> int:
 
 
 def stop(children: list[subprocess.Popen]) -> None:
+    # Worker first, Redis last: each one still has what it needs while it shuts down.
     for child in reversed(children):
         if child.poll() is None:
             child.terminate()
-    for child in reversed(children):
         try:
-            child.wait(timeout=10)
+            child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
     print("stopped.", flush=True)
 
 

@@ -44,6 +44,7 @@ def start_embedded_redis(data_dir: str | None = None) -> tuple[subprocess.Popen,
             "--daemonize", "no", "--loglevel", "warning",
         ],
         stdout=subprocess.DEVNULL,
+        start_new_session=True,
     )
     wait_for_port(port)
     return process, f"redis://127.0.0.1:{port}/0"
