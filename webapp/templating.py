@@ -42,7 +42,7 @@ def sync_status_label(status: str) -> str:
         "succeeded": _("同期済み"),
         "partial": _("一部成功"),
         "failed": _("失敗"),
-        "waiting_reconnect": _("再連携待ち"),
+        "waiting_reconnect": _("要再連携"),
         "skipped": _("対象外"),
     }
     return labels.get(status, status)
