@@ -21,7 +21,12 @@ from werkzeug.serving import make_server
 from webapp import create_app
 from webapp.extensions import db
 
-pytest_plugins = ["tests.fixtures_emulator", "tests.fixtures_salesforce", "tests.factories"]
+pytest_plugins = [
+    "tests.fixtures_emulator",
+    "tests.fixtures_salesforce",
+    "tests.fixtures_demo",
+    "tests.factories",
+]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _TOKEN_HEADER = re.compile(r"hx-headers='(\{[^']+\})'")

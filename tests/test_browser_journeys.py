@@ -22,8 +22,7 @@ from tests.fixtures_demo import demo_fixture
 
 pytestmark = pytest.mark.browser
 
-# Until tests/conftest.py lists tests.fixtures_demo in pytest_plugins.
-demo = demo_fixture("demo")
+# A second, independent demo for the English journey (`demo` comes from tests.fixtures_demo).
 demo_en = demo_fixture("demo_en")
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "apo-demo"
