@@ -1,0 +1,38 @@
+"""Dependencies point one way (STYLE 3.2): services and the integration know no request."""
+
+import ast
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "webapp"
+REQUEST_STATE = {"request", "session", "g", "flash"}
+
+
+def _imports(path: pathlib.Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module, {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, set()
+
+
+def test_services_and_integrations_never_touch_request_state():
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {sorted(names & REQUEST_STATE)} from flask"
+        for folder in ("services", "integrations")
+        for path in (ROOT / folder).glob("*.py")
+        for module, names in _imports(path)
+        if module == "flask" and names & REQUEST_STATE
+    ]
+    assert offenders == []
+
+
+def test_only_the_integration_module_imports_requests():
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*.py")
+        for module, _names in _imports(path)
+        if module == "requests" or module.startswith("requests.")
+    )
+    assert users == ["integrations/salesforce.py"]
