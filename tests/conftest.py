@@ -22,10 +22,10 @@ from webapp import create_app
 from webapp.extensions import db
 
 pytest_plugins = [
+    "tests.factories",
     "tests.fixtures_emulator",
     "tests.fixtures_salesforce",
     "tests.fixtures_demo",
-    "tests.factories",
 ]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
