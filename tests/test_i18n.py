@@ -42,3 +42,14 @@ def test_japanese_is_the_default_and_english_is_available(client):
     assert "ログイン" not in english
     # The choice sticks for the rest of the session.
     assert "Sign in" in client.get("/login").get_data(as_text=True)
+
+
+def test_lists_join_per_language(app):
+    from webapp.i18n import join_list
+
+    with app.test_request_context("/?lang=en"):
+        app.preprocess_request()
+        assert join_list(["Email", "Phone"]) == "Email, Phone"
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        assert join_list(["メール", "電話"]) == "メール、電話"

@@ -1,9 +1,15 @@
 """Locale selection: Japanese by default, English on request (Flask-Babel)."""
 
 from flask import Flask, request, session
-from flask_babel import refresh
+from flask_babel import get_locale, refresh
 
 from webapp.extensions import babel
+
+
+def join_list(items) -> str:
+    """Join names or choices the way the current language lists them (、 or commas)."""
+    separator = ", " if str(get_locale()) == "en" else "、"
+    return separator.join(str(item) for item in items)
 
 
 def select_locale() -> str:

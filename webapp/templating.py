@@ -7,6 +7,8 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from webapp.i18n import join_list
+
 
 def localdatetime(value: datetime | None, tz: str = "Asia/Tokyo", fmt: str | None = None) -> str:
     """Format a UTC datetime in the given zone (dates read the same in both languages)."""
@@ -19,12 +21,6 @@ def localdatetime(value: datetime | None, tz: str = "Asia/Tokyo", fmt: str | Non
     if str(get_locale()) == "en":
         return local.strftime("%a %Y-%m-%d %H:%M")
     return f"{local:%Y/%m/%d}({weekday_ja}) {local:%H:%M}"
-
-
-def join_list(items) -> str:
-    """Join names or choices the way the current language lists them."""
-    separator = ", " if str(get_locale()) == "en" else "、"
-    return separator.join(str(item) for item in items)
 
 
 def lang_url(lang: str) -> str:

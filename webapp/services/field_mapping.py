@@ -15,6 +15,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from webapp.i18n import join_list
 from webapp.models import FieldType
 
 # Rich and long text areas are longer than this; a plain Text Area is at most 255 (API ref 2.5).
@@ -280,10 +281,6 @@ def issue_message(issue: Issue) -> str:
     return str(render(p)) if render else issue.code
 
 
-def _joined(items) -> str:
-    return "、".join(str(item) for item in items)
-
-
 _MESSAGES = {
     "default_field": lambda p: _l(
         "「%(name)s」はデフォルト項目(氏名・会社名・メールアドレス)が使うため、連携できません。",
@@ -299,17 +296,17 @@ _MESSAGES = {
         "フィールドタイプ「%(form_type)s」はSalesforceのデータ型「%(sf_type)s」と連携できません。"
         "連携できるデータ型: %(allowed)s", form_type=FORM_TYPE_LABELS.get(p["form_type"], ""),
         sf_type=type_label(p["sf_type"]),
-        allowed=_joined(type_label(k) for k in p["allowed"]) or _l("なし")),
+        allowed=join_list(type_label(k) for k in p["allowed"]) or _l("なし")),
     "read_only": lambda p: _l("「%(name)s」はSalesforceで書き込めない項目です。", name=p["name"]),
     "missing_choices": lambda p: _l(
         "次の選択肢はSalesforceの選択リストにないため、選ばれてもSalesforceに保存されません: "
-        "%(missing)s", missing=_joined(p["missing"])),
+        "%(missing)s", missing=join_list(p["missing"])),
     "hidden_not_boolean": lambda p: _l(
         "Salesforceのチェックボックスと連携する隠しフィールドの設定値は「true」か「false」に"
         "してください。"),
     "hidden_not_a_choice": lambda p: _l(
         "設定値「%(value)s」はSalesforceの選択リストの選択肢と完全に一致する必要があります。"
-        "選択肢: %(choices)s", value=p["value"], choices=_joined(p["choices"])),
+        "選択肢: %(choices)s", value=p["value"], choices=join_list(p["choices"])),
     "hidden_not_number": lambda p: _l(
         "設定値「%(value)s」は数値ではないため、Salesforceに保存されません。", value=p["value"]),
     "too_long": lambda p: _l(

@@ -22,10 +22,10 @@ from webapp.forms_public import (
     parse_start,
     resolve_timezone,
 )
+from webapp.i18n import join_list
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
-from webapp.templating import join_list
 
 bp = Blueprint("public", __name__)
 
