@@ -84,7 +84,7 @@ def test_L3_without_an_active_rule_the_lead_belongs_to_the_connecting_user(conn,
     assert lead["OwnerId"] == conn.sf_user_id
 
 
-def test_L4_attendees_never_become_leads(conn, org, emulator):
+def test_F3_L4_attendees_are_listed_in_the_event_and_never_become_leads(conn, org, emulator):
     page = team_page(org)
     _, record = booking_with_sync(page, email="host@example.com", attendees=[
         {"name": "同席者", "email": "guest@example.com"}])

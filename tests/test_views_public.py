@@ -167,6 +167,19 @@ def test_S2_booking_succeeds_when_redis_is_down(client, page, app):
     assert "ご予約が確定しました" in html and "Redis" not in html and "Salesforce" not in html
 
 
+def test_F3_attendees_are_stored_with_the_booking_and_shown_to_the_customer(client, page):
+    data = form_data(page, **{"attendees-1-name": "", "attendees-1-email": "Guest@Example.com",
+                              "attendees-2-name": "", "attendees-2-email": ""})
+    response = post_booking(client, page, data)
+    assert response.status_code == 302
+    booking = db.session.scalar(select(Booking))
+    # Filled rows only, in order; a row with just an email is a valid attendee.
+    assert booking.attendees == [{"name": "佐々木 次郎", "email": "jiro@example.com"},
+                                 {"name": "", "email": "Guest@Example.com"}]
+    html = client.get(response.location).get_data(as_text=True)
+    assert "佐々木 次郎" in html and "jiro@example.com" in html and "Guest@Example.com" in html
+
+
 def test_F4_confirmation_page_shows_time_members_answers_and_private_link(client, page):
     response = post_booking(client, page, form_data(page, tz="America/New_York"))
     html = client.get(response.location).get_data(as_text=True)
