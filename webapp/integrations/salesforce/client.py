@@ -1,77 +1,23 @@
-"""The Salesforce client: the only module that knows Salesforce URLs, API version and error shapes.
+"""REST calls on one connection's Salesforce instance: ``SalesforceClient``.
 
-No Flask, no database: callers pass hosts, credentials and callbacks in, and get small typed
-records or a ``SalesforceError`` back. Tokens never reach a log line or an exception message.
+The client sends data-API calls (describe, query, create, update, delete, composite) through one
+``_request`` method that refreshes the access token once on a 401 and maps every failure to a
+``SalesforceError``. Results are small typed records, never raw ``requests`` responses.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import quote, urlencode, urlsplit
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
-log = logging.getLogger(__name__)
+from .errors import SalesforceAuthError, SalesforceError, data_error, error_from, send
+from .oauth import TIMEOUT, TokenSet, refresh_access_token
+from .soql import escape_soql
 
 API_VERSION = "59.0"
-TIMEOUT = 10.0
-SCOPES = "api refresh_token offline_access"
-# Every real login and instance host lives under these domains (my.salesforce.com,
-# sandbox.my.salesforce.com, login/test.salesforce.com, *.force.com Experience sites).
-TRUSTED_DOMAINS = ("salesforce.com", "force.com")
-_RETRYABLE_CODES = {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE"}
-
-
-class SalesforceError(Exception):
-    """Base of every error this module raises. ``code`` is Salesforce's error code, if any."""
-
-    def __init__(self, message: str, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-
-
-class SalesforceAuthError(SalesforceError):
-    """The grant is gone (refresh failed, token revoked, user deactivated): do not retry."""
-
-
-class SalesforceRetryableError(SalesforceError):
-    """Timeouts, connection errors, 5xx, row locks and rate limits: retry with backoff."""
-
-
-class SalesforceRequestError(SalesforceError):
-    """Salesforce refused the request (validation, permissions, API disabled): do not retry."""
-
-    def __init__(self, message: str, code: str | None = None, status: int | None = None,
-                 fields: list[str] | None = None):
-        super().__init__(message, code, status)
-        self.fields = fields or []
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """A token response. Tokens are excluded from repr so they never land in logs or tracebacks."""
-
-    access_token: str = field(repr=False)
-    instance_url: str
-    id_url: str
-    refresh_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The connecting user, from the identity URL."""
-
-    user_id: str
-    org_id: str
-    username: str
-    email: str
-    display_name: str
 
 
 @dataclass(frozen=True)
@@ -103,114 +49,6 @@ PROCESSING_HALTED = "PROCESSING_HALTED"
 # Header values for lead assignment rules on create/update (Sforce-Auto-Assign, L3).
 AUTO_ASSIGN_ON = {"Sforce-Auto-Assign": "TRUE"}
 AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
-
-
-def oauth_registration(login_url: str) -> dict:
-    """Authlib-style registration values for one login host (production, sandbox, My Domain)."""
-    base = login_url.rstrip("/")
-    return {
-        "authorize_url": f"{base}/services/oauth2/authorize",
-        "access_token_url": f"{base}/services/oauth2/token",
-        "revoke_url": f"{base}/services/oauth2/revoke",
-        "client_kwargs": {"scope": SCOPES, "code_challenge_method": "S256"},
-    }
-
-
-def is_trusted_url(url: str, extra_hosts: tuple[str, ...] | list[str] = ()) -> bool:
-    """True for https URLs under a Salesforce domain, or an origin listed in ``extra_hosts``.
-
-    ``extra_hosts`` holds ``host[:port]`` values (the emulator); they may be plain http.
-    """
-    parts = urlsplit(url or "")
-    if not parts.hostname or parts.username or parts.password:
-        return False
-    if parts.netloc.lower() in {h.strip().lower() for h in extra_hosts if h.strip()}:
-        return parts.scheme in ("http", "https")
-    host = parts.hostname.lower()
-    return parts.scheme == "https" and parts.port in (None, 443) and any(
-        host.endswith("." + domain) for domain in TRUSTED_DOMAINS
-    )
-
-
-def _oauth_session(client_id: str, client_secret: str | None = None, **kwargs) -> OAuth2Session:
-    return OAuth2Session(client_id, client_secret, scope=SCOPES,
-                         code_challenge_method="S256", **kwargs)
-
-
-def authorization_url(login_url: str, client_id: str, redirect_uri: str, state: str,
-                      code_verifier: str) -> str:
-    """The URL of Salesforce's authorize page for the web-server flow with PKCE (S256)."""
-    session = _oauth_session(client_id, redirect_uri=redirect_uri)
-    url, _ = session.create_authorization_url(
-        oauth_registration(login_url)["authorize_url"], state=state, code_verifier=code_verifier
-    )
-    return url
-
-
-def exchange_code(login_url: str, client_id: str, client_secret: str, redirect_uri: str,
-                  code: str, code_verifier: str, timeout: float = TIMEOUT) -> TokenSet:
-    """Trade an authorization code for tokens.
-
-    Raises:
-        SalesforceAuthError: the token endpoint answered an OAuth error (code = its ``error``).
-        SalesforceRetryableError: timeout, connection error or 5xx.
-    """
-    session = _oauth_session(client_id, client_secret, redirect_uri=redirect_uri)
-    url = oauth_registration(login_url)["access_token_url"]
-    token = _oauth_call(lambda: session.fetch_token(
-        url, grant_type="authorization_code", code=code, code_verifier=code_verifier,
-        timeout=timeout))
-    return _token_set(token, token.get("refresh_token"))
-
-
-def refresh_access_token(login_url: str, client_id: str, client_secret: str,
-                         refresh_token: str, timeout: float = TIMEOUT) -> TokenSet:
-    """Get a new access token; ``refresh_token`` in the result is set only when rotated.
-
-    Raises:
-        SalesforceAuthError: ``invalid_grant`` and friends: the connection needs a reconnect.
-        SalesforceRetryableError: timeout, connection error or 5xx.
-    """
-    session = _oauth_session(client_id, client_secret)
-    url = oauth_registration(login_url)["access_token_url"]
-    token = _oauth_call(lambda: session.refresh_token(
-        url, refresh_token=refresh_token, timeout=timeout))
-    # Authlib copies the old refresh token in when the response has none; report only rotation.
-    rotated = token.get("refresh_token")
-    return _token_set(token, rotated if rotated != refresh_token else None)
-
-
-def revoke_token(login_url: str, token: str, timeout: float = TIMEOUT) -> bool:
-    """Revoke a refresh (or access) token. Returns False when Salesforce says it is already gone.
-
-    Raises:
-        SalesforceRetryableError: timeout, connection error or 5xx.
-    """
-    url = oauth_registration(login_url)["revoke_url"]
-    response = _send(requests.post, url, data={"token": token}, timeout=timeout)
-    if response.status_code >= 500:
-        raise SalesforceRetryableError("Salesforce revoke failed", status=response.status_code)
-    return response.status_code == 200
-
-
-def fetch_identity(id_url: str, access_token: str, timeout: float = TIMEOUT) -> Identity:
-    """GET the identity URL of a token response (the connecting user and org).
-
-    Raises:
-        SalesforceAuthError: the identity endpoint refused the token (403 ``Bad_OAuth_Token``).
-        SalesforceRetryableError: timeout, connection error or 5xx.
-    """
-    response = _send(requests.get, id_url, timeout=timeout,
-                     headers={"Authorization": f"Bearer {access_token}"})
-    if response.status_code >= 500:
-        raise SalesforceRetryableError("identity service failed", status=response.status_code)
-    if response.status_code != 200:
-        raise SalesforceAuthError("identity refused the token", "Bad_OAuth_Token",
-                                  response.status_code)
-    data = response.json()
-    return Identity(user_id=data["user_id"], org_id=data["organization_id"],
-                    username=data.get("username") or "", email=data.get("email") or "",
-                    display_name=data.get("display_name") or "")
 
 
 class SalesforceClient:
@@ -338,7 +176,7 @@ class SalesforceClient:
         headers = {k: v for k, v in (kwargs.pop("headers", None) or {}).items()}
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {self._access_token}"
-            response = _send(self._session.request, method, self.data_path(path),
+            response = send(self._session.request, method, self.data_path(path),
                              headers=headers, timeout=self.timeout, **kwargs)
             if "Sforce-Limit-Info" in response.headers:
                 self.last_limit_info = response.headers["Sforce-Limit-Info"]
@@ -347,7 +185,7 @@ class SalesforceClient:
                 continue
             if response.status_code < 300:
                 return response
-            raise _data_error(response)
+            raise data_error(response)
         raise AssertionError("unreachable")
 
     def _refresh(self) -> None:
@@ -365,76 +203,9 @@ class SalesforceClient:
             self._on_token_refresh(token)
 
 
-def record_url(instance_url: str, sobject: str, record_id: str) -> str:
-    """The Lightning page of a record: ``<instance>/lightning/r/<SObject>/<Id>/view``."""
-    return f"{instance_url.rstrip('/')}/lightning/r/{quote(sobject)}/{quote(record_id)}/view"
-
-
-def soql_datetime(value: datetime) -> str:
-    """A SOQL datetime literal (UTC, unquoted), e.g. ``2030-01-07T01:00:00Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def api_datetime(value: datetime) -> str:
-    """A datetime for a request body, in the format Salesforce returns."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-
-
-def escape_soql(value: str) -> str:
-    """Escape a value for a single-quoted SOQL literal (backslash first)."""
-    table = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
-             "\b": "\\b", "\f": "\\f"}
-    return "".join(table.get(ch, ch) for ch in value)
-
-
-def _send(func: Callable, *args, **kwargs) -> requests.Response:
-    """The one place transport failures become typed errors (URLs and tokens left out)."""
-    try:
-        return func(*args, **kwargs)
-    except requests.Timeout as exc:
-        raise SalesforceRetryableError("Salesforce did not answer in time", "TIMEOUT") from exc
-    except requests.RequestException as exc:
-        raise SalesforceRetryableError(
-            f"could not reach Salesforce ({type(exc).__name__})", "CONNECTION_ERROR") from exc
-
-
-def _oauth_call(call: Callable[[], dict]) -> dict:
-    try:
-        return _send(call)
-    except OAuthError as exc:
-        raise SalesforceAuthError(exc.description or exc.error, exc.error, 400) from None
-    except (requests.HTTPError, ValueError) as exc:
-        # Authlib raises these for 5xx pages and non-JSON bodies from the token endpoint.
-        raise SalesforceRetryableError("Salesforce token endpoint failed", "SERVER_ERROR") from exc
-
-
-def _token_set(token: dict, refresh_token: str | None = None) -> TokenSet:
-    return TokenSet(access_token=token["access_token"], instance_url=token["instance_url"],
-                    id_url=token.get("id", ""), refresh_token=refresh_token)
-
-
-def _data_error(response: requests.Response) -> SalesforceError:
-    """Map a data-API error response (JSON array of {errorCode, message, fields})."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    return _error_from(response.status_code, body)
-
 
 def _sub_result(item: dict) -> SubResult:
     status = int(item.get("httpStatusCode") or 0)
     if status < 300:
         return SubResult(status, item.get("body"))
-    return SubResult(status, item.get("body"), _error_from(status, item.get("body")))
-
-
-def _error_from(status: int, body) -> SalesforceError:
-    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-    code = first.get("errorCode") or first.get("statusCode")
-    message = first.get("message") or f"HTTP {status}"
-    if status == 401:
-        return SalesforceAuthError(message, code or "INVALID_SESSION_ID", status)
-    if status >= 500 or status == 429 or code in _RETRYABLE_CODES:
-        return SalesforceRetryableError(message, code, status)
-    return SalesforceRequestError(message, code, status, first.get("fields"))
+    return SubResult(status, item.get("body"), error_from(status, item.get("body")))
