@@ -172,15 +172,21 @@ class Demo:
         self.stop()
 
     def banner(self) -> str:
-        from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+        from salesforce_emulator.seed import (
+            ADMIN_USERNAME,
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            DEMO_PASSWORD,
+        )
+        from webapp.services.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_TEAM_SLUG
 
         return f"""
   Apo is running (Ctrl-C stops everything)
 
   Admin screens:     {self.base_url}/login
-                     admin@example.com / apo-demo
-  Public team page:  {self.base_url}/p/demo-team
-  Salesforce login:  {self.login_url}   (emulator; admin@apo-demo.example / apo-demo)
+                     {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}
+  Public team page:  {self.base_url}/p/{DEMO_TEAM_SLUG}
+  Salesforce login:  {self.login_url}   (emulator; {ADMIN_USERNAME} / {DEMO_PASSWORD})
   Salesforce org:    {self.instance_url}/lightning/o/Lead/list
   Consumer key:      {DEMO_CLIENT_ID}
   Consumer secret:   {DEMO_CLIENT_SECRET}

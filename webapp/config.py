@@ -17,7 +17,7 @@ class Config:
     SYNC_LEASE_SECONDS = 180
     SYNC_LIMIT_PAUSE_SECONDS = 900  # REQUEST_LIMIT_EXCEEDED pauses the org this long (S5)
     SYNC_USER_CACHE_TTL = 3600  # the active Salesforce user list, for Event owners (E3, S8)
-    SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper thread
+    SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper process
     SYNC_SWEEP_STALE_SECONDS = 120  # a pending record queued this long ago may be lost
     REDIS_SOCKET_TIMEOUT = 2.0
 

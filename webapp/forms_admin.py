@@ -32,6 +32,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.models import AttendMode, CancelAction, FieldType, PageKind, Plan
 from webapp.services import members as member_service
+from webapp.services.booking_pages import PAGE_SETTINGS, slug_taken
 from webapp.services.field_mapping import FORM_TYPE_LABELS, FieldSpec
 from webapp.services.members import WEEKDAYS, WorkingHoursError, parse_day_ranges
 
@@ -175,16 +176,13 @@ class PageForm(FlaskForm):
         self.page_id = page_id
 
     def validate_slug(self, field):
-        from webapp.services.booking_pages import slug_taken
 
         if slug_taken(field.data or "", self.page_id):
             raise ValidationError(
                 _l("この公開URLは既に使われています。別のURLを入力してください。"))
 
     def settings(self) -> dict:
-        return {name: self[name].data for name in (
-            "title", "description", "slug", "duration_minutes", "window_days",
-            "buffer_minutes", "attend_mode", "is_published")}
+        return {name: self[name].data for name in PAGE_SETTINGS}
 
 
 class MultiCheckboxField(SelectMultipleField):

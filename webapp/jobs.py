@@ -82,9 +82,9 @@ def requeue_pending() -> int:
 def requeue_parked(org_id: int) -> int:
     """After a reconnect: queue the organization's parked (要再連携) syncs again (S6)."""
     from webapp.extensions import db
-    from webapp.services import sync
+    from webapp.services import sync_state
 
-    ids = sync.requeue_candidates_after_reconnect(org_id)
+    ids = sync_state.unpark_organization(org_id)
     db.session.commit()
     return sum(1 for sync_id in ids if enqueue_sync(sync_id))
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -66,6 +66,4 @@ def init_app(app: Flask) -> None:
         app.add_template_global(helper)
     app.add_template_global(lang_url)
     app.add_template_global(lambda: str(get_locale()), "current_locale")
-    app.add_template_global(
-        lambda: {rule.endpoint for rule in current_app.url_map.iter_rules()}, "admin_endpoints"
-    )
+

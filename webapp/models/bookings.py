@@ -162,6 +162,3 @@ class SyncRecord(db.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_SYNC_STATUSES
-
-
-# --- Salesforce connection (issue 4: C1-C9) -------------------------------------------------

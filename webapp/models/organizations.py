@@ -169,7 +169,8 @@ class PageMember(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     page: Mapped[BookingPage] = relationship(back_populates="page_members")
-    member: Mapped[Member] = relationship()
+    # Loaded with the row: page.members is read on every slots page and admin page list.
+    member: Mapped[Member] = relationship(lazy="joined")
 
 
 class FieldType(str, enum.Enum):

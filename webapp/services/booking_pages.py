@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import (
@@ -34,6 +35,7 @@ def list_pages(org_id: int) -> list[BookingPage]:
         db.session.scalars(
             select(BookingPage)
             .where(BookingPage.organization_id == org_id)
+            .options(selectinload(BookingPage.page_members), selectinload(BookingPage.fields))
             .order_by(BookingPage.created_at.desc(), BookingPage.id.desc())
         )
     )

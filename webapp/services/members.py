@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Admin, BookingMember, BookingPage, Member, PageMember
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from webapp.services import booking_pages
+from webapp.services.slots import WEEKDAYS  # one weekday order for hours and slots
 
 # "09:00-12:00", also with the dashes and tildes Japanese keyboards produce.
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-~〜～–ー]\s*(\d{1,2}):(\d{2})$")
@@ -173,13 +173,12 @@ def remove_member(member: Member) -> None:
     if booking_count(member):
         raise MemberInUse(_l("この社員には予約の履歴があるため削除できません。"
                              "予約ページのメンバーから外すと、新しい予約は入らなくなります。"))
-    if sole_member_pages(member):
+    pages = pages_of(member)
+    if any(len(page.page_members) == 1 for page in pages):
         raise MemberInUse(_l("この社員だけが担当している予約ページがあります。"
                              "先にその予約ページの担当者を変更するか、予約ページを削除してください。"))
-    for page in pages_of(member):
-        page.page_members = [pm for pm in page.page_members if pm.member_id != member.id]
-        for position, page_member in enumerate(page.page_members):
-            page_member.position = position
+    for page in pages:
+        booking_pages.remove_page_member(page, member)
     for admin in db.session.scalars(select(Admin).where(Admin.member_id == member.id)):
         admin.member_id = None
     db.session.delete(member)

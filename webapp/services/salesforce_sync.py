@@ -76,7 +76,7 @@ def create(ctx: Context) -> Done:
     subs: list[dict] = []
     if who is None:
         if not page.sf_create_lead:
-            return _nothing_done(ctx, "no_match")
+            return Done(SKIPPED, skip="no_match")
         subs.append(ctx.client.sub_create("lead", "Lead", _new_lead(ctx, describe),
                                           sf.AUTO_ASSIGN_ON))
         who_ref = "@{lead.id}"
@@ -102,7 +102,7 @@ def create(ctx: Context) -> Done:
             subs.append(ctx.client.sub_create("event", "Event", sync_plan.event_fields(
                 booking, page, ctx.tz, who_ref, owner.id)))
     if not subs:
-        return _finished(ctx) if booking.sf_event_id else _nothing_done(ctx, "nothing_to_do")
+        return _finished(ctx) if booking.sf_event_id else Done(SKIPPED, skip="nothing_to_do")
     return _write(ctx, subs, owner)
 
 
@@ -188,10 +188,6 @@ def _write(ctx: Context, subs: list[dict], owner: sync_plan.Owner | None) -> Don
 def _finished(ctx: Context) -> Done:
     dropped = any(w.get("code") == "field_dropped" for w in ctx.warnings)
     return Done(PARTIAL if dropped else SUCCEEDED)
-
-
-def _nothing_done(ctx: Context, reason: str) -> Done:
-    return Done(SKIPPED, skip=reason)
 
 
 def reschedule(ctx: Context) -> Done:

@@ -34,9 +34,10 @@ class SyncSettings:
         if isinstance(raw, str):  # from the environment: "0.2,0.5,1"
             raw = [x for x in raw.split(",") if x.strip()]
         intervals = tuple(float(x) for x in raw)
-        return cls(intervals, float(config.get("SYNC_LEASE_SECONDS", 180)),
-                   float(config.get("SYNC_LIMIT_PAUSE_SECONDS", 900)),
-                   float(config.get("SYNC_USER_CACHE_TTL", 3600)),
+        # Unset SYNC_MAX_ATTEMPTS follows the retry list: every interval, then five more tries.
+        return cls(intervals, float(config.get("SYNC_LEASE_SECONDS", cls.lease_seconds)),
+                   float(config.get("SYNC_LIMIT_PAUSE_SECONDS", cls.limit_pause_seconds)),
+                   float(config.get("SYNC_USER_CACHE_TTL", cls.user_cache_ttl)),
                    int(config.get("SYNC_MAX_ATTEMPTS", len(intervals) + 5)))
 
 
@@ -139,8 +140,3 @@ def _retry_later(record, exc: sf.SalesforceRetryableError, settings: SyncSetting
     if delay is None:
         sync_state.finish(record, SyncStatus.FAILED.value, entry)
     return delay
-
-
-def requeue_candidates_after_reconnect(org_id: int) -> list[int]:
-    """Parked syncs of the organization, made pending again (S6); the caller enqueues them."""
-    return sync_state.unpark_organization(org_id)

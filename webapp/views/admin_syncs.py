@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from webapp import jobs, sync_labels
 from webapp.extensions import db
@@ -31,7 +32,9 @@ def _day(value: str, tz: str, end: bool = False) -> datetime | None:
 
 
 def _filtered(args, tz: str):
+    # The rows show the booking and its page: load them with the records, not one per row.
     query = (select(SyncRecord).join(Booking).where(SyncRecord.organization_id == org_id())
+             .options(contains_eager(SyncRecord.booking).joinedload(Booking.page))
              .order_by(SyncRecord.id.desc()).limit(PAGE_SIZE))
     if args.get("status") in {s.value for s in SyncStatus}:
         query = query.where(SyncRecord.status == args["status"])

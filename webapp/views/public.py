@@ -69,12 +69,13 @@ def create_booking(slug: str):
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
+        sync_id, token = record.id, booking.token  # read before the commit expires the rows
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    jobs.enqueue_sync(record.id)  # after the commit (S1); False just leaves it pending (S2)
-    return redirect(url_for(".booking_detail", token=booking.token))
+    jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
+    return redirect(url_for(".booking_detail", token=token))
 
 
 @bp.get("/b/<token>")
@@ -93,9 +94,9 @@ def cancel_booking(token: str):
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
     if not form.validate_on_submit():
         return _render_detail(booking, form, None, 422)
-    record = bookings.cancel_booking(booking, form.reason.data or "")
+    sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
     db.session.commit()
-    jobs.enqueue_sync(record.id)
+    jobs.enqueue_sync(sync_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -126,13 +127,13 @@ def reschedule_booking(token: str):
     form = RescheduleForm()
     try:
         start = _requested_start(form.start.data if form.validate_on_submit() else None)
-        record = bookings.reschedule_booking(booking, start)
+        sync_id = bookings.reschedule_booking(booking, start).id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
-    jobs.enqueue_sync(record.id)
+    jobs.enqueue_sync(sync_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
 
 

@@ -118,7 +118,7 @@ class SalesforceClient:
                           all_or_none: bool = False) -> dict[str, SubResult]:
         """POST /composite (one API call) and map each subresponse to a ``SubResult``.
 
-        Build ``subrequests`` with ``sub_query``/``sub_create``/``sub_update``/``sub_delete``.
+        Build ``subrequests`` with ``sub_query``/``sub_create``/``sub_update``.
         The whole request can still raise like any call (timeout, 5xx, 401, rate limit).
         """
         return {item["referenceId"]: _sub_result(item)
@@ -139,10 +139,6 @@ class SalesforceClient:
         """A composite update (PATCH)."""
         return self._sub("PATCH", ref, f"sobjects/{quote(sobject)}/{quote(record_id)}", fields,
                          headers)
-
-    def sub_delete(self, ref: str, sobject: str, record_id: str) -> dict:
-        """A composite delete."""
-        return self._sub("DELETE", ref, f"sobjects/{quote(sobject)}/{quote(record_id)}")
 
     def _composite_url(self, path: str) -> str:
         return f"/services/data/v{self.api_version}/{path}"
