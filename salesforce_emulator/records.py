@@ -40,10 +40,24 @@ def blank(org, sobject: str, user_id: str) -> dict:
     return record
 
 
+# Compound address fields (type "address") and the prefix of their component fields.
+ADDRESSES = {"Lead": ("",), "Contact": ("Mailing", "Other")}
+_ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode",
+                  "State", "Street")
+
+
+def compose_address(record: dict, prefix: str) -> dict | None:
+    """The read-only compound value, e.g. Lead.Address; null when every part is null."""
+    parts = {part[0].lower() + part[1:]: record.get(prefix + part) for part in _ADDRESS_PARTS}
+    return parts if any(value is not None for value in parts.values()) else None
+
+
 def derive(sobject: str, record: dict, changed: set[str] | None = None) -> None:
-    """Recompute derived fields after a write (Name; an Event's times and dates)."""
+    """Recompute derived fields after a write (Name, addresses; an Event's times)."""
     if sobject in NAMED_PERSONS:
         record["Name"] = compose_name(record)
+    for prefix in ADDRESSES.get(sobject, ()):
+        record[prefix + "Address"] = compose_address(record, prefix)
     if sobject == "Event":
         derive_event_times(record, changed)
     if sobject == "Task":

@@ -199,7 +199,7 @@ def _sobjects(org, call: Call) -> Reply:
     if len(parts) == 3 and parts[2] == "describe":
         _allowed(method, "GET,HEAD")
         hidden = frozenset(org.hidden.get(sobject, ()))
-        return Reply(200, org.schema[sobject].describe(call.version, hidden))
+        return Reply(200, org.schema[sobject].describe(call.version, hidden, org.instance_url))
     if len(parts) == 3:
         _allowed(method, "GET,PATCH,HEAD,DELETE")
         if method == "PATCH":
