@@ -11,6 +11,7 @@ from .schema import Field, SObjectDef
 from .standard import contact as standard_contact
 from .standard import event as standard_event
 from .standard import lead as standard_lead
+from .standard import user as standard_user
 
 # The field that ``POST /__emulator__/org {"required_lead_field_without_default": true}``
 # turns into a required field without a default value (SPEC C9 pre-check).
@@ -98,20 +99,8 @@ def _audit_fields() -> list[Field]:
             stamp("SystemModstamp", "System Modstamp")]
 
 
-def _name_fields(first_length=40) -> list[Field]:
-    return [
-        text("LastName", "Last Name", 80, nillable=False),
-        text("FirstName", "First Name", first_length),
-        pick("Salutation", "Salutation", ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."]),
-        readonly(text("Name", "Full Name", 121, nillable=False, name_field=True)),
-    ]
-
-
-LEAD_SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
 INDUSTRIES = ["Agriculture", "Banking", "Consulting", "Education", "Manufacturing",
               "Technology", "Other"]
-LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted",
-                 "Closed - Not Converted"]
 
 
 def _lead_custom_fields() -> list[Field]:
@@ -221,31 +210,8 @@ def _task() -> SObjectDef:
 
 
 def _user() -> SObjectDef:
-    fields = [
-        _id_field(),
-        text("Username", "Username", 80, nillable=False, unique=True, id_lookup=True),
-        *[f for f in _name_fields() if f.name != "Salutation"],
-        text("CompanyName", "Company Name", 80), text("Department", "Department", 80),
-        text("Title", "Title", 80),
-        typed("Email", "Email", "email", 128, nillable=False),
-        text("Alias", "Alias", 8, nillable=False),
-        boolean("IsActive", "Active"),
-        pick("TimeZoneSidKey", "Time Zone", [("Asia/Tokyo", "(GMT+09:00) 日本標準時"),
-                                             ("America/Los_Angeles", "(GMT-08:00) PST")],
-             restricted=True, nillable=False),
-        pick("LocaleSidKey", "Locale", [("ja_JP", "日本語 (日本)"), ("en_US", "English (US)")],
-             restricted=True, nillable=False),
-        pick("LanguageLocaleKey", "Language", [("ja", "日本語"), ("en_US", "English")],
-             restricted=True, nillable=False),
-        ref("ProfileId", "Profile ID", ["Profile"], "Profile", nillable=False),
-        readonly(pick("UserType", "User Type", ["Standard", "PowerPartner"], defaulted=True)),
-        typed("Phone", "Phone", "phone", 40), typed("MobilePhone", "Mobile", "phone", 40),
-        readonly(typed("LastLoginDate", "Last Login", "datetime")),
-        *_audit_fields(),
-    ]
     # Creating users through the emulator's API is left out (see README).
-    return SObjectDef("User", "User", "Users", "005", fields, createable=False,
-                      updateable=False, deletable=False)
+    return standard.build(standard_user, createable=False, updateable=False, deletable=False)
 
 
 def _profile() -> SObjectDef:

@@ -90,8 +90,8 @@ def build(module, extra_fields=(), **flags) -> SObjectDef:
     fields = [field_from(entry) for entry in module.FIELDS]
     fields.extend(extra_fields)
     info = dict(module.OBJECT)
-    children = []
-    for child, fk, rel, cascade, restricted, *junction in module.CHILDREN:
+    children = None if module.CHILDREN is None else []
+    for child, fk, rel, cascade, restricted, *junction in module.CHILDREN or ():
         names, targets = junction or ([], [])
         children.append({"cascadeDelete": cascade, "childSObject": child,
                          "deprecatedAndHidden": False, "field": fk,
