@@ -34,6 +34,11 @@ OBJECT_KEYS = {
     "replicateable", "retrieveable", "searchLayoutable", "searchable", "sobjectDescribeOption",
     "supportedScopes", "triggerable", "undeletable", "updateable", "urls",
 }
+GLOBAL_KEYS = OBJECT_KEYS - {
+    "actionOverrides", "childRelationships", "compactLayoutable", "defaultImplementation",
+    "extendedBy", "extendsInterfaces", "fields", "implementedBy", "implementsInterfaces",
+    "listviewable", "lookupLayoutable", "namedLayoutInfos", "networkScopeFieldName",
+    "recordTypeInfos", "searchLayoutable", "sobjectDescribeOption", "supportedScopes"}
 LEAD_STANDARD = [
     "Id", "IsDeleted", "MasterRecordId", "LastName", "FirstName", "Salutation", "Name", "Title",
     "Company", "Street", "City", "State", "PostalCode", "Country", "Latitude", "Longitude",
@@ -191,3 +196,19 @@ def test_compound_address_is_read_only_and_composed(emulator):
     assert bad.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
     empty = api.get(emulator.data_url("sobjects/Lead/00QIg000000000GMAQ")).json()
     assert empty["Address"] is None
+
+
+def test_every_object_describes_with_the_real_key_sets(emulator):
+    api = emulator.api_session()
+    entries = api.get(emulator.data_url("sobjects")).json()["sobjects"]
+    names = [o["name"] for o in entries]
+    for entry in entries:  # the keys of a real global describe entry
+        assert set(entry) == GLOBAL_KEYS, entry["name"]
+    user = next(o for o in entries if o["name"] == "User")
+    assert (user["mergeable"], user["undeletable"], user["feedEnabled"]) == (False, False, True)
+    assert "passwordUtilities" in user["urls"] and "uiDetailTemplate" not in user["urls"]
+    assert {"Account", "Task", "Organization", "Profile"} <= set(names)
+    for name in names:
+        describe = api.get(emulator.data_url(f"sobjects/{name}/describe")).json()
+        assert set(describe) == OBJECT_KEYS, name
+        assert all(set(f) == FIELD_KEYS for f in describe["fields"]), name

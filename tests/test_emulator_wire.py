@@ -14,6 +14,16 @@ from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 pytestmark = pytest.mark.timeout(30)
 SEEDED_LEAD = "00QIg000000000GMAQ"
+# "List Available REST Resources" (REST API Developer Guide), in its order.
+DOCUMENTED_RESOURCES = [
+    "tooling", "metadata", "eclair", "folders", "prechatForms", "contact-tracing", "jsonxform",
+    "chatter", "payments", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave",
+    "iot", "analytics", "search", "smartdatadiscovery", "identity", "composite",
+    "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates",
+    "recent", "connect", "licensing", "limits", "process", "dedupe", "async-queries", "query",
+    "jobs", "match", "emailConnect", "localizedvalue", "mobile", "emailTemplates",
+    "knowledgeManagement", "sobjects", "actions", "support",
+]
 
 
 def _chunked(base_url: str, method: str, path: str, body: bytes, headers: dict):
@@ -85,11 +95,10 @@ def test_resource_directory_lists_every_documented_resource_and_identity(emulato
     api = emulator.api_session()
     token = emulator.password_token()
     directory = api.get(emulator.data_url("")).json()
-    assert list(directory)[:4] == ["tooling", "metadata", "eclair", "folders"]
-    for name in ("sobjects", "query", "queryAll", "composite", "limits", "search", "recent",
-                 "tooling", "connect", "chatter", "actions", "jobs", "async-queries"):
-        assert directory[name] == f"/services/data/v59.0/{name}"
-    assert len(directory) == 45
+    assert list(directory) == DOCUMENTED_RESOURCES  # same names, same order
+    for name in DOCUMENTED_RESOURCES:
+        if name != "identity":
+            assert directory[name] == f"/services/data/v59.0/{name}"
     # identity is absolute: the caller's identity URL, the token response's "id".
     assert directory["identity"] == token["id"]
     identity = api.get(directory["identity"]).json()
