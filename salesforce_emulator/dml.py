@@ -24,7 +24,11 @@ def _object(org, sobject: str, action: str):
 def fetch(org, sobject: str, record_id: str) -> dict:
     """The live record for a path id (15 or 18 characters) or 404 as Salesforce answers."""
     full = ids.normalize(record_id)
-    record = org.records[sobject].get(full) if full else None
+    if full is None:
+        # Salesforce reads a path segment that is no id as an external id value.
+        raise SFError(404, "NOT_FOUND", "Provided external ID field does not exist or is not "
+                      f"accessible: {record_id}")
+    record = org.records[sobject].get(full)
     if record is None:
         raise not_found()
     if record.get("IsDeleted"):

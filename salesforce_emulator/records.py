@@ -15,19 +15,28 @@ def compose_name(record: dict) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _defaults(obj) -> dict:
+    """Every field's value on create, computed once per object (creates are hot)."""
+    cached = obj.__dict__.get("_create_defaults")
+    if cached is None:
+        cached = {}
+        for fld in obj.fields:
+            value = None
+            if fld.type == "boolean":
+                value = bool(fld.default_value)
+            elif fld.defaulted and fld.type in ("picklist", "multipicklist"):
+                value = fld.picklist_default()
+            elif fld.defaulted and fld.default_value is not None:
+                value = fld.default_value
+            cached[fld.name] = value
+        obj.__dict__["_create_defaults"] = cached
+    return cached
+
+
 def blank(org, sobject: str, user_id: str) -> dict:
     """A new record: every field null, then the values Salesforce fills in on create."""
     now = org.now_str()
-    record: dict = {}
-    for fld in org.schema[sobject].fields:
-        value = None
-        if fld.type == "boolean":
-            value = bool(fld.default_value)
-        elif fld.defaulted and fld.type in ("picklist", "multipicklist"):
-            value = fld.picklist_default()
-        elif fld.defaulted and fld.default_value is not None:
-            value = fld.default_value
-        record[fld.name] = value
+    record = dict(_defaults(org.schema[sobject]))
     record["Id"] = org.new_id(sobject)
     for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
         if name in record:
@@ -40,10 +49,24 @@ def blank(org, sobject: str, user_id: str) -> dict:
     return record
 
 
+# Compound address fields (type "address") and the prefix of their component fields.
+ADDRESSES = {"Lead": ("",), "Contact": ("Mailing", "Other")}
+_ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode",
+                  "State", "Street")
+
+
+def compose_address(record: dict, prefix: str) -> dict | None:
+    """The read-only compound value, e.g. Lead.Address; null when every part is null."""
+    parts = {part[0].lower() + part[1:]: record.get(prefix + part) for part in _ADDRESS_PARTS}
+    return parts if any(value is not None for value in parts.values()) else None
+
+
 def derive(sobject: str, record: dict, changed: set[str] | None = None) -> None:
-    """Recompute derived fields after a write (Name; an Event's times and dates)."""
+    """Recompute derived fields after a write (Name, addresses; an Event's times)."""
     if sobject in NAMED_PERSONS:
         record["Name"] = compose_name(record)
+    for prefix in ADDRESSES.get(sobject, ()):
+        record[prefix + "Address"] = compose_address(record, prefix)
     if sobject == "Event":
         derive_event_times(record, changed)
     if sobject == "Task":

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import dml, ids, soql_exec
+from . import dml, ids, soql_columns, soql_exec
 from .errors import SFError, not_found
+from .state import ORG_ID
 
 API_VERSIONS = [f"{major}.0" for major in range(31, 67)]
 _SEASONS = ("Winter", "Spring", "Summer")
@@ -74,7 +75,7 @@ def dispatch(org, call: Call) -> Reply:
     head = parts[0] if parts else ""
     if not parts:
         _allowed(method, "GET,HEAD")
-        return Reply(200, _directory(call.version))
+        return Reply(200, directory(org, call.version, call.user_id))
     if head == "limits" and len(parts) == 1:
         _allowed(method, "GET,HEAD")
         return Reply(200, limits_body(org))
@@ -92,11 +93,24 @@ def dispatch(org, call: Call) -> Reply:
     raise not_found()
 
 
-def _directory(version: str) -> dict:
+# The documented "List Available REST Resources" answer, in its order (README cites it).
+DIRECTORY = (
+    "tooling", "metadata", "eclair", "folders", "prechatForms", "contact-tracing", "jsonxform",
+    "chatter", "payments", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave",
+    "iot", "analytics", "search", "smartdatadiscovery", "identity", "composite",
+    "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates",
+    "recent", "connect", "licensing", "limits", "process", "dedupe", "async-queries", "query",
+    "jobs", "match", "emailConnect", "localizedvalue", "mobile", "emailTemplates",
+    "knowledgeManagement", "sobjects", "actions", "support",
+)
+
+
+def directory(org, version: str, user_id: str) -> dict:
+    """``GET /services/data/vXX.X/``: every resource by name; ``identity`` is the absolute
+    identity URL of the calling user (the token response's ``id``)."""
     base = f"/services/data/v{version}"
-    names = ["sobjects", "query", "queryAll", "composite", "limits", "search", "recent",
-             "tooling", "connect"]
-    return {name: f"{base}/{name}" for name in names}
+    return {name: f"{org.login_url}/id/{ORG_ID}/{user_id}" if name == "identity"
+            else f"{base}/{name}" for name in DIRECTORY}
 
 
 def limits_body(org) -> dict:
@@ -126,6 +140,8 @@ def first_page(org, call: Call, include_deleted: bool) -> dict:
     text = call.args.get("q")
     if not text:
         raise SFError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    if (call.args.get("columns") or "").lower() == "true":
+        return soql_columns.columns(org, text)
     result = soql_exec.run(org, text, include_deleted=include_deleted, version=call.version)
     batch = batch_size(org, call.headers)
     locator = None
@@ -183,7 +199,7 @@ def _sobjects(org, call: Call) -> Reply:
     if len(parts) == 3 and parts[2] == "describe":
         _allowed(method, "GET,HEAD")
         hidden = frozenset(org.hidden.get(sobject, ()))
-        return Reply(200, org.schema[sobject].describe(call.version, hidden))
+        return Reply(200, org.schema[sobject].describe(call.version, hidden, org.instance_url))
     if len(parts) == 3:
         _allowed(method, "GET,PATCH,HEAD,DELETE")
         if method == "PATCH":

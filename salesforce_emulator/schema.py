@@ -49,6 +49,8 @@ class Field:
     id_lookup: bool = False
     name_field: bool = False
     help_text: str | None = None
+    # Describe keys the emulator does not model, as a real org reports them (standard/).
+    extra: dict = field(default_factory=dict)
 
     @property
     def polymorphic(self) -> bool:
@@ -67,8 +69,9 @@ class Field:
         byte_length = self.length * 3 if self.type in TEXT_TYPES else 0
         if self.type in ("id", "reference"):
             byte_length = 18
-        return {
-            "aggregatable": self.groupable, "autoNumber": False, "byteLength": byte_length,
+        described = {
+            "aggregatable": self.groupable, "aiPredictionField": False, "autoNumber": False,
+            "byteLength": byte_length,
             "calculated": self.calculated, "calculatedFormula": None, "cascadeDelete": False,
             "caseSensitive": False, "compoundFieldName": None, "controllerName": None,
             "createable": self.createable, "custom": self.custom,
@@ -79,7 +82,8 @@ class Field:
             "dependentPicklist": False, "deprecatedAndHidden": False, "digits": self.digits,
             "displayLocationInDecimal": False, "encrypted": self.type == "encryptedstring",
             "externalId": False, "extraTypeInfo": self.extra_type_info,
-            "filterable": self.filterable, "filteredLookupInfo": None, "groupable": self.groupable,
+            "filterable": self.filterable, "filteredLookupInfo": None,
+            "formulaTreatNullNumberAsZero": False, "groupable": self.groupable,
             "highScaleNumber": False, "htmlFormatted": self.html, "idLookup": self.id_lookup,
             "inlineHelpText": self.help_text, "label": self.label, "length": self.length,
             "mask": None, "maskType": None, "name": self.name, "nameField": self.name_field,
@@ -95,6 +99,8 @@ class Field:
             "sortable": self.sortable, "type": self.type, "unique": self.unique,
             "updateable": self.updateable, "writeRequiresMasterRead": False,
         }
+        described.update(self.extra)
+        return described
 
 
 @dataclass
@@ -108,6 +114,8 @@ class SObjectDef:
     updateable: bool = True
     deletable: bool = True
     child_relationships: list[tuple[str, str, str]] = field(default_factory=list)
+    info: dict = field(default_factory=dict)        # real object-level describe keys
+    children: list[dict] | None = None              # real childRelationships, when known
     by_lower: dict[str, Field] = field(init=False)
     by_relationship: dict[str, Field] = field(init=False)
 
@@ -117,37 +125,56 @@ class SObjectDef:
             f.relationship_name.lower(): f for f in self.fields if f.relationship_name
         }
 
-    def urls(self, version: str) -> dict:
+    def urls(self, version: str, instance_url: str = "", full: bool = False) -> dict:
         base = f"/services/data/v{version}/sobjects/{self.name}"
-        return {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
+        paths = {
+            "compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
+            "approvalLayouts": f"{base}/describe/approvalLayouts",
+            "uiDetailTemplate": f"{instance_url}/{{ID}}",
+            "uiEditTemplate": f"{instance_url}/{{ID}}/e",
+            "eventSeriesUpdates": f"{base}/{{ID}}/fromThisEventOnwards",
+            "namedLayouts": f"{base}/describe/namedLayouts/{{LayoutName}}",
+            "passwordUtilities": f"{base}/{{ID}}/password", "listviews": f"{base}/listviews",
+            "describe": f"{base}/describe", "uiNewRecord": f"{instance_url}/{self.key_prefix}/e",
+            "quickActions": f"{base}/quickActions", "layouts": f"{base}/describe/layouts",
+            "sobject": base,
+        }
+        kinds = self.info.get("urls") or ("rowTemplate", "describe", "layouts", "sobject")
+        if not full:  # the global describe leaves out the UI and per-object-only links
+            kinds = [k for k in kinds if not k.startswith("ui") and k != "eventSeriesUpdates"
+                     and (k != "layouts" or self.info)]
+        return {kind: paths[kind] for kind in kinds}
 
     def summary(self, version: str) -> dict:
         """The per-object entry of the global describe (``GET /sobjects``)."""
-        return {
-            "activateable": False, "createable": self.createable, "custom": False,
-            "customSetting": False, "deletable": self.deletable, "deprecatedAndHidden": False,
-            "feedEnabled": False, "hasSubtypes": False, "isSubtype": False,
-            "keyPrefix": self.key_prefix, "label": self.label, "labelPlural": self.label_plural,
-            "layoutable": True, "mergeable": self.name in ("Lead", "Contact", "Account"),
-            "mruEnabled": True, "name": self.name, "queryable": True, "replicateable": True,
-            "retrieveable": True, "searchable": True, "triggerable": True, "undeletable": True,
+        entry = {
+            "activateable": False, "associateEntityType": None, "associateParentEntity": None,
+            "createable": self.createable, "custom": False, "customSetting": False,
+            "deepCloneable": False, "deletable": self.deletable, "deprecatedAndHidden": False,
+            "feedEnabled": False, "hasSubtypes": False, "isInterface": False,
+            "isSubtype": False, "keyPrefix": self.key_prefix, "label": self.label,
+            "labelPlural": self.label_plural, "layoutable": True,
+            "mergeable": self.name in ("Lead", "Contact", "Account"), "mruEnabled": True,
+            "name": self.name, "queryable": True, "replicateable": True, "retrieveable": True,
+            "searchable": True, "triggerable": True, "undeletable": True,
             "updateable": self.updateable, "urls": self.urls(version),
         }
+        entry.update({k: v for k, v in self.info.items() if k in _SUMMARY_FROM_INFO})
+        return entry
 
-    def describe(self, version: str, hidden: frozenset[str]) -> dict:
+    def describe(self, version: str, hidden: frozenset[str], instance_url: str = "") -> dict:
         result = self.summary(version)
+        children = self.children if self.children is not None else [
+            {"cascadeDelete": child == "Event" or child == "Task", "childSObject": child,
+             "deprecatedAndHidden": False, "field": fk, "junctionIdListNames": [],
+             "junctionReferenceTo": [], "relationshipName": rel, "restrictedDelete": False}
+            for child, fk, rel in self.child_relationships]
         result.update({
-            "childRelationships": [
-                {"cascadeDelete": child == "Event" or child == "Task", "childSObject": child,
-                 "deprecatedAndHidden": False, "field": fk, "junctionIdListNames": [],
-                 "junctionReferenceTo": [], "relationshipName": rel, "restrictedDelete": False}
-                for child, fk, rel in self.child_relationships
-            ],
-            "compactLayoutable": True, "fields": [
-                f.describe() for f in self.fields if f.name not in hidden
-            ],
-            "listviewable": None, "lookupLayoutable": None, "namedLayoutInfos": [],
-            "networkScopeFieldName": None,
+            "actionOverrides": [], "childRelationships": children, "compactLayoutable": True,
+            "defaultImplementation": None, "extendedBy": None, "extendsInterfaces": None,
+            "fields": [f.describe() for f in self.fields if f.name not in hidden],
+            "implementedBy": None, "implementsInterfaces": None, "listviewable": None,
+            "lookupLayoutable": None, "namedLayoutInfos": [], "networkScopeFieldName": None,
             "recordTypeInfos": [{
                 "active": True, "available": True, "defaultRecordTypeMapping": True,
                 "developerName": "Master", "master": True, "name": "Master",
@@ -155,9 +182,14 @@ class SObjectDef:
                 "urls": {"layout": f"/services/data/v{version}/sobjects/{self.name}/describe/"
                                    "layouts/012000000000000AAA"},
             }],
-            "searchLayoutable": True, "supportedScopes": [
+            "searchLayoutable": True, "sobjectDescribeOption": "FULL",
+            "supportedScopes": self.info.get("supportedScopes") or [
                 {"label": "All " + self.label_plural.lower(), "name": "everything"}],
-            "urls": dict(self.urls(version), layouts=f"/services/data/v{version}/sobjects/"
-                         f"{self.name}/describe/layouts"),
+            "urls": self.urls(version, instance_url, full=True),
         })
-        return result
+        return dict(sorted(result.items()))
+
+
+# Object-level keys a data module may set (real values), beyond the emulator's own flags.
+_SUMMARY_FROM_INFO = frozenset({"feedEnabled", "mergeable", "undeletable", "mruEnabled",
+                                "searchable", "layoutable", "activateable"})

@@ -2,18 +2,19 @@
 
 Grammar (keywords are case-insensitive)::
 
-    query     := SELECT items FROM name [WHERE cond] [ORDER BY order (, order)*]
-                 [LIMIT int] [OFFSET int]
+    query     := SELECT items FROM name [WHERE cond] [GROUP BY path (, path)*]
+                 [HAVING cond] [ORDER BY order (, order)*] [LIMIT int] [OFFSET int]
     items     := COUNT ( ) | item (, item)*
-    item      := path | COUNT ( [path] ) [alias]
+    item      := path | agg [alias]
+    agg       := (COUNT|COUNT_DISTINCT|SUM|AVG|MIN|MAX) ( path )
     path      := name (. name)*
     cond      := term ((AND term)* | (OR term)*)     -- mixing AND/OR needs parentheses
-    term      := NOT term | ( cond ) | path op value | path [NOT] IN ( value, ... )
+    term      := NOT term | ( cond ) | (path|agg) op value | path [NOT] IN ( value, ... )
                  | path (INCLUDES|EXCLUDES) ( string, ... )
     op        := = | != | <> | < | <= | > | >= | LIKE
     value     := 'string' | number | TRUE | FALSE | NULL | 2024-01-15
                  | 2024-01-15T10:00:00Z | TODAY | LAST_N_DAYS:n | ...
-    order     := path [ASC|DESC] [NULLS FIRST|LAST]
+    order     := (path|agg) [ASC|DESC] [NULLS FIRST|LAST]
 
 Errors are raised as ``SFError(400, "MALFORMED_QUERY", ...)`` with Salesforce's message shape:
 the offending line, a caret, ``ERROR at Row:r:Column:c`` and the reason.
@@ -32,12 +33,14 @@ KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "INCLUD
 DATE_LITERALS = {"TODAY", "YESTERDAY", "TOMORROW", "THIS_WEEK", "LAST_WEEK", "NEXT_WEEK",
                  "THIS_MONTH", "LAST_MONTH", "NEXT_MONTH", "LAST_90_DAYS", "NEXT_90_DAYS",
                  "THIS_YEAR", "LAST_YEAR", "NEXT_YEAR"}
+AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
 N_DATE_LITERALS = {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS",
                    "LAST_N_MONTHS", "NEXT_N_MONTHS"}
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
-  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
+  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2}))(?![\w:+-])
+  | (?P<baddatetime>\d{4}-\d{2}-\d{2}T[\w:.+-]*)
   | (?P<date>\d{4}-\d{2}-\d{2})(?![\w:])
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
@@ -72,9 +75,17 @@ class Path:
 
 
 @dataclass
-class Count:
+class Aggregate:
+    """``COUNT(Id)``, ``SUM(x)``...; ``COUNT()`` has no path. Also a HAVING/ORDER BY operand."""
+
+    func: str
     path: Path | None
-    alias: str | None
+    alias: str | None = None
+    pos: int = 0
+
+    @property
+    def text(self) -> str:
+        return f"{self.func}({self.path.text if self.path else ''})"
 
 
 @dataclass
@@ -116,6 +127,12 @@ class Query:
     limit: int | None = None
     offset: int | None = None
     count_only: bool = False
+    group_by: list[Path] = field(default_factory=list)
+    having: object = None
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.group_by) or any(isinstance(i, Aggregate) for i in self.items)
 
 
 def error_at(text: str, pos: int, reason: str, code: str = "MALFORMED_QUERY") -> SFError:
@@ -136,6 +153,10 @@ def tokenize(text: str) -> list[Token]:
         if not match:
             raise error_at(text, pos, f"unexpected token: '{text[pos]}'")
         kind = match.lastgroup
+        if kind == "baddatetime":
+            # SOQL documents only ...ssZ and ...ss+hh:mm / -hh:mm (no "+0000", no missing
+            # seconds), though Salesforce itself renders datetimes as "+0000".
+            raise error_at(text, pos, f"unexpected token: '{match.group()}'")
         if kind == "string":
             end, body = _scan_string(text, pos)
             tokens.append(Token("string", body, pos))
@@ -233,9 +254,15 @@ class Parser:
         query = Query(self.text, items, obj.text, obj.pos, count_only=count_only)
         if self.accept("WHERE"):
             query.where = self.condition()
-        if self.tok.upper in ("GROUP", "HAVING"):
-            raise error_at(self.text, self.tok.pos,
-                           f"{self.tok.upper} is not supported by the emulator")
+        if self.accept("GROUP"):
+            self.expect("BY")
+            query.group_by.append(self.path())
+            while self.accept(","):
+                query.group_by.append(self.path())
+        if self.tok.upper == "HAVING" and not query.group_by:
+            raise error_at(self.text, self.tok.pos, "HAVING clause requires a GROUP BY clause")
+        if self.accept("HAVING"):
+            query.having = self.condition()
         if self.accept("ORDER"):
             self.expect("BY")
             query.order.append(self.order_item())
@@ -252,22 +279,32 @@ class Parser:
     def select_items(self) -> tuple[list, bool]:
         items = []
         while True:
-            if self.tok.upper == "COUNT" and self.tokens[self.i + 1].text == "(":
-                self.i += 2
-                path = None if self.tok.text == ")" else self.path()
-                self.expect(")")
-                if path is None:
-                    if items or self.tok.text == ",":
+            if self.at_aggregate():
+                agg = self.aggregate(allow_empty=not items)
+                if agg.path is None:
+                    if self.tok.text == ",":
                         self.fail()
-                    return [Count(None, None)], True
-                alias = None
+                    return [agg], True
                 if self.tok.kind == "name" and self.tok.upper not in KEYWORDS:
-                    alias = self.name().text
-                items.append(Count(path, alias))
+                    agg.alias = self.name().text
+                items.append(agg)
             else:
                 items.append(self.path())
             if not self.accept(","):
                 return items, False
+
+    def at_aggregate(self) -> bool:
+        return self.tok.upper in AGGREGATES and self.tokens[self.i + 1].text == "("
+
+    def aggregate(self, allow_empty: bool = False) -> Aggregate:
+        start = self.tok
+        self.i += 2
+        if self.tok.text == ")" and start.upper == "COUNT" and allow_empty:
+            self.i += 1
+            return Aggregate("COUNT", None, None, start.pos)
+        path = self.path()
+        self.expect(")")
+        return Aggregate(start.upper, path, None, start.pos)
 
     def path(self) -> Path:
         first = self.name()
@@ -277,7 +314,7 @@ class Parser:
         return Path(parts, first.pos)
 
     def order_item(self) -> Order:
-        path = self.path()
+        path = self.aggregate() if self.at_aggregate() else self.path()
         descending = bool(self.accept("DESC"))
         if not descending:
             self.accept("ASC")
@@ -312,7 +349,7 @@ class Parser:
             inner = self.condition()
             self.expect(")")
             return inner
-        path = self.path()
+        path = self.aggregate() if self.at_aggregate() else self.path()
         token = self.tok
         if token.kind == "op":
             self.i += 1

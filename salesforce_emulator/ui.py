@@ -32,6 +32,9 @@ def _display(org, value):
                 f"/lightning/r/{sobject}/{value}/view"
     if isinstance(value, bool):
         return ("✔" if value else ""), None
+    if isinstance(value, dict):  # a compound address: its parts, in reading order
+        parts = ("street", "city", "state", "postalCode", "country")
+        return " ".join(str(value[p]) for p in parts if value.get(p) is not None), None
     return ("" if value is None else value), None
 
 

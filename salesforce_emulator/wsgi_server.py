@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 IDLE_TIMEOUT_SECONDS = 30
+_HOP_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -65,7 +66,10 @@ class _Handler(BaseHTTPRequestHandler):
         }
         for key in set(self.headers.keys()):
             name = "HTTP_" + key.upper().replace("-", "_")
-            if name not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            # The body is already de-chunked and its length is CONTENT_LENGTH: passing
+            # Transfer-Encoding on makes Werkzeug read the (consumed) stream as chunked, i.e.
+            # an empty body.
+            if name not in _HOP_HEADERS:
                 environ[name] = ",".join(self.headers.get_all(key))
         return environ
 

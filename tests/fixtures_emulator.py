@@ -11,7 +11,8 @@ Each is an ``EmulatorServer`` with ``.login_url``, ``.instance_url``, ``.control
 ``.register_app()``, ``.usage()``, ``.records()``, ``.insert()``, ``.set_org()``,
 ``.reset()``, ``.authorize()``, ``.password_token()``, ``.api_session()``, ``.new_session()``
 and ``.data_url()``; ``.cert_path`` is the HTTPS certificate (None over HTTP). Use
-``.new_session()`` for your own HTTPS sessions: REQUESTS_CA_BUNDLE overrides ``verify``.
+``.new_session()`` (a ``PinnedSession``) for your own HTTPS sessions: REQUESTS_CA_BUNDLE
+would otherwise override ``Session.verify``.
 """
 
 from __future__ import annotations
@@ -40,13 +41,27 @@ from salesforce_emulator.seed import (
 API_VERSION = "59.0"
 ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["ADMIN_USERNAME", "API_VERSION", "DEMO_PASSWORD", "STANDARD_USERNAME",
-           "EmulatorServer", "start_emulator"]
+           "EmulatorServer", "PinnedSession", "start_emulator"]
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class PinnedSession(requests.Session):
+    """A ``requests.Session`` whose ``verify`` the environment cannot override."""
+
+    def __init__(self, verify):
+        super().__init__()
+        self.verify = verify
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        # An explicit per-request verify still wins; the environment never does.
+        settings["verify"] = self.verify if verify is None else verify
+        return settings
 
 
 class EmulatorServer:
@@ -63,14 +78,16 @@ class EmulatorServer:
         self.http = self.new_session()
 
     def new_session(self) -> requests.Session:
-        """A session that trusts this emulator's certificate.
+        """A session that trusts this emulator's certificate, whatever the environment says.
 
-        ``trust_env`` is off because REQUESTS_CA_BUNDLE (set on many machines) silently
-        overrides ``Session.verify``; proxies from the environment must not apply to loopback.
+        requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on this machine) replace
+        ``Session.verify`` for every request that does not pass ``verify`` itself
+        (``Session.merge_environment_settings``), so the certificate is pinned there too;
+        ``trust_env`` is off as well, since proxies from the environment must not apply to
+        loopback.
         """
-        session = requests.Session()
+        session = PinnedSession(self.verify)
         session.trust_env = False
-        session.verify = self.verify
         return session
 
     # ----- control API -------------------------------------------------------------------

@@ -212,7 +212,8 @@ def test_describe_field_properties(emulator, api):
     assert fields["Inquiry__c"]["length"] == 32768 and not fields["Inquiry__c"]["filterable"]
     assert fields["Notes__c"]["htmlFormatted"] is True
     status = fields["Status"]
-    assert status["defaultedOnCreate"] and status["defaultValue"] is None
+    # A real describe carries the default both on the field and on its picklist entry.
+    assert status["defaultedOnCreate"] and status["defaultValue"] == "Open - Not Contacted"
     assert [v["value"] for v in status["picklistValues"] if v["defaultValue"]] == [
         "Open - Not Contacted"]
     chat = fields["ChatTool__c"]
