@@ -1,7 +1,8 @@
 """Encryption of secrets at rest (C8): Fernet through MultiFernet, keys from configuration.
 
 APO_ENCRYPTION_KEYS is a comma-separated list of Fernet keys; the first encrypts, all decrypt.
-Rotation: put a new key first, run ``flask rotate-keys``, then drop the old key.
+Rotation: put a new key first, run ``flask rotate-keys``, then drop the old key. The key ring is
+built from the config by the caller and passed in (``Settings.salesforce.keyring``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-import click
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import Flask, current_app
 
 from webapp.extensions import db
 
@@ -23,11 +22,35 @@ class DecryptionError(Exception):
     """A stored secret cannot be decrypted with any configured key."""
 
 
-def init_app(app: Flask) -> None:
-    """Check the key configuration (no I/O) and register ``flask rotate-keys``."""
-    _keys(app.config)
-    if "rotate-keys" not in app.cli.commands:
-        app.cli.add_command(rotate_keys_command)
+class Keyring:
+    """The configured keys: the first encrypts, every one decrypts."""
+
+    def __init__(self, keys: list[str]):
+        self._fernet = MultiFernet([Fernet(key) for key in keys])  # ValueError on a bad key
+
+    @classmethod
+    def from_config(cls, config) -> Keyring:
+        """Raises ValueError or RuntimeError on a malformed or missing key: fail at startup."""
+        return cls(_keys(config))
+
+    def encrypt(self, plaintext: str) -> str:
+        """Encrypt a secret with the primary key."""
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        """Decrypt a secret with whichever configured key made it.
+
+        Raises:
+            DecryptionError: no configured key fits (a key was dropped before rotating).
+        """
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            raise DecryptionError("stored secret cannot be decrypted with the configured keys") \
+                from None
+
+    def rotate(self, ciphertext: str) -> str:
+        return self._fernet.rotate(ciphertext.encode()).decode()
 
 
 def _keys(config) -> list[str]:
@@ -37,8 +60,6 @@ def _keys(config) -> list[str]:
     else:
         keys = list(raw or [])
     if keys:
-        for key in keys:
-            Fernet(key)  # raises ValueError on a malformed key: fail at startup, not later
         return keys
     if config.get("DEMO") or config.get("TESTING"):
         # Demo and tests only: a key derived from SECRET_KEY, so `make run` needs no extra setup.
@@ -47,45 +68,17 @@ def _keys(config) -> list[str]:
     raise RuntimeError("APO_ENCRYPTION_KEYS must be set (comma-separated Fernet keys).")
 
 
-def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in _keys(current_app.config)])
+def rotate_all(keyring: Keyring) -> int:
+    """Re-encrypt every stored secret with the primary key; returns the number of rows.
 
-
-def encrypt(plaintext: str) -> str:
-    """Encrypt a secret with the primary key."""
-    return _fernet().encrypt(plaintext.encode()).decode()
-
-
-def decrypt(ciphertext: str) -> str:
-    """Decrypt a secret with whichever configured key made it.
-
-    Raises:
-        DecryptionError: no configured key fits (a key was dropped before rotating).
+    The caller commits.
     """
-    try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
-    except InvalidToken:
-        raise DecryptionError("stored secret cannot be decrypted with the configured keys") \
-            from None
-
-
-def rotate_all() -> int:
-    """Re-encrypt every stored secret with the primary key; returns the number of rows."""
     from webapp.models import SalesforceConnection
 
-    fernet = _fernet()
     rows = db.session.scalars(db.select(SalesforceConnection)).all()
     for row in rows:
         for column in ENCRYPTED_COLUMNS:
             value = getattr(row, column)
             if value:
-                setattr(row, column, fernet.rotate(value.encode()).decode())
-    db.session.commit()
+                setattr(row, column, keyring.rotate(value))
     return len(rows)
-
-
-@click.command("rotate-keys")
-def rotate_keys_command() -> None:
-    """Re-encrypt stored Salesforce secrets with the first key of APO_ENCRYPTION_KEYS."""
-    count = rotate_all()
-    click.echo(f"re-encrypted the secrets of {count} Salesforce connection(s)")
