@@ -16,7 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
-    from webapp import cli, i18n, jobs, templating
+    from webapp import cli, i18n, jobs, security_headers, templating
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
     from webapp.services import crypto
     from webapp.views import register_blueprints
@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    security_headers.init_app(app)
     jobs.init_app(app)
     cli.init_app(app)
     crypto.init_app(app)
