@@ -7,6 +7,7 @@ the customer's problem (S2), so enqueue_sync's result is deliberately ignored he
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -40,6 +41,29 @@ def _booking_limit() -> str:
     return current_app.config["RATELIMIT_BOOKING"]
 
 
+def _page_key() -> str:
+    return "booking-page:" + (request.view_args or {}).get("slug", "")
+
+
+def _email_key() -> str:
+    # Hashed: the limiter's storage never holds the customer's address.
+    email = (request.form.get("email") or "").strip().lower()
+    return "booking-email:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _created(response) -> bool:
+    return response.status_code == 302
+
+
+# Spam that rotates client addresses still lands on one page or one customer email; each
+# created booking makes a Lead, so those count too, in every web process (Redis storage).
+_per_page = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_PAGE"],
+                          key_func=_page_key, deduct_when=_created)
+_per_email = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_EMAIL"],
+                           key_func=_email_key, deduct_when=_created,
+                           exempt_when=lambda: not request.form.get("email"))
+
+
 @bp.get("/p/<slug>")
 def booking_page(slug: str):
     page = _page_or_404(slug)
@@ -61,6 +85,8 @@ def book_form(slug: str):
 
 @bp.post("/p/<slug>/book")
 @limiter.limit(_booking_limit)
+@_per_page
+@_per_email
 def create_booking(slug: str):
     page = _page_or_404(slug)
     form = booking_form(page)
