@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from services import free_port, wait_for_port  # noqa: E402
 
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
 
 class Gunicorn:
@@ -62,12 +62,14 @@ class Gunicorn:
 
     def post_form(self, path: str, data: dict, token_from: str, **kwargs):
         html = self.http.get(self.url + token_from, timeout=10).text
-        token = _TOKEN.search(html).group(1)
+        match = _TOKEN.search(html)
+        token = match.group(1) or match.group(2)
         return self.http.post(self.url + path, data={**data, "csrf_token": token},
                               allow_redirects=False, timeout=10, **kwargs)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
