@@ -48,7 +48,9 @@ class Config:
     RATELIMIT_LOGIN = "10 per minute"  # sign-in POSTs per client address
     LOGIN_LOCKOUT = "10 per 15 minutes"  # failed sign-ins per account, then locked (X2)
 
-    MAX_CONTENT_LENGTH = 256 * 1024
+    # Above forms_public.largest_booking_body() (about 6.6 MB: 5 text areas of 32,000
+    # four-byte characters and 15 checkbox fields of 100 choices), so no valid form meets 413.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
     # Salesforce (issue 4). Login hosts come from config so tests and the demo use the emulator.
     SALESFORCE_LOGIN_URL = "https://login.salesforce.com"

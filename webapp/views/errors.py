@@ -22,6 +22,10 @@ def init_app(app: Flask) -> None:
     def not_found(error):
         return render_template("errors/404.html"), 404
 
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_template("errors/413.html"), 413
+
     @app.errorhandler(429)
     def too_many(error):
         if request.endpoint == "auth.login" and error.description == auth.ACCOUNT_LOCKED:
