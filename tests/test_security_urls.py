@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from urllib3.util import parse_url
 
 from tests import fixtures_salesforce as sfx
+from webapp import settings as app_settings
 from webapp.integrations import salesforce as sf
 from webapp.integrations.urls import RefusedURL, checked_url
-from webapp.services import connections
+from webapp.services.salesforce import connections
 
 TRICKS = [
     "https://evil.example\\.my.salesforce.com",  # browsers and requests go to evil.example
@@ -42,7 +43,7 @@ TRICKS = [
 @pytest.mark.parametrize("url", TRICKS)
 def test_X3_tricks_are_refused_for_my_domain_instance_and_identity(app, url):
     app.config["SALESFORCE_ALLOWED_INSTANCE_HOSTS"] = ("127.0.0.1:5101",)
-    assert not connections.is_valid_my_domain(url)
+    assert not connections.is_valid_my_domain(url, app_settings.current().salesforce)
     assert not sf.is_trusted_url(url)
     assert not sf.is_trusted_url(url + "/id/00D000000000001/005000000000001")
 
@@ -82,7 +83,7 @@ PIECES = ["acme", "evil.example", ".", "my", ".my.salesforce.com", "salesforce",
 def test_X3_every_accepted_my_domain_reaches_an_allowed_host_through_requests(app, scheme,
                                                                              pieces):
     url = scheme + "".join(pieces)
-    accepted = connections.checked_my_domain(url)
+    accepted = connections.checked_my_domain(url, app_settings.current().salesforce)
     if accepted is None:
         return
     for candidate in (url, accepted, accepted + "/services/oauth2/token"):
