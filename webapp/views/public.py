@@ -115,7 +115,7 @@ def booking_detail(token: str):
 @bp.post("/b/<token>/cancel")
 @limiter.limit(_booking_limit)
 def cancel_booking(token: str):
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token, lock=True)
     form = CancelForm()
     if booking.is_cancelled:
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
@@ -148,13 +148,16 @@ def reschedule_page(token: str):
 @bp.post("/b/<token>/reschedule")
 @limiter.limit(_booking_limit)
 def reschedule_booking(token: str):
-    booking = _open_booking_or_redirect(token)
+    booking = _open_booking_or_redirect(token, lock=True)
     if not isinstance(booking, Booking):
         return booking
     form = RescheduleForm()
     try:
         start = _requested_start(form.start.data if form.validate_on_submit() else None)
-        sync_id = bookings.reschedule_booking(booking, start).id
+        record = bookings.reschedule_booking(booking, start)
+        if record is None:  # already at that time (a repeated submit): nothing to sync
+            return redirect(url_for(".booking_detail", token=token))
+        sync_id = record.id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
@@ -179,16 +182,17 @@ def _page_or_404(slug: str) -> BookingPage:
     return page
 
 
-def _booking_or_404(token: str) -> Booking:
-    booking = bookings.get_booking_by_token(token)
+def _booking_or_404(token: str, lock: bool = False) -> Booking:
+    # Changes lock the booking first (X7); views of it only read.
+    booking = bookings.lock_booking(token) if lock else bookings.get_booking_by_token(token)
     if booking is None:
         abort(404)
     return booking
 
 
-def _open_booking_or_redirect(token: str):
+def _open_booking_or_redirect(token: str, lock: bool = False):
     """The booking when it can still change; a cancelled one gets its page and a message."""
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token, lock)
     if booking.is_cancelled:
         message = _("キャンセルされた予約は日時を変更できません。")
         return _render_detail(booking, CancelForm(formdata=None), message, 409)
