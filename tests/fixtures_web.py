@@ -46,26 +46,26 @@ class Gunicorn:
         self.http.trust_env = False
         self._wait_until_serving()
 
-    def _wait_until_serving(self, timeout: float = 30.0) -> None:
+    def _wait_until_serving(self, timeout: float = 60.0) -> None:
         # The master listens before its workers have imported the app.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log()[-3000:]}")
             try:
-                if self.http.get(self.url + "/login", timeout=5).status_code == 200:
+                if self.http.get(self.url + "/login", timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # the worker may still be importing the app
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn did not serve:\n{self.log()[-3000:]}")
 
     def post_form(self, path: str, data: dict, token_from: str, **kwargs):
-        html = self.http.get(self.url + token_from, timeout=10).text
+        html = self.http.get(self.url + token_from, timeout=30).text
         match = _TOKEN.search(html)
         token = match.group(1) or match.group(2)
         return self.http.post(self.url + path, data={**data, "csrf_token": token},
-                              allow_redirects=False, timeout=10, **kwargs)
+                              allow_redirects=False, timeout=30, **kwargs)
 
     def log(self) -> str:
         if not self._log.closed:

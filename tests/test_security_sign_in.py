@@ -82,19 +82,21 @@ def test_X2_successful_sign_in_is_not_counted_against_the_account(limited_app, a
         client.post_form("/logout", {}, token_from="/admin/")
 
 
-def _median_seconds(client, email: str) -> float:
-    times = []
-    for _ in range(5):
-        token = client.csrf_token()
-        began = time.perf_counter()
-        response = client.post("/login", data={"csrf_token": token, "email": email,
-                                               "password": "wrong-password"})
-        times.append(time.perf_counter() - began)
-        assert WRONG in response.get_data(as_text=True)
-    return statistics.median(times)
+def _seconds(client, email: str) -> float:
+    token = client.csrf_token()
+    began = time.perf_counter()
+    response = client.post("/login", data={"csrf_token": token, "email": email,
+                                           "password": "wrong-password"})
+    elapsed = time.perf_counter() - began
+    assert WRONG in response.get_data(as_text=True)
+    return elapsed
 
 
 def test_X2_unknown_and_known_emails_take_the_same_time(client, admin):
-    known = _median_seconds(client, admin.email)
-    unknown = _median_seconds(client, "nobody@example.com")
-    assert 0.6 < unknown / known < 1.6, (known, unknown)
+    # Interleaved, so load on a shared machine hits both alike. Before, the ratio was ~0.05.
+    known, unknown = [], []
+    for _ in range(7):
+        known.append(_seconds(client, admin.email))
+        unknown.append(_seconds(client, "nobody@example.com"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.5 < ratio < 2, (known, unknown)
