@@ -33,9 +33,9 @@ def instance_secret(directory: str, name: str, make) -> str:
     """A per-instance random secret kept in a file, so sessions and tokens survive restarts."""
     path = os.path.join(directory, name)
     if not os.path.exists(path):
-        with open(path, "w") as handle:
+        # Created 0600 from the start: no moment where other users can read the key (X5).
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
             handle.write(make())
-        os.chmod(path, 0o600)
     with open(path) as handle:
         return handle.read().strip()
 
@@ -71,7 +71,7 @@ class Demo:
         self.env = self._environment(dict(os.environ if environ is None else environ))
 
     def _environment(self, env: dict) -> dict:
-        os.makedirs(self.instance_dir, exist_ok=True)
+        os.makedirs(self.instance_dir, mode=0o700, exist_ok=True)
         env.update(APO_DEMO="1", APO_INSECURE_COOKIES="1", APO_BASE_URL=self.base_url,
                    FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
         env.setdefault("SECRET_KEY", instance_secret(

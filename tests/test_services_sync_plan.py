@@ -218,3 +218,11 @@ def test_S3_errors_map_to_fixes_pointing_at_the_seed(app):
     assert sync_errors.fix_key("STRING_TOO_LONG") == "too_long"
     assert sync_errors.fix_key("FIELD_INTEGRITY_EXCEPTION") == "field_integrity"
     assert sync_errors.fix_key("INACTIVE_OWNER_OR_USER") == "inactive_owner"
+
+
+def test_S9_event_recheck_also_looks_at_every_start_an_attempt_sent():
+    start = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)
+    earlier = [("デモ: 山田様", datetime(2030, 1, 6, 1, 0, tzinfo=UTC))]
+    soql = sync_plan.event_soql("デモ: 山田様", start, earlier)
+    assert "StartDateTime = 2030-01-07T01:00:00Z" in soql
+    assert "StartDateTime = 2030-01-06T01:00:00Z" in soql and " OR " in soql

@@ -4,11 +4,12 @@ import os
 
 from flask import Flask
 
-from webapp.config import Config, from_environ
+from webapp.config import Config, from_environ, limiter_storage_uri
+from webapp.private_files import private_sqlite_database
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the Flask app: config, extensions, blueprints. No I/O happens here."""
+    """Build the Flask app: config, extensions, blueprints. No network I/O happens here."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
     app.config.update(from_environ())
@@ -16,7 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
-    from webapp import cli, i18n, jobs, settings, templating
+    from webapp import access_log, cli, i18n, jobs, security_headers, settings, templating
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
     from webapp.views import register_blueprints
 
@@ -27,6 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    security_headers.init_app(app)
+    access_log.init_app(app)
     jobs.init_app(app)
     cli.init_app(app)
     settings.init_app(app)
@@ -44,6 +47,9 @@ def _finish_config(app: Flask) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "apo.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    private_sqlite_database(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["REDIS_URL"])
     if app.config.get("INSECURE_COOKIES"):
         # Plain-HTTP local runs (make run) cannot send Secure cookies back.
         app.config["SESSION_COOKIE_SECURE"] = False

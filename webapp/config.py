@@ -36,11 +36,20 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
     LANGUAGES = ("ja", "en")
 
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_BOOKING = "30 per minute"
-    RATELIMIT_LOGIN = "10 per minute"
+    # Limits are counted in Redis (REDIS_URL) so every web process shares them (X2); a Redis
+    # outage falls back to per-process counting instead of failing sign-ins and bookings.
+    RATELIMIT_STORAGE_URI = None  # APO_RATELIMIT_STORAGE_URI, else REDIS_URL
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_BOOKING = "30 per minute"  # per client address, each booking POST
+    RATELIMIT_BOOKING_PER_PAGE = "100 per hour"  # new bookings on one page, all clients
+    RATELIMIT_BOOKING_PER_EMAIL = "5 per hour"  # new bookings by one customer email
+    RATELIMIT_LOGIN = "10 per minute"  # sign-in POSTs per client address
+    LOGIN_LOCKOUT = "10 per 15 minutes"  # failed sign-ins per account, then locked (X2)
 
-    MAX_CONTENT_LENGTH = 256 * 1024
+    # Above forms_public.largest_booking_body() (about 6.6 MB: 5 text areas of 32,000
+    # four-byte characters and 15 checkbox fields of 100 choices), so no valid form meets 413.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
     # Salesforce (C3). Login hosts come from config so tests and the demo use the emulator.
     SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
@@ -63,6 +72,11 @@ ENVIRONMENT = {
     "APO_DEMO": "DEMO",
     "APO_INSECURE_COOKIES": "INSECURE_COOKIES",
     "APO_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "APO_RATELIMIT_BOOKING": "RATELIMIT_BOOKING",
+    "APO_RATELIMIT_BOOKING_PER_PAGE": "RATELIMIT_BOOKING_PER_PAGE",
+    "APO_RATELIMIT_BOOKING_PER_EMAIL": "RATELIMIT_BOOKING_PER_EMAIL",
+    "APO_RATELIMIT_LOGIN": "RATELIMIT_LOGIN",
+    "APO_LOGIN_LOCKOUT": "LOGIN_LOCKOUT",
     "APO_RQ_QUEUE": "RQ_QUEUE",
     # Sync engine knobs (strings; intervals comma-separated), e.g. short ones in fault tests.
     "APO_SYNC_RETRY_INTERVALS": "SYNC_RETRY_INTERVALS",
@@ -97,3 +111,10 @@ def from_environ(environ=os.environ) -> dict:
     if url and url.startswith("postgresql://"):
         values["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgresql://"):]
     return values
+
+
+def limiter_storage_uri(redis_url: str) -> str:
+    """The `limits` storage URI for a redis-py URL (its unix-socket scheme is spelled apart)."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url

@@ -217,6 +217,9 @@ class MoveForm(FlaskForm):
     direction = HiddenField(validators=[AnyOf(["up", "down"])])
 
 
+MAX_CHOICES = 100  # keeps the largest booking form under the body limit (X4)
+
+
 class FormFieldForm(FlaskForm):
     field_type = SelectField(_l("フィールドタイプ"), choices=list(FIELD_TYPE_LABELS.items()),
                              validators=[InputRequired()])
@@ -249,6 +252,8 @@ class FormFieldForm(FlaskForm):
         items = self.choice_list()
         if not items:
             raise ValidationError(_l("選択肢を1つ以上入力してください。"))
+        if len(items) > MAX_CHOICES:
+            raise ValidationError(_l("選択肢は%(max)d個までにしてください。", max=MAX_CHOICES))
         if any(len(item) > 255 for item in items):
             raise ValidationError(_l("選択肢は1つあたり255文字以内で入力してください。"))
         if len(set(items)) != len(items):

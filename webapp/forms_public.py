@@ -25,7 +25,6 @@ from wtforms import (
 from wtforms.fields import FieldList
 from wtforms.validators import (
     DataRequired,
-    Email,
     Length,
     Optional,
     StopValidation,
@@ -33,11 +32,13 @@ from wtforms.validators import (
 )
 from wtforms.widgets import DateInput, EmailInput
 
+from webapp.forms_email import SalesforceEmail
 from webapp.models import BookingPage, FieldType
 from webapp.models import FormField as CustomField
 from webapp.services.bookings import CustomerDetails
 
 TEXT_MAX = 255
+START_YEARS = (2000, 2999)
 TEXTAREA_MAX = 32000
 EMAIL_MAX = 80
 MAX_ATTENDEES = 10
@@ -45,8 +46,31 @@ ATTENDEE_ROWS = 3  # empty rows offered without JavaScript
 
 REQUIRED = _l("入力してください。")
 CHOOSE = _l("選択してください。")
-BAD_EMAIL = _l("メールアドレスの形式が正しくありません。")
 TOO_LONG = _l("%(max)d文字以内で入力してください。")
+
+
+# A 4-byte UTF-8 character costs 12 bytes percent-encoded; a field name and "&=" under 40.
+_ENCODED_CHAR, _FIELD_NAME = 12, 40
+
+
+def largest_booking_body() -> int:
+    """Bytes of the largest booking POST a page can accept, in any script (X4).
+
+    MAX_CONTENT_LENGTH must stay above it, so no valid booking ever meets a 413.
+    """
+    from webapp.forms_admin import MAX_CHOICES
+    from webapp.services.booking_pages import MAX_CUSTOM_FIELDS, MAX_TEXTAREA_FIELDS
+
+    def encoded(chars: int) -> int:
+        return chars * _ENCODED_CHAR + _FIELD_NAME
+
+    textareas = MAX_TEXTAREA_FIELDS * encoded(TEXTAREA_MAX)
+    # Any other field: at most every choice of a checkbox field ticked, or one text value.
+    others = (MAX_CUSTOM_FIELDS - MAX_TEXTAREA_FIELDS) * max(
+        MAX_CHOICES * encoded(TEXT_MAX), encoded(TEXT_MAX))
+    people = sum(encoded(n) for n in (EMAIL_MAX, 40, EMAIL_MAX, TEXT_MAX, EMAIL_MAX)) \
+        + MAX_ATTENDEES * 2 * encoded(EMAIL_MAX)
+    return textareas + others + people + 16 * 1024  # token, start, tz, blank attendee rows
 
 
 def _required(message=REQUIRED):
@@ -58,7 +82,7 @@ def _length(limit: int):
 
 
 def _email(required: bool = True):
-    validators = [_required() if required else Optional(), Email(message=BAD_EMAIL),
+    validators = [_required() if required else Optional(), SalesforceEmail(),
                   _length(EMAIL_MAX)]
     return StringField(_l("メールアドレス"), validators=validators, widget=EmailInput(),
                        filters=[_strip])
@@ -98,7 +122,7 @@ class AttendeeForm(Form):
             if self.name.data:
                 raise StopValidation(_l("同席者のメールアドレスを入力してください。"))
             return
-        Email(message=BAD_EMAIL)(self, field)
+        SalesforceEmail()(self, field)
 
     @property
     def is_blank(self) -> bool:
@@ -216,9 +240,12 @@ def parse_start(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        # Years 1 and 9999 overflow once converted or shifted by a duration (X4).
+        parsed = parsed.astimezone(UTC) if parsed.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
+    return parsed if parsed is not None and START_YEARS[0] <= parsed.year <= START_YEARS[1] \
+        else None
 
 
 def resolve_timezone(value: str | None) -> str | None:

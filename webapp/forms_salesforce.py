@@ -44,10 +44,12 @@ class SalesforceConnectForm(FlaskForm):
     def validate_my_domain_url(self, field) -> None:
         if self.login_kind.data != LoginKind.MY_DOMAIN.value:
             return
-        value = (field.data or "").strip().rstrip("/")
+        value = (field.data or "").strip()
         if not value:
             raise ValidationError(_l("私のドメインのURLを入力してください。"))
-        if not connections.is_valid_my_domain(value, app_settings.current().salesforce):
+        checked = connections.checked_my_domain(value, app_settings.current().salesforce)
+        if checked is None:
             raise ValidationError(_l(
                 "https:// で始まり .my.salesforce.com で終わるURLを入力してください。"))
-        field.data = value
+        # The canonical form is what gets called and stored (X3).
+        field.data = checked

@@ -26,11 +26,14 @@ def localdatetime(value: datetime | None, tz: str = DEFAULT_TIMEZONE,
 
 
 def lang_url(lang: str) -> str:
-    args = dict(request.args)
+    view_args = request.view_args or {}
+    # A query name that is a view argument or one of url_for's own (_external, _scheme...)
+    # must not reach url_for: a TypeError or a foreign URL otherwise (X4).
+    args = {k: v for k, v in request.args.items() if k not in view_args and not k.startswith("_")}
     args["lang"] = lang
     if request.endpoint is None:
         return "?lang=" + lang
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(request.endpoint, **view_args, **args)
 
 
 def init_app(app: Flask) -> None:

@@ -176,6 +176,22 @@ def _apply_field(field: FormField, data: dict) -> None:
     field.required = bool(data.get("required")) and not is_hidden
 
 
+# The largest booking form must fit under the request body limit in any script (X4);
+# forms_public.largest_booking_body() turns these caps into bytes.
+MAX_CUSTOM_FIELDS = 20
+MAX_TEXTAREA_FIELDS = 5
+
+
+def field_limit_reached(page: BookingPage, field_type: str,
+                        field: FormField | None = None) -> bool:
+    """True when adding (or changing ``field`` to) a field of this type passes the caps."""
+    others = [f for f in page.fields if field is None or f.id != field.id]
+    if len(others) >= MAX_CUSTOM_FIELDS:
+        return True
+    textareas = sum(f.field_type == FieldType.TEXTAREA.value for f in others)
+    return field_type == FieldType.TEXTAREA.value and textareas >= MAX_TEXTAREA_FIELDS
+
+
 def add_field(page: BookingPage, data: dict) -> FormField:
     """Append a custom field (F2) built from validated form data."""
     field = FormField(page=page, position=len(page.fields))

@@ -88,6 +88,24 @@ def get_booking_by_token(token: str) -> Booking | None:
     return db.session.scalar(select(Booking).where(Booking.token == token))
 
 
+def lock_booking(token: str) -> Booking | None:
+    """The booking behind a private link, locked against other changes until the caller's
+    commit or rollback, and read fresh (X7): concurrent cancels and reschedules of one booking
+    run one after the other, each deciding on what the previous one wrote.
+
+    PostgreSQL locks the row (SELECT ... FOR UPDATE); SQLite takes its database write lock
+    (BEGIN IMMEDIATE) before reading. Call it before the request writes anything.
+    """
+    if not token or len(token) > 64:
+        return None
+    if db.engine.dialect.name == "sqlite":
+        connection = db.session.connection()
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return db.session.scalar(select(Booking).where(Booking.token == token).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
 def available_slots(
     page: BookingPage,
     now: datetime | None = None,
@@ -178,11 +196,12 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
 
 def reschedule_booking(
     booking: Booking, start: datetime, now: datetime | None = None
-) -> SyncRecord:
+) -> SyncRecord | None:
     """Move a booking to another offered slot of its page and add a reschedule sync record.
 
     Its own claim does not block the new time. A round-robin booking keeps its member when that
-    member is free at the new time, else the round-robin rule picks again (O5).
+    member is free at the new time, else the round-robin rule picks again (O5). Moving to the
+    time it already has changes nothing and returns None: one sync per real change (X7).
 
     Raises:
         BookingClosed: the booking is cancelled.
@@ -192,6 +211,8 @@ def reschedule_booking(
         raise BookingClosed()
     page = booking.page
     slot = find_slot(page, start, now, exclude_booking_id=booking.id)
+    if slot.start == booking.start_at:
+        return None
     # A bulk DELETE runs now; ORM deletes would run after the new claims' INSERTs and collide.
     db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
     _reassign_members(booking, page, slot)

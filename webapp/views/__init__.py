@@ -4,9 +4,20 @@ Every view module is listed here: importing an admin_* module attaches its route
 """
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: ids past the database's integer range are a 404, not an
+    overflow in the query (X4)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     from webapp.views import (  # noqa: F401
         admin,
         admin_forms,

@@ -47,6 +47,15 @@ def _mapping_valid(form: FormFieldForm) -> tuple[bool, list[str]]:
     return check.ok, [issue.message for issue in check.warnings]
 
 
+def _over_limit(page: BookingPage, form: FormFieldForm, field: FormField | None = None) -> bool:
+    if not page_service.field_limit_reached(page, form.field_type.data, field):
+        return False
+    form.field_type.errors = [_(
+        "1つのページに置ける入力フィールドは%(fields)d個まで、うち複数行テキストは%(areas)d個までです。",
+        fields=page_service.MAX_CUSTOM_FIELDS, areas=page_service.MAX_TEXTAREA_FIELDS)]
+    return True
+
+
 def _field_saved(page: BookingPage, message: str, warnings: list[str]):
     flash(message, "success")
     for warning in warnings:
@@ -58,7 +67,7 @@ def _field_saved(page: BookingPage, message: str, warnings: list[str]):
 def new_field(page_id: int):
     page = get_owned_or_404(BookingPage, page_id)
     form = FormFieldForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _over_limit(page, form):
         ok, warnings = _mapping_valid(form)
         if ok:
             field = page_service.add_field(page, form.field_data())
@@ -76,7 +85,7 @@ def edit_field(page_id: int, field_id: int):
     form = FormFieldForm()
     if not form.is_submitted():
         form.fill(field)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _over_limit(page, form, field):
         ok, warnings = _mapping_valid(form)
         if ok:
             page_service.update_field(field, form.field_data())

@@ -17,16 +17,17 @@ from webapp.services.sync import state as sync_state
 from webapp.views.admin import bp, get_owned_or_404, org_connection, org_id
 
 PAGE_SIZE = 50
+MAX_ID = 2**31 - 1  # larger ids overflow the database's integer (X4)
 
 
 def _day(value: str, tz: str, end: bool = False) -> datetime | None:
     """A YYYY-MM-DD filter as a UTC bound in the organization's time zone (None if unset/bad)."""
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
+        local = datetime.combine(day + timedelta(days=1) if end else day, time(), ZoneInfo(tz))
+        return local.astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):  # 0001-01-01 and 9999-12-31 overflow (X4)
         return None
-    local = datetime.combine(day + timedelta(days=1) if end else day, time(), ZoneInfo(tz))
-    return local.astimezone(ZoneInfo("UTC"))
 
 
 def _filtered(args, tz: str):
@@ -36,8 +37,9 @@ def _filtered(args, tz: str):
              .order_by(SyncRecord.id.desc()).limit(PAGE_SIZE))
     if args.get("status") in {s.value for s in SyncStatus}:
         query = query.where(SyncRecord.status == args["status"])
-    if args.get("page", "").isdigit():
-        query = query.where(Booking.page_id == int(args["page"]))
+    page = args.get("page", "")
+    if page.isascii() and page.isdigit() and len(page) <= 10 and int(page) <= MAX_ID:
+        query = query.where(Booking.page_id == int(page))
     if start := _day(args.get("from", ""), tz):
         query = query.where(Booking.start_at >= start)
     if end := _day(args.get("to", ""), tz, end=True):

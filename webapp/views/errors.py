@@ -1,9 +1,10 @@
 """Error pages. CSRF failures on htmx requests ask the page to reload for a fresh token."""
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from webapp.htmx import hx_refresh, is_htmx
+from webapp.views import auth
 
 
 def init_app(app: Flask) -> None:
@@ -21,8 +22,14 @@ def init_app(app: Flask) -> None:
     def not_found(error):
         return render_template("errors/404.html"), 404
 
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_template("errors/413.html"), 413
+
     @app.errorhandler(429)
     def too_many(error):
+        if request.endpoint == "auth.login" and error.description == auth.ACCOUNT_LOCKED:
+            return auth.locked_out()
         return render_template("errors/429.html"), 429
 
     @app.errorhandler(500)

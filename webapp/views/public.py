@@ -7,6 +7,7 @@ the customer's problem (S2), so enqueue_sync's result is deliberately ignored he
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -41,6 +42,29 @@ def _booking_limit() -> str:
     return current_app.config["RATELIMIT_BOOKING"]
 
 
+def _page_key() -> str:
+    return "booking-page:" + (request.view_args or {}).get("slug", "")
+
+
+def _email_key() -> str:
+    # Hashed: the limiter's storage never holds the customer's address.
+    email = (request.form.get("email") or "").strip().lower()
+    return "booking-email:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _created(response) -> bool:
+    return response.status_code == 302
+
+
+# Spam that rotates client addresses still lands on one page or one customer email; each
+# created booking makes a Lead, so those count too, in every web process (Redis storage).
+_per_page = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_PAGE"],
+                          key_func=_page_key, deduct_when=_created)
+_per_email = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_EMAIL"],
+                           key_func=_email_key, deduct_when=_created,
+                           exempt_when=lambda: not request.form.get("email"))
+
+
 @bp.get("/p/<slug>")
 def booking_page(slug: str):
     page = _page_or_404(slug)
@@ -62,6 +86,8 @@ def book_form(slug: str):
 
 @bp.post("/p/<slug>/book")
 @limiter.limit(_booking_limit)
+@_per_page
+@_per_email
 def create_booking(slug: str):
     page = _page_or_404(slug)
     form = booking_form(page)
@@ -89,7 +115,7 @@ def booking_detail(token: str):
 @bp.post("/b/<token>/cancel")
 @limiter.limit(_booking_limit)
 def cancel_booking(token: str):
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token, lock=True)
     form = CancelForm()
     if booking.is_cancelled:
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
@@ -122,13 +148,16 @@ def reschedule_page(token: str):
 @bp.post("/b/<token>/reschedule")
 @limiter.limit(_booking_limit)
 def reschedule_booking(token: str):
-    booking = _open_booking_or_redirect(token)
+    booking = _open_booking_or_redirect(token, lock=True)
     if not isinstance(booking, Booking):
         return booking
     form = RescheduleForm()
     try:
         start = _requested_start(form.start.data if form.validate_on_submit() else None)
-        sync_id = bookings.reschedule_booking(booking, start).id
+        record = bookings.reschedule_booking(booking, start)
+        if record is None:  # already at that time (a repeated submit): nothing to sync
+            return redirect(url_for(".booking_detail", token=token))
+        sync_id = record.id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
@@ -153,16 +182,17 @@ def _page_or_404(slug: str) -> BookingPage:
     return page
 
 
-def _booking_or_404(token: str) -> Booking:
-    booking = bookings.get_booking_by_token(token)
+def _booking_or_404(token: str, lock: bool = False) -> Booking:
+    # Changes lock the booking first (X7); views of it only read.
+    booking = bookings.lock_booking(token) if lock else bookings.get_booking_by_token(token)
     if booking is None:
         abort(404)
     return booking
 
 
-def _open_booking_or_redirect(token: str):
+def _open_booking_or_redirect(token: str, lock: bool = False):
     """The booking when it can still change; a cancelled one gets its page and a message."""
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token, lock)
     if booking.is_cancelled:
         message = _("キャンセルされた予約は日時を変更できません。")
         return _render_detail(booking, CancelForm(formdata=None), message, 409)

@@ -8,10 +8,11 @@ of reprs, log lines and exception messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+
+from webapp.integrations.urls import is_allowed_url
 
 from .errors import SalesforceAuthError, SalesforceRetryableError, oauth_call, send
 
@@ -54,20 +55,14 @@ def oauth_registration(login_url: str) -> dict:
     }
 
 
-def is_trusted_url(url: str, extra_hosts: tuple[str, ...] | list[str] = ()) -> bool:
+def is_trusted_url(url: str, extra_hosts: tuple[str, ...] | list[str] = (),
+                   suffixes: tuple[str, ...] = TRUSTED_DOMAINS) -> bool:
     """True for https URLs under a Salesforce domain, or an origin listed in ``extra_hosts``.
 
-    ``extra_hosts`` holds ``host[:port]`` values (the emulator); they may be plain http.
+    ``extra_hosts`` holds ``host[:port]`` values (the emulator); they may be plain http. The URL
+    is judged as requests will send it (X3, ``webapp.integrations.urls``).
     """
-    parts = urlsplit(url or "")
-    if not parts.hostname or parts.username or parts.password:
-        return False
-    if parts.netloc.lower() in {h.strip().lower() for h in extra_hosts if h.strip()}:
-        return parts.scheme in ("http", "https")
-    host = parts.hostname.lower()
-    return parts.scheme == "https" and parts.port in (None, 443) and any(
-        host.endswith("." + domain) for domain in TRUSTED_DOMAINS
-    )
+    return is_allowed_url(url, suffixes, extra_hosts, allow_path=True)
 
 
 def _oauth_session(client_id: str, client_secret: str | None = None, **kwargs) -> OAuth2Session:

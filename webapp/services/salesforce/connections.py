@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
+from webapp.integrations.urls import RefusedURL, checked_url
 from webapp.models import (
     Admin,
     AuditKind,
@@ -71,16 +72,19 @@ def login_url_for(kind: str, my_domain: str | None, conf: SalesforceSettings) ->
     return conf.login_url
 
 
-def is_valid_my_domain(url: str, conf: SalesforceSettings) -> bool:
-    """https://<name>.my.salesforce.com (sandbox My Domains too), or a configured test origin."""
+def checked_my_domain(url: str, conf: SalesforceSettings) -> str | None:
+    """https://<name>.my.salesforce.com (sandbox My Domains too) or a configured test origin,
+    in canonical form; None when the URL is refused (X3)."""
     test_origins = conf.allowed_hosts + tuple(
         urlsplit(u).netloc for u in (conf.login_url, conf.sandbox_login_url))
-    parts = urlsplit(url)
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return False
-    if parts.netloc in test_origins:
-        return sf.is_trusted_url(url, test_origins)
-    return (parts.hostname or "").endswith(".my.salesforce.com") and sf.is_trusted_url(url)
+    try:
+        return checked_url(url, ("my.salesforce.com",), test_origins, allow_path=False)
+    except RefusedURL:
+        return None
+
+
+def is_valid_my_domain(url: str, conf: SalesforceSettings) -> bool:
+    return checked_my_domain(url, conf) is not None
 
 
 def begin_connect(org: Organization, admin: Admin, consumer_key: str, consumer_secret: str,

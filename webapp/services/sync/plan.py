@@ -60,11 +60,14 @@ def contact_soql(email: str) -> str:
             f"ORDER BY LastModifiedDate DESC LIMIT {MATCH_LIMIT}")
 
 
-def event_soql(subject: str, start: datetime) -> str:
-    """Events this booking may already have created (S4): same start and subject."""
-    return ("SELECT Id, WhoId FROM Event "  # noqa: S608 - escaped
-            f"WHERE StartDateTime = {soql_datetime(start)} "
-            f"AND Subject = '{escape_soql(subject)}'")
+def event_soql(subject: str, start: datetime,
+               earlier: list[tuple[str, datetime]] | tuple = ()) -> str:
+    """Events this booking may already have created (S4): same start and subject, or any
+    (subject, start) an earlier attempt sent before the booking moved (S9)."""
+    keys = list(dict.fromkeys([(subject, start), *earlier]))
+    where = " OR ".join(f"(Subject = '{escape_soql(s)}' AND StartDateTime = {soql_datetime(t)})"
+                        for s, t in keys)
+    return f"SELECT Id, WhoId FROM Event WHERE {where}"  # noqa: S608 - escaped
 
 
 USERS_SOQL = "SELECT Id, Email FROM User WHERE IsActive = true"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
@@ -107,8 +107,9 @@ def create(ctx: Context) -> Done:
             ctx.note("event", {"id": found["Id"], "action": "found"})
         else:
             owner = _owner(ctx)
-            subs.append(ctx.client.sub_create("event", "Event", sync_plan.event_fields(
-                booking, page, ctx.tz, who_ref, owner.id)))
+            fields = sync_plan.event_fields(booking, page, ctx.tz, who_ref, owner.id)
+            subs.append(ctx.client.sub_create("event", "Event", fields))
+            _remember_event_sent(ctx, fields)
     if not subs:
         return _finished(ctx) if booking.sf_event_id else Done(SKIPPED, skip="nothing_to_do")
     return _write(ctx, subs, owner)
@@ -121,7 +122,8 @@ def _read(ctx: Context, want_event: bool) -> tuple[list, list, list]:
             client.sub_query("contacts", sync_plan.contact_soql(booking.email))]
     if want_event:
         subject = sync_plan.event_subject(ctx.page.title, booking)
-        subs.append(client.sub_query("events", sync_plan.event_soql(subject, booking.start_at)))
+        subs.append(client.sub_query("events", sync_plan.event_soql(
+            subject, booking.start_at, _events_sent(ctx))))
         if users is None:  # a cold user cache rides along in the same call (S8)
             subs.append(client.sub_query("users", sync_plan.USERS_SOQL))
     results = client.composite_results(subs)
@@ -146,6 +148,25 @@ def _new_lead(ctx: Context, describe: dict | None) -> dict:
     ctx.note("lead_create_sent", True)
     ctx.checkpoint()
     return fields
+
+
+def _remember_event_sent(ctx: Context, fields: dict) -> None:
+    """Note the subject and start of an Event create before it goes out (S9).
+
+    Its answer may be lost and the booking moved before the retry: the retry then looks for
+    the Event at every start an attempt sent, not only the booking's new one, finds it, and
+    the reschedule moves it. Committed now, so a killed worker cannot lose the note.
+    """
+    sent = list((ctx.record.result or {}).get("event_create_sent") or [])
+    key = {"subject": fields["Subject"], "start": fields["StartDateTime"]}
+    if key not in sent:
+        ctx.note("event_create_sent", [*sent, key])
+    ctx.checkpoint()
+
+
+def _events_sent(ctx: Context) -> list[tuple[str, datetime]]:
+    return [(key["subject"], datetime.fromisoformat(key["start"]))
+            for key in (ctx.record.result or {}).get("event_create_sent") or []]
 
 
 def _remember_who(ctx: Context, who: sync_plan.Who) -> None:

@@ -1,0 +1,75 @@
+"""Browser security headers on every response (X1), built with the `secure` library.
+
+No inline script anywhere (templates load files from static/, htmx runs with eval and its
+inline indicator styles off), no framing, no MIME sniffing, no powerful browser features.
+Private pages (admin, sign-in, the customer's /b/<token> pages) are never stored by caches,
+and the /b/<token> pages send no referrer so the private link never leaves in a Referer.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import secure
+from flask import Flask, Response, request
+
+# The connect form posts to Apo, which redirects to the Salesforce login host; browsers apply
+# form-action to that redirect too, so the login hosts are listed.
+SALESFORCE_FORM_TARGETS = ("https://*.salesforce.com", "https://*.force.com")
+PRIVATE_LINK_PREFIX = "/b/"
+
+
+def _form_targets(app: Flask) -> tuple[str, ...]:
+    targets = ["'self'", *SALESFORCE_FORM_TARGETS]
+    hosts = app.config.get("SALESFORCE_ALLOWED_INSTANCE_HOSTS") or ()
+    if isinstance(hosts, str):
+        hosts = [h.strip() for h in hosts.split(",") if h.strip()]
+    for url in (app.config.get("SALESFORCE_LOGIN_URL"),
+                app.config.get("SALESFORCE_SANDBOX_LOGIN_URL")):
+        parts = urlsplit(url or "")
+        if parts.scheme and parts.netloc:
+            targets.append(f"{parts.scheme}://{parts.netloc}")
+    targets += [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
+    return tuple(dict.fromkeys(targets))
+
+
+@lru_cache(maxsize=8)
+def build(form_targets: tuple[str, ...], private_link: bool = False) -> secure.Secure:
+    csp = (secure.ContentSecurityPolicy()
+           .default_src("'self'").script_src("'self'").style_src("'self'")
+           .img_src("'self'", "data:").font_src("'self'").connect_src("'self'")
+           .object_src("'none'").base_uri("'none'").frame_ancestors("'none'")
+           .form_action(*form_targets))
+    permissions = (secure.PermissionsPolicy()
+                   .accelerometer().camera().geolocation().gyroscope().magnetometer()
+                   .microphone().midi().payment().usb().serial().hid().bluetooth()
+                   .display_capture().browsing_topics())
+    referrer = secure.ReferrerPolicy()
+    if private_link:
+        referrer = referrer.no_referrer()
+    else:
+        referrer = referrer.strict_origin_when_cross_origin()
+    return secure.Secure(
+        csp=csp, permissions=permissions, referrer=referrer,
+        xcto=secure.XContentTypeOptions().nosniff(), xfo=secure.XFrameOptions().deny(),
+        coop=secure.CrossOriginOpenerPolicy().same_origin(),
+        corp=secure.CrossOriginResourcePolicy().same_origin(),
+    )
+
+
+def init_app(app: Flask) -> None:
+    hsts = secure.StrictTransportSecurity().max_age(31536000).include_subdomains()
+
+    @app.after_request
+    def set_security_headers(response: Response) -> Response:
+        private_link = request.path.startswith(PRIVATE_LINK_PREFIX)
+        # Built from the config at request time (tests point the login hosts at the emulator).
+        build(_form_targets(app), private_link).set_headers(response)
+        if request.is_secure:
+            response.headers[hsts.header_name] = hsts.header_value
+        if request.endpoint != "static":
+            # Every page carries a CSRF token, a session or a private link: caches keep none.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+        return response
