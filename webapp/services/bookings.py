@@ -27,6 +27,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.services import slots as slot_rules
+from webapp.services.calendars import availability as calendar_availability
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
 CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
@@ -273,8 +274,15 @@ def _schedules(
     busy: dict[int, set[datetime]] = {m.id: set() for m in members}
     for member_id, unit in db.session.execute(query):
         busy[member_id].add(_as_utc(unit))
+    # Members' calendars and Salesforce Events, from the stored copy only (K2, K3, K5, K6).
+    calendar_busy, unavailable = calendar_availability.busy_and_unavailable(
+        page.organization_id, list(busy), lower - slot_rules.UNIT, upper + margin)
+    for member_id, intervals in calendar_busy.items():
+        for start, end in intervals:
+            busy[member_id].update(slot_rules.interval_units(start, end))
     return [
-        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo", m.working_hours or {},
+        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo",
+                                  {} if m.id in unavailable else m.working_hours or {},
                                   frozenset(busy[m.id]))
         for m in members
     ]
