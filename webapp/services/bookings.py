@@ -104,7 +104,7 @@ def available_slots(
     lower = range_start or now
     upper = range_end or now + timedelta(days=page.window_days)
     return slot_rules.compute_slots(
-        _schedules(page, lower, upper, exclude_booking_id),
+        _schedules(page, lower, upper, exclude_booking_id, now),
         duration_minutes=page.duration_minutes,
         buffer_minutes=page.buffer_minutes,
         window_days=page.window_days,
@@ -260,7 +260,8 @@ def _claim(booking: Booking, buffer_minutes: int) -> None:
 
 
 def _schedules(
-    page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None
+    page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None,
+    now: datetime,
 ) -> list[slot_rules.MemberSchedule]:
     members = page.members
     margin = timedelta(minutes=page.duration_minutes + page.buffer_minutes)
@@ -276,7 +277,7 @@ def _schedules(
         busy[member_id].add(_as_utc(unit))
     # Members' calendars and Salesforce Events, from the stored copy only (K2, K3, K5, K6).
     calendar_busy, unavailable = calendar_availability.busy_and_unavailable(
-        page.organization_id, list(busy), lower - slot_rules.UNIT, upper + margin)
+        page.organization_id, list(busy), lower - slot_rules.UNIT, upper + margin, now)
     for member_id, intervals in calendar_busy.items():
         for start, end in intervals:
             busy[member_id].update(slot_rules.interval_units(start, end))

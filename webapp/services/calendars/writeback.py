@@ -36,9 +36,9 @@ def plan_writes(booking: Booking) -> list[CalendarWrite]:
     receiving calendar, a DELETE where an earlier PUT went and the member no longer attends
     (reassigned on reschedule) or the booking is cancelled. Adds and flushes."""
     attending = set() if booking.is_cancelled else {bm.member_id for bm in booking.booking_members}
-    written = dict(db.session.execute(
+    written = {mid: cid for mid, cid in db.session.execute(
         select(CalendarWrite.member_id, CalendarWrite.calendar_id)
-        .where(CalendarWrite.booking_id == booking.id, CalendarWrite.action == "put")))
+        .where(CalendarWrite.booking_id == booking.id, CalendarWrite.action == "put"))}
     receiving = _receiving_calendars(attending)
     rows = [CalendarWrite(organization_id=booking.organization_id, booking_id=booking.id,
                           member_id=mid, calendar_id=receiving[mid], action="put")
@@ -132,7 +132,7 @@ def _receiving_calendars(member_ids: set[int]) -> dict[int, int]:
         .where(MemberCalendar.member_id.in_(member_ids),
                MemberCalendar.receives_bookings.is_(True))
         .order_by(MemberCalendar.id.desc()))
-    return dict(rows)
+    return {member_id: calendar_id for member_id, calendar_id in rows}
 
 
 def _newest_write_id(booking_id: int, member_id: int) -> int:
