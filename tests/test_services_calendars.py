@@ -227,3 +227,29 @@ def test_K6_wrong_password_breaks_the_connection_and_grace_then_unavailable(
     assert bookings.available_slots(page, later, day, day + timedelta(days=1)) == []
     assert bookings.available_slots(page, later - timedelta(minutes=2), day,
                                     day + timedelta(days=1)) != []
+
+
+def test_K4_write_back_updates_the_invitation_already_filed_under_another_name(
+        page, member, caldav_account):
+    """The member's mail client filed the emailed invitation (same UID, N1) in the calendar:
+    the write-back updates that event instead of failing on the UID conflict or adding a
+    second one, and the cancel removes it."""
+    connect(member, caldav_account)
+    start = datetime(2030, 6, 5, 2, tzinfo=UTC)
+    booking, _record = bookings.create_booking(page, start, CustomerDetails(
+        email="taro@example.com", name="山田 太郎"), now=NOW)
+    db.session.commit()
+    uid = f"apo-booking-{booking.id}@apo.test"
+    caldav_account.put_event("invitation-from-mail.ics",
+                             vevent(uid, "20300605T020000Z", "20300605T023000Z"))
+    write_booking_to_calendars(booking.id)
+    assert caldav_account.server.list_hrefs(caldav_account.user, caldav_account.calendar_url) \
+        == ["invitation-from-mail.ics"]
+    body = caldav_account.server.get(caldav_account.user, caldav_account.calendar_url
+                                     + "invitation-from-mail.ics").text
+    assert "DTEND:20300605T030000Z" in body and "SUMMARY:" in body
+    bookings.cancel_booking(booking, now=NOW)
+    db.session.commit()
+    write_booking_to_calendars(booking.id)
+    assert caldav_account.server.list_hrefs(caldav_account.user,
+                                            caldav_account.calendar_url) == []

@@ -54,6 +54,11 @@ _TIME_RANGE_QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR">
 <c:comp-filter name="VEVENT"><c:time-range start="{start}" end="{end}"/></c:comp-filter>
 </c:comp-filter></c:filter></c:calendar-query>"""
+_UID_QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/>
+</d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+<c:prop-filter name="UID"><c:text-match collation="i;octet">{uid}</c:text-match>
+</c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"""
 
 
 class CalDAVClient:
@@ -201,15 +206,42 @@ class CalDAVClient:
     # -- write-back (K4): one resource per booking, named after its UID --------------------
 
     def put_event(self, remote_id: str, event: BookingEvent) -> None:
-        """PUT the booking's event; the same UID always lands on the same resource."""
+        """PUT the booking's event; the same UID always lands on the same resource.
+
+        When the calendar already holds that UID under another name (the member's mail client
+        filed the emailed invitation there), the server refuses with the no-uid-conflict
+        precondition naming the existing resource (RFC 4791 5.3.2.1): write that one instead.
+        """
         body = ical.booking_calendar(event.uid, event.start, event.end, event.summary,
                                      event.description, event.sequence)
-        self._send("PUT", self._event_url(remote_id, event.uid), body, None,
+        url = self._event_url(remote_id, event.uid)
+        response = self._send("PUT", url, body, None, conflict_ok=True,
+                              content_type="text/calendar; charset=utf-8")
+        existing = _uid_conflict_href(response)
+        if existing is None:
+            return
+        # Some servers (Radicale) name no href in the refusal: find the resource by UID.
+        targets = [urljoin(url, existing)] if existing else self._hrefs_for_uid(remote_id,
+                                                                               event.uid)
+        if not targets:
+            raise ProviderError("the calendar refused the event's UID")
+        self._send("PUT", self._checked(targets[0]), body, None,
                    content_type="text/calendar; charset=utf-8")
 
     def delete_event(self, remote_id: str, uid: str) -> None:
-        """DELETE the booking's event; already gone (404) is fine."""
-        self._send("DELETE", self._event_url(remote_id, uid), None, None, missing_ok=True)
+        """DELETE the booking's event (found by UID when it lives under another name);
+        already gone is fine."""
+        response = self._send("DELETE", self._event_url(remote_id, uid), None, None,
+                              missing_ok=True)
+        if response.status_code in (404, 410):
+            for href in self._hrefs_for_uid(remote_id, uid):
+                self._send("DELETE", href, None, None, missing_ok=True)
+
+    def _hrefs_for_uid(self, remote_id: str, uid: str) -> list[str]:
+        url = self._checked(remote_id)
+        body = _UID_QUERY.format(uid=_xml(uid))
+        return [self._checked(urljoin(url, node.findtext("d:href", "", NS).strip()))
+                for node in _parse(self._send("REPORT", url, body, "1")).findall("d:response", NS)]
 
     def _event_url(self, remote_id: str, uid: str) -> str:
         base = self._checked(remote_id)
@@ -228,7 +260,7 @@ class CalDAVClient:
         return results
 
     def _send(self, method, url, body, depth, *, sync_report=False, sync_token=False,
-              missing_ok=False,
+              missing_ok=False, conflict_ok=False,
               content_type="application/xml; charset=utf-8"):
         headers = {"Content-Type": content_type}
         if depth is not None:
@@ -246,6 +278,8 @@ class CalDAVClient:
             if response.status_code in (301, 302, 307, 308) and "Location" in response.headers:
                 url = self._checked(urljoin(url, response.headers["Location"]))
                 continue
+            if conflict_ok and _uid_conflict_href(response) is not None:
+                return response
             return self._answer(method, response, sync_token, missing_ok, sync_report)
         raise ProviderError("too many redirects")
 
@@ -272,6 +306,19 @@ class CalDAVClient:
             return check_caldav_url(url, self.test_hosts)
         except UnsafeCalendarURL as exc:
             raise ProviderError(f"refused calendar URL: {exc}") from None
+
+
+def _uid_conflict_href(response) -> str | None:
+    """For a no-uid-conflict refusal (403 or 409): the existing resource's href, or "" when
+    the server does not name it. None for any other answer."""
+    if response.status_code not in (403, 409) or b"no-uid-conflict" not in response.content:
+        return None
+    try:
+        root = ElementTree.fromstring(response.content)
+    except ElementTree.ParseError:
+        return ""
+    href = root.findtext("c:no-uid-conflict/d:href", None, NS)
+    return href.strip() if href else ""
 
 
 def _parse(response):
