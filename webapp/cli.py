@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep_syncs)
+    app.cli.add_command(seed_demo_calendars)
     app.cli.add_command(rotate_keys)
 
 
@@ -48,6 +49,18 @@ def seed_demo() -> None:
     click.echo("demo data created" if created else "demo data already present")
 
 
+@click.command("seed-demo-calendars")
+@click.argument("caldav_url")
+def seed_demo_calendars(caldav_url: str) -> None:
+    """Connect the demo members' calendars on the demo's Radicale server (make run, K1)."""
+    from webapp.jobs_calendars import options
+    from webapp.services import demo
+
+    count = demo.connect_demo_calendars(db.session, caldav_url, options())
+    db.session.commit()
+    click.echo(f"connected {count} demo calendar(s)")
+
+
 @click.command("sweep-syncs")
 def sweep_syncs() -> None:
     """Queue again every sync record that is pending (S1); run it from cron or the worker."""
@@ -59,10 +72,15 @@ def sweep_syncs() -> None:
 
 @click.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt stored Salesforce secrets with the first key of APO_ENCRYPTION_KEYS (C8)."""
+    """Re-encrypt stored Salesforce and calendar secrets with the first key of
+    APO_ENCRYPTION_KEYS (C8)."""
     from webapp import settings
+    from webapp.services.calendars import connections as calendar_connections
     from webapp.services.salesforce import crypto
 
-    count = crypto.rotate_all(settings.current().salesforce.keyring)
+    keyring = settings.current().salesforce.keyring
+    count = crypto.rotate_all(keyring)
+    calendars = calendar_connections.rotate_credentials(keyring)
     db.session.commit()
-    click.echo(f"re-encrypted the secrets of {count} Salesforce connection(s)")
+    click.echo(f"re-encrypted the secrets of {count} Salesforce connection(s) and "
+               f"{calendars} calendar connection(s)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from webapp.services.calendars.options import CalendarOptions
 from webapp.services.salesforce.settings import SalesforceSettings
 from webapp.services.sync.settings import SyncSettings
 
@@ -20,16 +21,21 @@ from webapp.services.sync.settings import SyncSettings
 class Settings:
     salesforce: SalesforceSettings
     sync: SyncSettings
+    calendars: CalendarOptions
 
     @classmethod
     def from_config(cls, config) -> Settings:
-        return cls(SalesforceSettings.from_config(config), SyncSettings.from_config(config))
+        return cls(SalesforceSettings.from_config(config), SyncSettings.from_config(config),
+                   CalendarOptions.from_config(config))
 
 _KEYS = ("SALESFORCE_LOGIN_URL", "SALESFORCE_SANDBOX_LOGIN_URL",
          "SALESFORCE_ALLOWED_INSTANCE_HOSTS", "SALESFORCE_TIMEOUT", "SALESFORCE_API_VERSION",
          "SALESFORCE_DESCRIBE_TTL", "APO_ENCRYPTION_KEYS", "SECRET_KEY", "DEMO", "TESTING",
          "SYNC_RETRY_INTERVALS", "SYNC_LEASE_SECONDS", "SYNC_LIMIT_PAUSE_SECONDS",
-         "SYNC_USER_CACHE_TTL", "SYNC_MAX_ATTEMPTS", "SYNC_SWEEP_STALE_SECONDS")
+         "SYNC_USER_CACHE_TTL", "SYNC_MAX_ATTEMPTS", "SYNC_SWEEP_STALE_SECONDS",
+         "BASE_URL", "CALDAV_TEST_HOSTS", "CALENDAR_TIMEOUT", "CALENDAR_CONFIRM_TIMEOUT",
+         "CALENDAR_CONFIRM_MAX_AGE", "CALENDAR_POLL_INTERVAL", "CALENDAR_HORIZON_DAYS",
+         "CALENDAR_LINK_MAX_AGE", "CALENDAR_UID_DOMAIN")
 
 
 def init_app(app: Flask) -> None:

@@ -20,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     from webapp.views import (  # noqa: F401
         admin,
+        admin_calendars,
         admin_forms,
         admin_members,
         admin_org,
@@ -29,10 +30,12 @@ def register_blueprints(app: Flask) -> None:
         admin_syncs,
         auth,
         errors,
+        member_calendar,
         public,
     )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(member_calendar.bp)
     errors.init_app(app)

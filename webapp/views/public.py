@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from webapp import jobs
+from webapp import jobs, jobs_calendars
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
@@ -28,6 +28,7 @@ from webapp.i18n import join_list
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
+from webapp.services.calendars import sync as calendar_sync
 
 bp = Blueprint("public", __name__)
 
@@ -95,13 +96,15 @@ def create_booking(slug: str):
         start = _requested_start(form.start.data)
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
+        _refresh_calendars(page)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
-        sync_id, token = record.id, booking.token  # read before the commit expires the rows
+        sync_id, token, booking_id = record.id, booking.token, booking.id  # before the commit
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
     jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
+    jobs_calendars.enqueue_calendar_writes(booking_id)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -122,8 +125,10 @@ def cancel_booking(token: str):
     if not form.validate_on_submit():
         return _render_detail(booking, form, None, 422)
     sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
+    booking_id = booking.id
     db.session.commit()
     jobs.enqueue_sync(sync_id)
+    jobs_calendars.enqueue_calendar_writes(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -148,6 +153,9 @@ def reschedule_page(token: str):
 @bp.post("/b/<token>/reschedule")
 @limiter.limit(_booking_limit)
 def reschedule_booking(token: str):
+    # K3 before X7: the calendar refresh commits on its own, so it runs before the booking's
+    # lock is taken (a commit would release it) and never holds the lock over provider calls.
+    _refresh_calendars(_booking_or_404(token).page)
     booking = _open_booking_or_redirect(token, lock=True)
     if not isinstance(booking, Booking):
         return booking
@@ -157,14 +165,23 @@ def reschedule_booking(token: str):
         record = bookings.reschedule_booking(booking, start)
         if record is None:  # already at that time (a repeated submit): nothing to sync
             return redirect(url_for(".booking_detail", token=token))
-        sync_id = record.id
+        sync_id, booking_id = record.id, booking.id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
     jobs.enqueue_sync(sync_id)
+    jobs_calendars.enqueue_calendar_writes(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
+
+
+def _refresh_calendars(page: BookingPage) -> None:
+    """K3: before confirming, re-read the members' calendars whose stored copy is older than
+    the configured age (short timeout). Committed on its own: a slot refused because of it
+    must still leave the fresher copy for the slot list shown next."""
+    calendar_sync.refresh_stale([m.id for m in page.members], jobs_calendars.options())
+    db.session.commit()
 
 
 def _requested_start(value: str | None):
