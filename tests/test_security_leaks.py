@@ -122,3 +122,16 @@ def test_X5_bookings_are_limited_per_customer_email_and_per_page(limited_app, re
     finally:
         server.stop()
     assert _book(client, other, "c@example.com", "10.0.2.1", 0).status_code == 302
+
+
+def test_X5_K1_member_calendar_links_are_redacted_and_send_no_referrer(client):
+    """A member's /calendar/connect/<token> link is a credential like /b/<token> (K1, X5)."""
+    from webapp.access_log import redact
+
+    line = '127.0.0.1 "GET /calendar/connect/abc.def-ghi HTTP/1.1" 200 "/b/tok?code=xyz"'
+    cleaned = redact(line)
+    assert "abc.def-ghi" not in cleaned and "tok" not in cleaned and "xyz" not in cleaned
+    assert "/calendar/connect/[redacted]" in cleaned
+    response = client.get("/calendar/connect/not-a-valid-token")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response.headers["Cache-Control"]

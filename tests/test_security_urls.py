@@ -98,3 +98,29 @@ def test_X3_the_shared_helper_refuses_a_host_outside_the_suffixes_and_keeps_test
                 "https://a..salesforce.com", "ftp://a.salesforce.com"):
         with pytest.raises(RefusedURL):
             checked_url(url, ("salesforce.com",), ("127.0.0.1:5101",))
+
+
+@pytest.mark.parametrize("url", [
+    "https://calendar.example.com\\@evil.example/dav/",  # backslash
+    "https://user@calendar.example.com/dav/",  # user info
+    "https://calendar%2eexample.com/dav/",  # percent-encoded dot
+    "https://calendar。example.com/dav/",  # Unicode full stop
+    "https://10.0.0.5/dav/",  # private address literal
+    "https://169.254.169.254/latest/",  # link-local (cloud metadata)
+    "https://localhost:5232/",  # loopback by name
+    "http://calendar.example.com/dav/",  # plain http
+])
+def test_X3_calendar_urls_follow_the_same_rules(url):
+    from webapp.integrations.caldav import UnsafeCalendarURL, check_caldav_url
+
+    with pytest.raises(UnsafeCalendarURL):
+        check_caldav_url(url)
+
+
+def test_X3_calendar_urls_keep_their_path_and_port_for_any_public_host():
+    from webapp.integrations.caldav import check_caldav_url
+
+    assert check_caldav_url("https://cloud.example.org:8443/remote.php/dav/") == (
+        "https://cloud.example.org:8443/remote.php/dav/")
+    assert check_caldav_url("http://127.0.0.1:5232/user/", ("127.0.0.1:5232",)) == (
+        "http://127.0.0.1:5232/user/")

@@ -14,7 +14,8 @@ import re
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
-_PRIVATE_LINK = re.compile(r"/b/[^/?#\s\"]+")
+# The customer's /b/<token> (F4) and a member's /calendar/connect/<token> (K1).
+_PRIVATE_LINK = re.compile(r"(/b/|/calendar/connect/)[^/?#\s\"]+")
 _SECRET_PARAMS = re.compile(
     r"(?i)((?:^|[?&;\s]|%3F|%26)(?:code|state|token|access_token|refresh_token|"
     r"client_secret|code_verifier|password)=)[^&;#\s\"]*")
@@ -24,7 +25,7 @@ def redact(text: str) -> str:
     """``text`` with private-link tokens and secret query values replaced."""
     if not isinstance(text, str):
         return text
-    return _SECRET_PARAMS.sub(r"\1" + REDACTED, _PRIVATE_LINK.sub("/b/" + REDACTED, text))
+    return _SECRET_PARAMS.sub(r"\1" + REDACTED, _PRIVATE_LINK.sub(r"\1" + REDACTED, text))
 
 
 class RedactingLogger(Logger):

@@ -17,7 +17,8 @@ from flask import Flask, Response, request
 # The connect form posts to Apo, which redirects to the Salesforce login host; browsers apply
 # form-action to that redirect too, so the login hosts are listed.
 SALESFORCE_FORM_TARGETS = ("https://*.salesforce.com", "https://*.force.com")
-PRIVATE_LINK_PREFIX = "/b/"
+# The customer's booking link (F4) and a member's calendar link (K1) are bearer credentials.
+PRIVATE_LINK_PREFIXES = ("/b/", "/calendar/connect/")
 
 
 def _form_targets(app: Flask) -> tuple[str, ...]:
@@ -63,7 +64,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def set_security_headers(response: Response) -> Response:
-        private_link = request.path.startswith(PRIVATE_LINK_PREFIX)
+        private_link = request.path.startswith(PRIVATE_LINK_PREFIXES)
         # Built from the config at request time (tests point the login hosts at the emulator).
         build(_form_targets(app), private_link).set_headers(response)
         if request.is_secure:

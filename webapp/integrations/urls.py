@@ -9,12 +9,14 @@ character (Unicode full stops such as 。 or ． become ``.`` after IDNA mapping
 plain lowercase DNS labels under one of the allowed suffixes, over https on the default port;
 only origins configured for tests (the emulator) may be http or carry a port.
 
-Salesforce login hosts, My Domain, instance and identity URLs use it today; calendar URLs
-(CalDAV) can pass their own suffixes and origins.
+Salesforce login hosts, My Domain, instance and identity URLs pass Salesforce's suffixes;
+calendar URLs (CalDAV servers have no suffix list) pass ``suffixes=None``: any public DNS host
+on any port, never a loopback, private or link-local address literal.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import requests
@@ -38,7 +40,7 @@ class RefusedURL(ValueError):
         self.reason = reason
 
 
-def checked_url(url: str, suffixes: tuple[str, ...] | list[str] = (),
+def checked_url(url: str, suffixes: tuple[str, ...] | list[str] | None = (),
                 test_origins: tuple[str, ...] | list[str] = (), *, allow_path: bool = True,
                 allow_query: bool = False) -> str:
     """Return ``url`` in canonical form (lowercase scheme and host, no default port, no
@@ -46,6 +48,8 @@ def checked_url(url: str, suffixes: tuple[str, ...] | list[str] = (),
 
     ``suffixes`` are DNS suffixes a host must fall strictly under (``"salesforce.com"`` accepts
     ``acme.my.salesforce.com``, not ``salesforce.com`` nor ``evilsalesforce.com``).
+    ``suffixes=None`` accepts any public host and port (CalDAV servers are wherever the member
+    keeps them) but still refuses address literals that are not global.
     ``test_origins`` are exact ``host[:port]`` values that may also use plain http.
 
     Raises:
@@ -102,10 +106,23 @@ def is_allowed_url(url: str, suffixes: tuple[str, ...] | list[str] = (),
 def _check_public_host(host: str, scheme: str, port: int | None, suffixes) -> None:
     if scheme != "https":
         raise RefusedURL("scheme")
-    if port not in (None, 443):
+    if port not in (None, 443) and suffixes is not None:
         raise RefusedURL("port")
     labels = host.split(".")
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise RefusedURL("host")
+    if suffixes is None:
+        if _is_internal_literal(host):
+            raise RefusedURL("internal_address")
+        return
     if not any(host.endswith("." + suffix.lower().strip(".")) for suffix in suffixes):
         raise RefusedURL("host_not_allowed")
+
+
+def _is_internal_literal(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
