@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.fixtures_gcal_emulator",
     "tests.fixtures_salesforce",
     "tests.fixtures_demo",
+    "tests.fixtures_radicale",
 ]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
