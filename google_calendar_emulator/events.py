@@ -158,6 +158,15 @@ def format_busy(periods, tz_name) -> list[dict]:
     return [{"start": format_in(s, tz_name), "end": format_in(e, tz_name)} for s, e in periods]
 
 
+def normalize(body: dict) -> None:
+    """Answers carry RFC 3339 with an offset, in the field's own timeZone when it has one."""
+    for key in ("start", "end"):
+        when = body.get(key)
+        if isinstance(when, dict) and when.get("dateTime"):
+            utc = moment(when, key, "UTC")[0]
+            when["dateTime"] = format_in(utc, when.get("timeZone")).replace("Z", "+00:00")
+
+
 def validate(store, calendar_id: str, body: dict) -> None:
     start, all_day = moment(body.get("start"), "start", store.calendars[calendar_id]["timeZone"])
     end, _ = moment(body.get("end"), "end", store.calendars[calendar_id]["timeZone"])
@@ -180,6 +189,7 @@ def create(store, calendar_id: str, user: str, body: dict) -> dict:
             for r in stored.values())):
         raise ApiError(409, "duplicate")
     event = {k: copy.deepcopy(v) for k, v in body.items() if k not in READ_ONLY}
+    normalize(event)
     owner = store.calendars[calendar_id]["owner"]
     event.update(kind="calendar#event", id=event_id, status=body.get("status", "confirmed"),
                  created=store.stamp(), iCalUID=body.get("iCalUID") or event_id + "@google.com",
@@ -223,6 +233,7 @@ def patch(store, calendar_id: str, event_id: str, body: dict) -> dict:
             continue
         merged[key] = value
     validate(store, calendar_id, merged)
+    normalize(merged)
     if merged.get("start") != event.get("start") or merged.get("end") != event.get("end"):
         merged["sequence"] = event.get("sequence", 0) + 1
     event.clear()

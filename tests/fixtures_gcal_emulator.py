@@ -31,6 +31,7 @@ from google_calendar_emulator.seed import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "https://apo.example/member/calendar/google/callback"
+APP_CALLBACK = "http://127.0.0.1/calendar/google/callback"  # the test app's BASE_URL
 AUTH = "https://www.googleapis.com/auth/"
 ALL_SCOPES = ("openid email " + AUTH + "calendar.calendarlist.readonly " + AUTH +
               "calendar.events.owned " + AUTH + "calendar.events.freebusy")
@@ -174,3 +175,18 @@ def gcal_server():
 def gcal(gcal_server):
     gcal_server.reset()
     return gcal_server
+
+
+@pytest.fixture
+def google_app(app, gcal):
+    """The app using the emulator as Google: a registered OAuth client whose redirect URI is
+    the app's callback, and written bookings' UIDs under apo.test."""
+    from webapp.integrations import google_calendar
+    from webapp.services.calendars import google_connect
+
+    client_id, secret = gcal.register_client([APP_CALLBACK])
+    app.config.update(GOOGLE_CLIENT_ID=client_id, GOOGLE_CLIENT_SECRET=secret,
+                      GOOGLE_BASE_URL=gcal.url, CALENDAR_UID_DOMAIN="apo.test")
+    google_connect.init_app(app)
+    yield app
+    google_calendar.configure(None)

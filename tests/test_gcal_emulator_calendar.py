@@ -320,3 +320,14 @@ def test_usage_counts_per_endpoint_and_per_user(gcal, api):
     assert usage["by_endpoint"] == {"GET /calendar/v3/calendars/{calendarId}/events": 2,
                                     "POST /calendar/v3/freeBusy": 1}
     assert usage["by_user"] == {SATO: 3} and usage["total"] == 3
+
+
+def test_answers_carry_offsets_in_the_events_time_zone(gcal, api):
+    created = api.post(gcal.cal(EVENTS), json={
+        "start": {"dateTime": "2026-12-03T09:00:00", "timeZone": "America/Los_Angeles"},
+        "end": {"dateTime": "2026-12-03T17:00:00Z", "timeZone": "America/Los_Angeles"}}).json()
+    assert created["start"]["dateTime"] == "2026-12-03T09:00:00-08:00"
+    assert created["end"]["dateTime"] == "2026-12-03T09:00:00-08:00"
+    bare = api.post(gcal.cal(EVENTS), json={"start": {"dateTime": "2026-12-03T09:00:00"},
+                                            "end": {"dateTime": "2026-12-03T10:00:00"}})
+    assert bare.status_code == 400  # neither an offset nor a timeZone

@@ -135,10 +135,12 @@ def test_backoff_gives_up_as_unavailable_and_quota_is_not_retried(gcal, connecte
     assert gcal.usage()["by_endpoint"][LIST] == 6
 
 
-def test_K1_calendar_list_names_calendars_and_writability(gcal, connected):
+def test_K1_calendar_list_offers_only_calendars_the_member_owns(gcal, connected):
+    gcal.control("POST", "calendars", {"id": "shared@group.calendar.google.com",
+                                       "owner": SUZUKI, "acl": {SATO: "writer"}})
     calendars = provider_for(gcal, connected).list_calendars()
-    assert [(c.remote_id, c.writable) for c in calendars][0] == (SATO, True)
-    assert "営業チーム" in [c.name for c in calendars]
+    assert [(c.remote_id, c.name) for c in calendars] == [
+        (SATO, "佐藤 一郎"), ("c_team0123456789@group.calendar.google.com", "営業チーム")]
 
 
 def _busy(result) -> dict[str, tuple]:

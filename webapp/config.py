@@ -54,6 +54,11 @@ class Config:
     SALESFORCE_DESCRIBE_TTL = 6 * 3600
     # Comma-separated Fernet keys, the first one encrypts (C8). Never defaulted in production.
     APO_ENCRYPTION_KEYS = None
+    # Google Calendar (K1): the OAuth client of Apo's Google Cloud project. GOOGLE_BASE_URL
+    # points every Google endpoint at one origin (the local emulator); empty means Google.
+    GOOGLE_CLIENT_ID = None
+    GOOGLE_CLIENT_SECRET = None
+    GOOGLE_BASE_URL = None
 
 
 # Environment variables we read, and the config key each one sets.
@@ -79,6 +84,9 @@ ENVIRONMENT = {
     "SALESFORCE_TIMEOUT": "SALESFORCE_TIMEOUT",
     "SALESFORCE_API_VERSION": "SALESFORCE_API_VERSION",
     "APO_ENCRYPTION_KEYS": "APO_ENCRYPTION_KEYS",
+    "GOOGLE_CLIENT_ID": "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET": "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_BASE_URL": "GOOGLE_BASE_URL",
 }
 
 _BOOLEAN = {"DEMO", "INSECURE_COOKIES"}

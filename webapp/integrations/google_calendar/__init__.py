@@ -3,7 +3,7 @@ provider adapter. The only code in Apo that speaks to Google."""
 
 from webapp.services.calendars import providers
 
-from .adapter import GoogleCalendarProvider
+from .adapter import GoogleCalendarProvider, configure
 from .client import GoogleCalendarClient
 from .errors import GoogleApiError, GoogleAuthError, GoogleUnavailable, SyncTokenExpired
 from .oauth import SCOPES, GoogleApp, GoogleEndpoints
@@ -11,4 +11,5 @@ from .oauth import SCOPES, GoogleApp, GoogleEndpoints
 providers.register("google", GoogleCalendarProvider.from_connection)
 
 __all__ = ["SCOPES", "GoogleApiError", "GoogleApp", "GoogleAuthError", "GoogleCalendarClient",
-           "GoogleCalendarProvider", "GoogleEndpoints", "GoogleUnavailable", "SyncTokenExpired"]
+           "GoogleCalendarProvider", "GoogleEndpoints", "GoogleUnavailable", "SyncTokenExpired",
+           "configure"]

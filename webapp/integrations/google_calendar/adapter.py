@@ -8,6 +8,7 @@ and renewal, and an unchanged calendar costs one events.list call per refresh an
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,14 @@ from .oauth import GoogleApp, GoogleEndpoints
 # A full sync lists events up to this far past the window's end, so the window can move
 # forward on incremental syncs for weeks before a new full sync is needed.
 HORIZON = timedelta(days=28)
+_configured: dict[str, GoogleApp] = {}
+
+
+def configure(app: GoogleApp | None) -> None:
+    """The app's OAuth client for adapters the core builds (set from config at start-up)."""
+    _configured.clear()
+    if app is not None:
+        _configured["app"] = app
 
 
 def rfc3339(moment: datetime) -> str:
@@ -46,17 +55,24 @@ class GoogleCalendarProvider:
         client (``google_client_id``, ``google_client_secret``), ``google_base_url`` (the
         emulator; empty for Google) and the member's ``zone``."""
         options = info.options
-        app = GoogleApp(options["google_client_id"], options["google_client_secret"],
-                        GoogleEndpoints.for_base(options.get("google_base_url")), info.timeout)
+        if options.get("google_client_id"):
+            app = GoogleApp(options["google_client_id"], options["google_client_secret"],
+                            GoogleEndpoints.for_base(options.get("google_base_url")))
+        elif "app" in _configured:
+            app = _configured["app"]
+        else:
+            raise ProviderError("Google Calendar is not configured (GOOGLE_CLIENT_ID)")
+        app = replace(app, timeout=info.timeout)
         client = GoogleCalendarClient(app, info.credentials,
                                       on_credentials_change=info.on_credentials_change,
                                       backoff_base=float(options.get("google_backoff", 0.5)))
         return cls(client, options.get("zone", "UTC"))
 
     def list_calendars(self) -> list[RemoteCalendar]:
-        return [RemoteCalendar(c["id"], c.get("summaryOverride") or c.get("summary", c["id"]),
-                               c.get("accessRole") in ("owner", "writer"))
-                for c in self.client.calendar_list()]
+        """The calendars the member owns: the events.owned scope reaches no other (a
+        subscribed colleague's or holiday calendar is not the member's busy time)."""
+        return [RemoteCalendar(c["id"], c.get("summaryOverride") or c.get("summary", c["id"]))
+                for c in self.client.calendar_list() if c.get("accessRole") == "owner"]
 
     def sync(self, remote_id: str, state: dict, window: Interval) -> SyncResult:
         horizon = state.get("horizon")
@@ -92,7 +108,10 @@ class GoogleCalendarProvider:
         if "date" in when:  # all-day: the member's own midnight
             return datetime.combine(date.fromisoformat(when["date"]), time(),
                                     self.zone).astimezone(UTC)
-        return datetime.fromisoformat(when["dateTime"]).astimezone(UTC)
+        moment = datetime.fromisoformat(when["dateTime"])
+        if moment.tzinfo is None:  # Google answers with offsets; be safe with a bare time
+            moment = moment.replace(tzinfo=ZoneInfo(when.get("timeZone") or self.zone.key))
+        return moment.astimezone(UTC)
 
     def busy(self, remote_id: str, window: Interval) -> list[Interval]:
         periods = self.client.freebusy([remote_id], rfc3339(window[0]), rfc3339(window[1]))
