@@ -8,7 +8,7 @@ import os
 
 from flask import Flask, jsonify
 
-from . import api, control, oauth
+from . import api, control, oauth, ui
 from .state import Store
 
 
@@ -21,6 +21,7 @@ def build_app(store: Store) -> Flask:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(ui.bp)
 
     @app.errorhandler(404)
     def _not_found(_error):
