@@ -172,7 +172,7 @@ def _client(s):
 
 def _verifier_ok(grant: dict, verifier: str | None) -> str | None:
     if not grant.get("challenge"):
-        return None
+        return "code_verifier or verifier is not needed." if verifier else None
     if not verifier:
         return "Missing code verifier."
     if grant["method"] == "S256":

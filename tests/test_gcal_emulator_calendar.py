@@ -4,6 +4,7 @@ behaviour listed in google_calendar_emulator/README.md (Calendar API section).""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -331,3 +332,51 @@ def test_answers_carry_offsets_in_the_events_time_zone(gcal, api):
     bare = api.post(gcal.cal(EVENTS), json={"start": {"dateTime": "2026-12-03T09:00:00"},
                                             "end": {"dateTime": "2026-12-03T10:00:00"}})
     assert bare.status_code == 400  # neither an offset nor a timeZone
+
+
+def test_unknown_sync_token_is_410_and_filtered_listings_give_no_sync_token(gcal, api):
+    assert error_of(api.get(gcal.cal(EVENTS), params={"syncToken": "CPDnope"}))[0] == 410
+    gcal.seed_event(SATO, **timed("2026-12-01", "10:00", "11:00", iCalUID="x@apo.example"))
+    page = api.get(gcal.cal(EVENTS), params={"iCalUID": "x@apo.example"}).json()
+    assert len(page["items"]) == 1 and "nextSyncToken" not in page
+
+
+def test_deleting_a_series_cancels_its_exceptions(gcal, api):
+    series = gcal.seed_event(SATO, **WEEKLY)
+    instance = f"{series['id']}_20261208T010000Z"
+    api.patch(gcal.cal(f"{EVENTS}/{instance}"), json={"summary": "特別回"})
+    assert api.delete(gcal.cal(f"{EVENTS}/{series['id']}")).status_code == 204
+    stored = gcal.control("GET", f"calendars/{SATO}/events")
+    assert {e["id"]: e["status"] for e in stored} == {series["id"]: "cancelled",
+                                                      instance: "cancelled"}
+
+
+def test_patch_ignores_id_and_ical_uid(gcal, api):
+    created = api.post(gcal.cal(EVENTS), json=timed("2026-12-03", "10:00", "11:00")).json()
+    patched = api.patch(gcal.cal(f"{EVENTS}/{created['id']}"),
+                        json={"id": "abcdefgh", "iCalUID": "other@x", "summary": "s"}).json()
+    assert (patched["id"], patched["iCalUID"]) == (created["id"], created["iCalUID"])
+
+
+def test_free_busy_past_fifty_calendars_reports_too_many(gcal, api):
+    items = [{"id": SATO}] + [{"id": f"m{i}@example.com"} for i in range(55)]
+    answer = api.post(gcal.cal("freeBusy"), json={"timeMin": "2026-12-01T00:00:00Z",
+                                                  "timeMax": "2026-12-02T00:00:00Z",
+                                                  "items": items}).json()["calendars"]
+    assert answer["m49@example.com"]["errors"][0]["reason"] == "tooManyCalendarsRequested"
+    assert answer["m48@example.com"]["errors"][0]["reason"] == "notFound"
+
+
+def test_unknown_path_is_404_in_the_error_envelope(gcal, api):
+    assert error_of(api.get(gcal.cal("users/me/settings"))) == (404, "notFound")
+
+
+def test_agenda_page_shows_the_signed_in_accounts_events(gcal):
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    gcal.seed_event(SATO, **timed(tomorrow, "10:00", "11:00", summary="予定A"))
+    browser = gcal.new_session()
+    client_id, _secret = gcal.register_client()
+    gcal.authorize(gcal.authorize_url(client_id), SATO, session=browser)
+    page = browser.get(f"{gcal.url}/calendar/r")
+    assert page.status_code == 200 and "予定A" in page.text and "10:00–11:00" in page.text
+    assert gcal.new_session().get(f"{gcal.url}/calendar/r").status_code == 401

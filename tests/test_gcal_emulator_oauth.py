@@ -102,6 +102,13 @@ def test_pkce_verifier_missing_or_wrong_is_invalid_grant(gcal, verifier, message
     assert answer.json() == {"error": "invalid_grant", "error_description": message}
 
 
+def test_a_verifier_without_a_challenge_is_refused(gcal):
+    client = gcal.register_client()
+    answer = _exchange(gcal, client, _code(gcal, client)["code"], code_verifier="v" * 50)
+    assert answer.json() == {"error": "invalid_grant",
+                             "error_description": "code_verifier or verifier is not needed."}
+
+
 def test_code_is_single_use_and_garbage_is_malformed(gcal):
     client = gcal.register_client()
     code = _code(gcal, client)["code"]
@@ -198,3 +205,19 @@ def test_userinfo_names_the_signed_in_account(gcal):
     info = api.get(f"{gcal.url}/v1/userinfo").json()
     assert info["email"] == "tanaka@example.com" and info["email_verified"] is True
     assert info["sub"].isdigit()
+
+
+def test_codes_expire_after_ten_minutes(gcal):
+    client = gcal.register_client()
+    code = _code(gcal, client)["code"]
+    gcal.control("POST", "clock", {"advance_seconds": 601})
+    assert _exchange(gcal, client, code).json()["error"] == "invalid_grant"
+
+
+def test_refresh_token_of_another_client_is_refused(gcal):
+    tokens = gcal.token_for()
+    other = gcal.register_client()
+    answer = gcal.http.post(f"{gcal.url}/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+        "client_id": other[0], "client_secret": other[1]})
+    assert (answer.status_code, answer.json()["error"]) == (401, "unauthorized_client")
