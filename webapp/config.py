@@ -60,6 +60,17 @@ class Config:
     GOOGLE_CLIENT_SECRET = None
     GOOGLE_BASE_URL = None
 
+    # Calendars (K1-K6). http://host:port origins allowed besides https for CalDAV (the local
+    # Radicale of tests and `make run`); comma-separated in the environment.
+    CALDAV_TEST_HOSTS: tuple[str, ...] = ()
+    CALENDAR_TIMEOUT = 10.0  # seconds per provider call in background syncs
+    CALENDAR_CONFIRM_TIMEOUT = 3.0  # the re-check while a customer confirms (K3)
+    CALENDAR_CONFIRM_MAX_AGE = 120  # seconds; an older stored copy is re-read on confirm
+    CALENDAR_POLL_INTERVAL = 300  # seconds between background syncs of one calendar
+    CALENDAR_HORIZON_DAYS = 120  # busy times are expanded this far ahead
+    CALENDAR_LINK_MAX_AGE = 7 * 24 * 3600  # the member's own connect link (K1)
+    CALENDAR_UID_DOMAIN = None  # domain of booking UIDs; default: BASE_URL's host
+
 
 # Environment variables we read, and the config key each one sets.
 ENVIRONMENT = {
@@ -87,6 +98,12 @@ ENVIRONMENT = {
     "GOOGLE_CLIENT_ID": "GOOGLE_CLIENT_ID",
     "GOOGLE_CLIENT_SECRET": "GOOGLE_CLIENT_SECRET",
     "GOOGLE_BASE_URL": "GOOGLE_BASE_URL",
+    "APO_CALDAV_TEST_HOSTS": "CALDAV_TEST_HOSTS",
+    "APO_CALENDAR_TIMEOUT": "CALENDAR_TIMEOUT",
+    "APO_CALENDAR_CONFIRM_TIMEOUT": "CALENDAR_CONFIRM_TIMEOUT",
+    "APO_CALENDAR_CONFIRM_MAX_AGE": "CALENDAR_CONFIRM_MAX_AGE",
+    "APO_CALENDAR_POLL_INTERVAL": "CALENDAR_POLL_INTERVAL",
+    "APO_CALENDAR_HORIZON_DAYS": "CALENDAR_HORIZON_DAYS",
 }
 
 _BOOLEAN = {"DEMO", "INSECURE_COOKIES"}

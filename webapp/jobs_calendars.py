@@ -36,7 +36,12 @@ def _enqueue(function: str, *args, description: str) -> bool:
 
 
 def enqueue_calendar_writes(booking_id: int) -> bool:
-    """After the commit that planned the writes (K4)."""
+    """After the commit that planned the writes (K4); nothing to queue without a pending
+    write (a member without a receiving calendar)."""
+    from webapp.services.calendars import writeback
+
+    if not writeback.pending_write_ids(booking_id):
+        return False
     return _enqueue("write_booking_to_calendars", booking_id,
                     description=f"calendar write-back of booking {booking_id}")
 

@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     # Importing the admin_* screen modules attaches their routes to admin.bp.
     from webapp.views import (  # noqa: F401
         admin,
+        admin_calendars,
         admin_members,
         admin_org,
         admin_page_salesforce,
@@ -16,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         calendar_google,
         errors,
+        member_calendar,
         public,
     )
 
@@ -23,4 +25,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(calendar_google.bp)
+    app.register_blueprint(member_calendar.bp)
     errors.init_app(app)
