@@ -16,11 +16,10 @@ from google_calendar_emulator.seed import DEMO_PASSWORD
 from tests.factories import make_public_page
 from webapp.extensions import db
 from webapp.integrations import google_calendar
-from webapp.jobs_calendars import write_booking_to_calendars
 from webapp.models import Booking, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
-from webapp.services.calendars import google_connect, writeback
+from webapp.services.calendars import google_connect, links
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 SATO = "sato@example.com"
@@ -50,16 +49,18 @@ def slot_hrefs(page, url: str) -> list[str]:
     return [unquote(href) for href in hrefs]
 
 
-def run_writes(booking_id: int) -> None:
-    """What the booking flow's job does after the commit (K4): plan, then write."""
+def run_queue(app, redis_conn) -> None:
+    """The write-back jobs the booking flow queued, run as the worker runs them (K4)."""
+    from rq import Queue, SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    queue = Queue(app.config["RQ_QUEUE"], connection=redis_conn, serializer=JSONSerializer)
+    SimpleWorker([queue], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
     db.session.expire_all()
-    writeback.plan_writes(db.session.get(Booking, booking_id))
-    db.session.commit()
-    write_booking_to_calendars(booking_id)
 
 
 def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
-        journey_app, gcal, live_server, page):
+        journey_app, gcal, live_server, page, redis_conn):
     team_page = make_public_page(members=1, fields=[], duration_minutes=60,
                                  title="打ち合わせのご予約")
     db.session.commit()
@@ -74,8 +75,8 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
                     end={"dateTime": busy.end.isoformat(), "timeZone": "Asia/Tokyo"})
 
     # The admin sends the member their link; one click, sign-in and consent at Google.
-    token = google_connect.link_token(member, journey_app.config["SECRET_KEY"])
-    page.goto(f"{live_server.url}/calendar/google/connect/{token}")
+    token = links.make_token(member, journey_app.config["SECRET_KEY"])
+    page.goto(f"{live_server.url}/calendar/connect/{token}")
     page.get_by_role("button", name="Googleで連携する").click()
     page.wait_for_url(re.compile(re.escape(gcal.url)))
     page.fill("#identifierId", SATO)
@@ -84,9 +85,9 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     assert page.get_by_text("所有している Google カレンダーの予定の参照").is_visible()
     shot(page, "20-google-consent")
     page.click("#submit_approve_access")
-    page.wait_for_url(re.compile(r"/calendar/google/connect/"))
+    page.wait_for_url(re.compile(r"/calendar/connect/"))
     assert page.get_by_text("Googleカレンダー（sato@example.com）を連携しました。").is_visible()
-    assert "連携中" in page.locator("main").inner_text()
+    assert "接続中" in page.locator(".calendar-connection").inner_text()
     shot(page, "21-google-connected")
 
     # The busy event blocks its slot; the page itself never asked Google (K3).
@@ -104,8 +105,8 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     page.get_by_role("button", name="予約を確定する").click()
     page.wait_for_url(re.compile(r"/b/[\w-]+$"))
     assert gcal.usage()["total"] == 0
+    run_queue(journey_app, redis_conn)
     booking = db.session.scalar(select(Booking))
-    run_writes(booking.id)
     page.goto(f"{gcal.url}/calendar/r")
     agenda = page.locator("#agenda").inner_text()
     assert "打ち合わせのご予約: 山田 太郎" in agenda and "社内会議" in agenda
@@ -117,7 +118,7 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     page.on("dialog", lambda dialog: dialog.accept())
     page.click(".cancel-form button[type=submit]")
     page.wait_for_url(re.compile(r"done=cancelled"))
-    run_writes(booking.id)
+    run_queue(journey_app, redis_conn)
     page.goto(f"{gcal.url}/calendar/r")
     agenda = page.locator("#agenda").inner_text()
     assert "山田 太郎" not in agenda and "社内会議" in agenda

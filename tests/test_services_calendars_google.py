@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_public_page
+from tests.factories import login, make_admin, make_public_page
 from webapp.extensions import db
 from webapp.jobs_calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarConnection, CalendarSettings, CalendarWrite
 from webapp.services import bookings, crypto
 from webapp.services.bookings import CustomerDetails
-from webapp.services.calendars import connections, google_connect, sync, writeback
+from webapp.services.calendars import connections, links, sync
 
 pytestmark = pytest.mark.timeout(60)
 NOW = datetime(2030, 6, 3, 0, 0, tzinfo=UTC)  # a Monday; members work around the clock
@@ -40,7 +40,8 @@ def member(page):
 
 
 def link(app, member) -> str:
-    return f"/calendar/google/connect/{google_connect.link_token(member, app.config['SECRET_KEY'])}"
+    """The member's own page, opened from the signed link the admin sends."""
+    return f"/calendar/connect/{links.make_token(member, app.config['SECRET_KEY'])}"
 
 
 def connect(app, gcal, member, email=SATO, allow=True, client=None):
@@ -49,7 +50,8 @@ def connect(app, gcal, member, email=SATO, allow=True, client=None):
     One test client per test: the tests run inside one app context, whose ``g`` caches the
     CSRF token of the first session that asked for one."""
     client = client or app.test_client()
-    start = client.post_form(link(app, member), {})
+    token = link(app, member).rsplit("/", 1)[1]
+    start = client.post_form(f"/calendar/google/connect/{token}", {}, token_from=link(app, member))
     assert start.status_code == 302 and start.headers["Location"].startswith(gcal.url)
     callback = urlsplit(gcal.authorize(start.headers["Location"], email, allow=allow))
     assert callback.path == "/calendar/google/callback"
@@ -89,8 +91,10 @@ def test_K1_member_connects_with_one_click_and_tokens_are_encrypted(google_app, 
     credentials = json.loads(crypto.decrypt(connection.credentials_enc))
     assert credentials["refresh_token"].startswith("1//")
     assert credentials["refresh_token"] not in connection.credentials_enc
+    assert answer.headers["Location"] == link(google_app, member)
     shown = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "sato@example.com" in shown and "連携中" in shown
+    assert "Google (sato@example.com)" in shown and "接続中" in shown
+    assert "Googleカレンダー（sato@example.com）を連携しました。" in shown
 
 
 def test_K1_connecting_again_updates_the_same_connection(google_app, gcal, member):
@@ -109,7 +113,9 @@ def test_K1_denied_consent_forged_link_and_replayed_callback_store_nothing(
     assert denied.status_code == 400
     assert "キャンセル" in denied.get_data(as_text=True)
     assert _client.get("/calendar/google/connect/forged").status_code == 404
-    start = _client.post_form(link(google_app, member), {})
+    token = link(google_app, member).rsplit("/", 1)[1]
+    start = _client.post_form(f"/calendar/google/connect/{token}", {},
+                              token_from=link(google_app, member))
     callback = urlsplit(gcal.authorize(start.headers["Location"], SATO))
     assert google_app.test_client().get(  # another browser: no pending flow in its session
         f"{callback.path}?{callback.query}").status_code == 400
@@ -195,7 +201,6 @@ def test_K3_rate_limits_are_backed_off_without_breaking_the_connection(
 def book(page, start, now=NOW):
     booking, _record = bookings.create_booking(page, start, CustomerDetails(
         email="taro@example.com", name="山田 太郎"), now=now)
-    writeback.plan_writes(booking)
     db.session.commit()
     write_booking_to_calendars(booking.id)
     return booking
@@ -216,7 +221,6 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(google_app, gcal, 
     assert booking.token not in json.dumps(event)  # no private link in the calendar (F4)
 
     bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
-    writeback.plan_writes(booking)
     db.session.commit()
     write_booking_to_calendars(booking.id)
     write_booking_to_calendars(booking.id)  # a duplicate job writes nothing twice
@@ -227,7 +231,6 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(google_app, gcal, 
     assert db.session.scalars(select(BusyInterval)).all() == []
 
     bookings.cancel_booking(booking, now=NOW)
-    writeback.plan_writes(booking)
     db.session.commit()
     write_booking_to_calendars(booking.id)
     assert [e["status"] for e in written(gcal, uid)] == ["cancelled"]
@@ -248,7 +251,7 @@ def test_K6_revoked_grant_breaks_the_connection_then_grace_then_unavailable(
     assert connection.status_reason.startswith("auth:")
     assert "invalid_grant" in connection.status_reason
     page_html = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "要再連携" in page_html
+    assert "接続エラー" in page_html and "Googleがアクセスを拒否しました" in page_html
     day = datetime(2030, 6, 5, tzinfo=UTC)
     assert "03:00" not in starts(page, day) and "05:00" in starts(page, day)
     db.session.add(CalendarSettings(organization_id=page.organization_id, grace_minutes=60))
@@ -259,18 +262,30 @@ def test_K6_revoked_grant_breaks_the_connection_then_grace_then_unavailable(
     assert connection_of(member).status == "ok"
 
 
-def test_K6_disconnect_revokes_at_google_and_forgets_busy_times(google_app, gcal, member):
+def test_K6_admin_sees_the_google_reason_and_disconnecting_revokes_at_google(
+        google_app, gcal, page, member):
     seed(gcal, "会議", "2030-06-05T12:00:00+09:00", "2030-06-05T13:00:00+09:00")
-    connect(google_app, gcal, member)
+    client, _answer = connect(google_app, gcal, member)
     connection = connection_of(member)
     synced(connection)
     credentials = json.loads(crypto.decrypt(connection.credentials_enc))
-    assert google_connect.disconnect(connection, google_connect.google_app(google_app.config))
+    gcal.control("POST", "faults", {"endpoint": "POST /token", "status": 400,
+                                    "reason": "invalid_grant",
+                                    "message": "Token has been expired or revoked."})
+    gcal.control("POST", "tokens/revoke", {"expire_access": True})
+    synced(connection, NOW + timedelta(minutes=5))
+    admin = make_admin(page.organization)
     db.session.commit()
-    assert connection_of(member) is None and db.session.scalars(select(BusyInterval)).all() == []
+    login(client, admin)
+    screen = client.get("/admin/calendars").get_data(as_text=True)
+    assert "Google (sato@example.com)" in screen and "Googleがアクセスを拒否しました" in screen
+    removed = client.post_form(f"/admin/calendars/{connection.id}/remove", {},
+                               token_from="/admin/calendars")
+    assert removed.status_code == 302 and connection_of(member) is None
+    assert db.session.scalars(select(BusyInterval)).all() == []
     refused = gcal.http.post(f"{gcal.url}/token", data={
         "grant_type": "refresh_token", "refresh_token": credentials["refresh_token"],
         "client_id": google_app.config["GOOGLE_CLIENT_ID"],
         "client_secret": google_app.config["GOOGLE_CLIENT_SECRET"]})
-    assert refused.json()["error"] == "invalid_grant"
+    assert refused.json()["error"] == "invalid_grant"  # revoked at Google, not just forgotten
     assert connections.connections_by_member(member.organization_id) == {}

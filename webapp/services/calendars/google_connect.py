@@ -1,7 +1,8 @@
 """Google Calendar connections (K1): the member's one-click OAuth connect through a link the
 admin sends, and the Google app settings from config.
 
-The member signs in at Google and consents; Apo keeps the refresh token encrypted (C8), the
+The member opens the signed link the admin sent (services/calendars/links.py), clicks 「Googleで
+連携する」, signs in at Google and consents; Apo keeps the refresh token encrypted (C8), the
 Google account's email, and the calendars the member owns. Only the primary calendar blocks
 at first, as in Google's own free/busy, which colleagues see from the primary calendar only;
 the others can be switched on. The primary also receives bookings unless another calendar of
@@ -14,7 +15,6 @@ import json
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -25,9 +25,6 @@ from webapp.services import crypto
 from webapp.services.calendars import connections, providers
 from webapp.services.calendars.connections import CalendarConnectError
 
-# The same signed link as the calendar core's member link (services/calendars/links.py on the
-# core's branch): one link the admin sends opens both the CalDAV form and this Google button.
-LINK_SALT = "apo-calendar-connect"
 PROVIDER = "google"
 CONNECT_FAILED = _l("Googleカレンダーに接続できませんでした。もう一度お試しください。")
 
@@ -44,23 +41,6 @@ def google_app(config) -> oauth.GoogleApp | None:
 def init_app(app) -> None:
     """Hand the OAuth client to the adapter the calendar core builds for syncs and writes."""
     google_calendar.configure(google_app(app.config))
-
-
-def link_token(member: Member, secret: str) -> str:
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT).dumps(
-        {"m": member.id, "o": member.organization_id})
-
-
-def member_for_link(token: str, secret: str, max_age: int) -> Member | None:
-    """The member a still-valid link names; None for a forged, expired or stale link."""
-    if not token or len(token) > 500:
-        return None
-    try:
-        data = URLSafeTimedSerializer(secret, salt=LINK_SALT).loads(token, max_age=max_age)
-    except BadData:
-        return None
-    return db.session.scalar(select(Member).where(
-        Member.id == data.get("m"), Member.organization_id == data.get("o")))
 
 
 def begin_connect(member: Member, app: oauth.GoogleApp, redirect_uri: str) -> tuple[dict, str]:
