@@ -248,6 +248,8 @@ def freebusy():
         raise ApiError(400, "timeRangeEmpty", location="timeMax")
     tz_name = body.get("timeZone")
     limit = min(int(body.get("calendarExpansionMax") or 50), 50)
+    # calendar.freebusy reaches "your calendars" only; the others any calendar you can see.
+    own_only = not (g.scopes & (FREEBUSY_SCOPES - {"calendar.freebusy"}))
     calendars = {}
     for index, item in enumerate(body.get("items") or []):
         wanted = str((item or {}).get("id", ""))
@@ -256,7 +258,7 @@ def freebusy():
             calendars[wanted] = {"errors": [{"domain": "calendar",
                                              "reason": "tooManyCalendarsRequested"}],
                                  "busy": []}
-        elif s.role(g.user, cal_id) is None:
+        elif s.role(g.user, cal_id) is None or (own_only and s.role(g.user, cal_id) != "owner"):
             calendars[wanted] = {"errors": [{"domain": "global", "reason": "notFound"}],
                                  "busy": []}
         else:

@@ -279,6 +279,16 @@ def test_free_busy_across_calendars_skips_transparent_and_merges(gcal, api):
     assert local["calendars"][SATO]["busy"][0]["start"] == "2026-12-01T10:00:00+09:00"
 
 
+def test_free_busy_scope_reaches_only_own_calendars(gcal):
+    gcal.seed_event(SUZUKI, **timed("2026-12-01", "09:00", "09:30"))
+    own = gcal.api(SATO, scope=AUTH + "calendar.freebusy")
+    answer = own.post(gcal.cal("freeBusy"), json={
+        "timeMin": "2026-12-01T00:00:00Z", "timeMax": "2026-12-02T00:00:00Z",
+        "items": [{"id": SATO}, {"id": SUZUKI}]}).json()["calendars"]
+    assert answer[SATO] == {"busy": []}
+    assert answer[SUZUKI]["errors"][0]["reason"] == "notFound"
+
+
 def test_free_busy_expands_recurring_events_and_skips_cancelled_instances(gcal, api):
     series = gcal.seed_event(SATO, **WEEKLY)
     api.delete(gcal.cal(f"{EVENTS}/{series['id']}_20261208T010000Z"))

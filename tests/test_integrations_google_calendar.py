@@ -3,6 +3,7 @@ HTTP: OAuth helpers, token refresh, backoff, incremental sync, free/busy and wri
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -54,13 +55,15 @@ def connected(gcal):
     return app, oauth.exchange_code(app, CALLBACK, code, verifier)
 
 
-def provider_for(gcal, connected, saved=None, zone="Asia/Tokyo") -> GoogleCalendarProvider:
+def provider_for(gcal, connected, saved=None, zone="Asia/Tokyo", timeout=10.0,
+                 backoff=0.01) -> GoogleCalendarProvider:
     app, credentials = connected
     info = ConnectionInfo("", SATO, credentials, on_credentials_change=(saved or []).append,
+                          timeout=timeout,
                           options={"google_client_id": app.client_id,
                                    "google_client_secret": app.client_secret,
                                    "google_base_url": gcal.url, "zone": zone,
-                                   "google_backoff": 0.01})
+                                   "google_backoff": backoff})
     return build("google", info)
 
 
@@ -133,6 +136,23 @@ def test_backoff_gives_up_as_unavailable_and_quota_is_not_retried(gcal, connecte
     with pytest.raises(GoogleUnavailable, match="quota"):
         provider.sync(SATO, {}, WINDOW)
     assert gcal.usage()["by_endpoint"][LIST] == 6
+
+
+def test_K3_backoff_stays_within_the_call_timeout_and_a_long_retry_after(gcal, connected):
+    gcal.control("POST", "faults", {"endpoint": LIST, "status": 503, "reason": "backendError",
+                                    "times": -1})
+    provider = provider_for(gcal, connected, timeout=1.0, backoff=0.5)  # a confirm re-check
+    started = time.monotonic()
+    with pytest.raises(GoogleUnavailable):
+        provider.sync(SATO, {}, WINDOW)
+    assert time.monotonic() - started < 1.5
+    assert gcal.usage()["by_endpoint"][LIST] == 2  # one wait of ~0.5 s fits, the next not
+    gcal.control("DELETE", "faults")
+    gcal.control("POST", "faults", {"endpoint": LIST, "status": 429, "retry_after": 120,
+                                    "reason": "rateLimitExceeded"})
+    with pytest.raises(GoogleUnavailable):
+        provider_for(gcal, connected).sync(SATO, {}, WINDOW)
+    assert gcal.usage()["by_endpoint"][LIST] == 3  # Retry-After past the cap: no waiting
 
 
 def test_K1_calendar_list_offers_only_calendars_the_member_owns(gcal, connected):

@@ -65,7 +65,8 @@ class GoogleCalendarProvider:
         app = replace(app, timeout=info.timeout)
         client = GoogleCalendarClient(app, info.credentials,
                                       on_credentials_change=info.on_credentials_change,
-                                      backoff_base=float(options.get("google_backoff", 0.5)))
+                                      backoff_base=float(options.get("google_backoff", 0.5)),
+                                      wait_budget=info.timeout)
         return cls(client, options.get("zone", "UTC"))
 
     def list_calendars(self) -> list[RemoteCalendar]:

@@ -35,12 +35,15 @@ class GoogleCalendarClient:
     def __init__(self, app: oauth.GoogleApp, credentials: dict, *,
                  on_credentials_change: Callable[[dict], None] | None = None,
                  max_attempts: int = 5, backoff_base: float = 0.5, backoff_cap: float = 20.0,
-                 session: requests.Session | None = None):
+                 wait_budget: float = 30.0, session: requests.Session | None = None):
         self.app = app
         self.credentials = dict(credentials)
         self.on_credentials_change = on_credentials_change
         self.max_attempts, self.backoff_base, self.backoff_cap = (
             max_attempts, backoff_base, backoff_cap)
+        # Total sleeping allowed per call: a customer's confirm re-check (K3) must not wait
+        # out a long backoff; the stored copy decides instead.
+        self.wait_budget = wait_budget
         self.session = session or requests.Session()
 
     # -- calls ---------------------------------------------------------------------------
@@ -145,7 +148,7 @@ class GoogleCalendarClient:
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         url = self.app.endpoints.api_url + path
-        refreshed = False
+        refreshed, self._waited = False, 0.0
         for attempt in range(self.max_attempts):
             headers = {"Authorization": "Bearer " + self._token()}
             try:
@@ -185,7 +188,8 @@ class GoogleCalendarClient:
         delay = min(self.backoff_cap, self.backoff_base * 2 ** attempt)
         delay *= 1 + random.random() / 4  # noqa: S311 - jitter, not security
         if retry_after and retry_after.isdigit():
-            if int(retry_after) > self.backoff_cap:
-                raise error
             delay = max(delay, float(retry_after))
+        if delay > self.backoff_cap or self._waited + delay > self.wait_budget:
+            raise error
+        self._waited += delay
         time.sleep(delay)
