@@ -31,7 +31,6 @@ from tests.fixtures_gcal_emulator import APP_CALLBACK, query_of, start_gcal_emul
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.jobs_calendars import options  # noqa: E402
-from webapp.services import crypto  # noqa: E402
 from webapp.services.calendars import google_connect, sync  # noqa: E402
 
 
@@ -70,8 +69,9 @@ def _seed(gcal, index: int, summary: str, hour: int, **extra) -> None:
 
 def _expire_stored(connections) -> None:
     for connection in connections:
-        credentials = json.loads(crypto.decrypt(connection.credentials_enc))
-        connection.credentials_enc = crypto.encrypt(json.dumps(dict(credentials, expires_at=0)))
+        keyring = options().keyring
+        credentials = json.loads(keyring.decrypt(connection.credentials_enc))
+        connection.credentials_enc = keyring.encrypt(json.dumps(dict(credentials, expires_at=0)))
     db.session.commit()
 
 
@@ -89,7 +89,7 @@ def _connect(app, gcal, members: int) -> list:
         pending, url = google_connect.begin_connect(member, google, APP_CALLBACK)
         code = query_of(gcal.authorize(url, email, "pw"))["code"]
         found.append(google_connect.complete_connect(member, google, pending, code,
-                                                     APP_CALLBACK))
+                                                     APP_CALLBACK, options()))
         db.session.commit()
     return found
 

@@ -16,7 +16,7 @@ from tests.factories import login, make_admin, make_public_page
 from webapp.extensions import db
 from webapp.jobs_calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarConnection, CalendarSettings, CalendarWrite
-from webapp.services import bookings, crypto
+from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
 from webapp.services.calendars import connections, links, sync
 
@@ -88,7 +88,7 @@ def test_K1_member_connects_with_one_click_and_tokens_are_encrypted(google_app, 
         "google", SATO, "ok")
     assert [(c.remote_id, c.blocks, c.receives_bookings) for c in connection.calendars] == [
         (SATO, True, True), (TEAM, False, False)]
-    credentials = json.loads(crypto.decrypt(connection.credentials_enc))
+    credentials = json.loads(options().keyring.decrypt(connection.credentials_enc))
     assert credentials["refresh_token"].startswith("1//")
     assert credentials["refresh_token"] not in connection.credentials_enc
     assert answer.headers["Location"] == link(google_app, member)
@@ -99,11 +99,11 @@ def test_K1_member_connects_with_one_click_and_tokens_are_encrypted(google_app, 
 
 def test_K1_connecting_again_updates_the_same_connection(google_app, gcal, member):
     client, _answer = connect(google_app, gcal, member)
-    first = json.loads(crypto.decrypt(connection_of(member).credentials_enc))
+    first = json.loads(options().keyring.decrypt(connection_of(member).credentials_enc))
     connect(google_app, gcal, member, client=client)
     rows = db.session.scalars(select(CalendarConnection)).all()
     assert len(rows) == 1 and len(rows[0].calendars) == 2
-    assert json.loads(crypto.decrypt(rows[0].credentials_enc))["refresh_token"] != \
+    assert json.loads(options().keyring.decrypt(rows[0].credentials_enc))["refresh_token"] != \
         first["refresh_token"]
 
 
@@ -268,7 +268,7 @@ def test_K6_admin_sees_the_google_reason_and_disconnecting_revokes_at_google(
     client, _answer = connect(google_app, gcal, member)
     connection = connection_of(member)
     synced(connection)
-    credentials = json.loads(crypto.decrypt(connection.credentials_enc))
+    credentials = json.loads(options().keyring.decrypt(connection.credentials_enc))
     gcal.control("POST", "faults", {"endpoint": "POST /token", "status": 400,
                                     "reason": "invalid_grant",
                                     "message": "Token has been expired or revoked."})

@@ -10,29 +10,46 @@ from datetime import timedelta
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[15, 60, 300])
 
 
 def options(app: Flask | None = None):
-    from webapp.services.calendars.options import CalendarOptions
+    """The calendar part of the app's settings object (webapp/settings.py)."""
+    from webapp import settings
 
-    return CalendarOptions.from_config((app or current_app).config)
+    return settings.settings_of(app or current_app._get_current_object()).calendars
 
 
-def _enqueue(function: str, *args, description: str) -> bool:
+def _enqueue(function: str, *args, description: str, job_id: str | None = None) -> bool:
+    """Queue a job after the commit. With `job_id`, a job still waiting or running under that
+    id is enough: the sweeper's polling rounds must not pile up syncs of a slow calendar."""
     from webapp.jobs import get_queue
 
+    queue = get_queue()
     try:
-        get_queue().enqueue(f"webapp.jobs_calendars.{function}", *args, retry=RETRY,
-                            job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
-                            description=description)
+        if job_id and _pending(queue, job_id):
+            return False
+        queue.enqueue(f"webapp.jobs_calendars.{function}", *args, retry=RETRY,
+                      job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
+                      description=description, job_id=job_id)
     except RedisError as exc:
         # The pending rows stay in the database; the sweeper queues them again.
         log.warning("queue unavailable for %s: %s", description, type(exc).__name__)
         return False
     return True
+
+
+def _pending(queue, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.STARTED,
+                                             JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def enqueue_calendar_writes(booking_id: int) -> bool:
@@ -48,12 +65,14 @@ def enqueue_calendar_writes(booking_id: int) -> bool:
 
 def enqueue_calendar_sync(connection_id: int) -> bool:
     return _enqueue("sync_calendar_connection", connection_id,
-                    description=f"calendar sync of connection {connection_id}")
+                    description=f"calendar sync of connection {connection_id}",
+                    job_id=f"apo-calendar-sync-{connection_id}")
 
 
 def enqueue_salesforce_busy(org_id: int) -> bool:
     return _enqueue("sync_salesforce_busy", org_id,
-                    description=f"Salesforce busy times of organization {org_id}")
+                    description=f"Salesforce busy times of organization {org_id}",
+                    job_id=f"apo-salesforce-busy-{org_id}")
 
 
 def enqueue_due() -> int:
@@ -123,8 +142,9 @@ def sync_salesforce_busy(org_id: int) -> None:
 
 
 def _sync_salesforce(app: Flask, org_id: int) -> None:
+    from webapp import settings
     from webapp.extensions import db
     from webapp.services.calendars import salesforce_busy
 
-    salesforce_busy.sync_org(org_id, options(app), app.config)
+    salesforce_busy.sync_org(org_id, options(app), settings.settings_of(app).salesforce)
     db.session.commit()

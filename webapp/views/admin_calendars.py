@@ -102,7 +102,8 @@ def remove_calendar(connection_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if connection.provider == "google":  # also revoke Apo's grant at Google
-        google_connect.disconnect(connection, google_connect.google_app(current_app.config))
+        google_connect.disconnect(connection, google_connect.google_app(current_app.config),
+                                  jobs_calendars.options())
     else:
         connections.remove_connection(connection)
     db.session.commit()

@@ -74,7 +74,8 @@ def callback():
         abort(404)
     try:
         connection = google_connect.complete_connect(member, app, pending,
-                                                     request.args["code"], callback_url())
+                                                     request.args["code"], callback_url(),
+                                                     options())
     except CalendarConnectError as exc:
         db.session.rollback()
         return _failed(str(exc.message), back)

@@ -21,9 +21,9 @@ from webapp.extensions import db
 from webapp.integrations import google_calendar
 from webapp.integrations.google_calendar import oauth
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
-from webapp.services import crypto
 from webapp.services.calendars import connections, providers
 from webapp.services.calendars.connections import CalendarConnectError
+from webapp.services.calendars.options import CalendarOptions
 
 PROVIDER = "google"
 CONNECT_FAILED = _l("Googleカレンダーに接続できませんでした。もう一度お試しください。")
@@ -53,7 +53,7 @@ def begin_connect(member: Member, app: oauth.GoogleApp, redirect_uri: str) -> tu
 
 
 def complete_connect(member: Member, app: oauth.GoogleApp, pending: dict, code: str,
-                     redirect_uri: str) -> CalendarConnection:
+                     redirect_uri: str, options: CalendarOptions) -> CalendarConnection:
     """Exchange the code, read the account and its calendars, store the connection.
 
     Raises:
@@ -75,7 +75,7 @@ def complete_connect(member: Member, app: oauth.GoogleApp, pending: dict, code: 
         connection = CalendarConnection(organization_id=member.organization_id,
                                         member_id=member.id, provider=PROVIDER, username=email)
         db.session.add(connection)
-    connection.credentials_enc = crypto.encrypt(json.dumps(credentials))
+    connection.credentials_enc = options.keyring.encrypt(json.dumps(credentials))
     connection.status, connection.status_reason = CalendarStatus.PENDING.value, ""
     connection.broken_since = None
     _add_calendars(member, connection, found, email)
@@ -97,12 +97,13 @@ def _add_calendars(member: Member, connection: CalendarConnection,
             receives_bookings=receiving is None and remote.remote_id == email))
 
 
-def disconnect(connection: CalendarConnection, app: oauth.GoogleApp | None) -> bool:
+def disconnect(connection: CalendarConnection, app: oauth.GoogleApp | None,
+               options: CalendarOptions) -> bool:
     """Revoke the grant at Google (best effort) and forget the connection and its busy times.
     Returns whether Google confirmed the revocation."""
     revoked = False
     if app is not None and connection.credentials_enc:
-        revoked = oauth.revoke(app, json.loads(crypto.decrypt(connection.credentials_enc)))
+        revoked = oauth.revoke(app, json.loads(options.keyring.decrypt(connection.credentials_enc)))
     connections.remove_connection(connection)
     return revoked
 
