@@ -70,7 +70,7 @@ class Demo:
         self.login_url = f"http://127.0.0.1:{self.login_port}"
         self.instance_url = f"http://127.0.0.1:{self.instance_port}"
         self.callback_url = self.base_url + CALLBACK_PATH
-        self.google_port = google_port or port + 102
+        self.google_port = google_port or port + 103
         self.google_url = f"http://127.0.0.1:{self.google_port}"
         self.log_dir = log_dir
         self.web_workers = web_workers
