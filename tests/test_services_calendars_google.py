@@ -15,8 +15,15 @@ from sqlalchemy import select
 from tests.factories import login, make_admin, make_public_page
 from webapp.extensions import db
 from webapp.jobs_calendars import options, write_booking_to_calendars
-from webapp.models import BusyInterval, CalendarConnection, CalendarSettings, CalendarWrite
+from webapp.models import (
+    Booking,
+    BusyInterval,
+    CalendarConnection,
+    CalendarSettings,
+    CalendarWrite,
+)
 from webapp.services import bookings
+from webapp.services import slots as slot_rules
 from webapp.services.bookings import CustomerDetails
 from webapp.services.calendars import connections, links, sync
 
@@ -289,3 +296,21 @@ def test_K6_admin_sees_the_google_reason_and_disconnecting_revokes_at_google(
         "client_secret": google_app.config["GOOGLE_CLIENT_SECRET"]})
     assert refused.json()["error"] == "invalid_grant"  # revoked at Google, not just forgotten
     assert connections.connections_by_member(member.organization_id) == {}
+
+
+def test_K3_confirm_rereads_a_stale_copy_once_and_refuses_a_slot_now_busy_at_google(
+        google_app, gcal, page, member):
+    client, _answer = connect(google_app, gcal, member)
+    slot = bookings.available_slots(page)[0]
+    seed(gcal, "急な予定", slot.start.isoformat(), slot.end.isoformat())
+    primary = connection_of(member).calendars[0]
+    primary.last_synced_at -= timedelta(minutes=10)  # older than CALENDAR_CONFIRM_MAX_AGE
+    db.session.commit()
+    gcal.control("DELETE", "usage")
+    data = {"start": slot_rules.format_start(slot.start), "tz": "Asia/Tokyo",
+            "name": "山田 太郎", "email": "taro@example.com"}
+    response = client.post_form(f"/p/{page.slug}/book", data, token_from=f"/p/{page.slug}")
+    assert response.status_code == 409
+    assert "選択された日時は空いていません" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Booking)) is None
+    assert gcal.usage()["by_endpoint"] == {LIST: 1}  # one incremental read, nothing more
