@@ -390,3 +390,12 @@ def test_agenda_page_shows_the_signed_in_accounts_events(gcal):
     page = browser.get(f"{gcal.url}/calendar/r")
     assert page.status_code == 200 and "予定A" in page.text and "10:00–11:00" in page.text
     assert gcal.new_session().get(f"{gcal.url}/calendar/r").status_code == 401
+
+
+def test_open_ended_series_expand_two_years_ahead_without_time_max(gcal, api):
+    today = datetime.now(UTC).date().isoformat()
+    gcal.seed_event(SATO, **dict(timed(today, "10:00", "10:30"),
+                                 recurrence=["RRULE:FREQ=DAILY"]))
+    items = api.get(gcal.cal(EVENTS), params={"singleEvents": "true",
+                                              "maxResults": 2500}).json()["items"]
+    assert 728 <= len(items) <= 732

@@ -221,3 +221,12 @@ def test_refresh_token_of_another_client_is_refused(gcal):
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
         "client_id": other[0], "client_secret": other[1]})
     assert (answer.status_code, answer.json()["error"]) == (401, "unauthorized_client")
+
+
+def test_unknown_client_at_the_token_endpoint_is_401(gcal):
+    answer = gcal.http.post(f"{gcal.url}/token", data={
+        "grant_type": "authorization_code", "code": "4/x", "client_id": "nope",
+        "client_secret": "x", "redirect_uri": CALLBACK})
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "invalid_client",
+                             "error_description": "The OAuth client was not found."}
