@@ -57,7 +57,8 @@ class Demo:
     def __init__(self, instance_dir: str = INSTANCE, host: str = "127.0.0.1", port: int = 5000,
                  login_port: int | None = None, instance_port: int | None = None,
                  base_url: str | None = None, environ: dict | None = None,
-                 log_dir: str | None = None, web_workers: int = 2):
+                 log_dir: str | None = None, web_workers: int = 2,
+                 google_port: int | None = None):
         self.instance_dir = os.path.abspath(instance_dir)
         self.host, self.port = host, port
         self.login_port = login_port or port + 100
@@ -69,6 +70,8 @@ class Demo:
         self.login_url = f"http://127.0.0.1:{self.login_port}"
         self.instance_url = f"http://127.0.0.1:{self.instance_port}"
         self.callback_url = self.base_url + CALLBACK_PATH
+        self.google_port = google_port or port + 103
+        self.google_url = f"http://127.0.0.1:{self.google_port}"
         self.log_dir = log_dir
         self.web_workers = web_workers
         self.children: list[tuple[str, subprocess.Popen]] = []
@@ -88,6 +91,11 @@ class Demo:
         env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{self.instance_port}")
         env.setdefault("APO_CALDAV_TEST_HOSTS", f"127.0.0.1:{self.radicale_port}")
+        from google_calendar_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+        env.setdefault("GOOGLE_BASE_URL", self.google_url)  # the Google emulator stands in
+        env.setdefault("GOOGLE_CLIENT_ID", DEMO_CLIENT_ID)
+        env.setdefault("GOOGLE_CLIENT_SECRET", DEMO_CLIENT_SECRET)
         return env
 
     # ----- lifecycle ---------------------------------------------------------------------
@@ -155,6 +163,10 @@ class Demo:
             "--data", os.path.join(self.instance_dir, "emulator.json"),
             "--demo-callback", self.callback_url])
         wait_for_port(self.instance_port)
+        self._spawn("google", [
+            PY, "-m", "google_calendar_emulator", "--port", str(self.google_port),
+            "--seed", "demo", "--demo-callback", self.base_url + "/calendar/google/callback"])
+        wait_for_port(self.google_port)
         self._spawn("web", [
             PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.web_workers), "--threads", "4", "--access-logfile", "-"])
@@ -211,6 +223,7 @@ class Demo:
   Salesforce org:    {self.instance_url}/lightning/o/Lead/list
   Consumer key:      {DEMO_CLIENT_ID}
   Consumer secret:   {DEMO_CLIENT_SECRET}
+  Google (emulator): {self.google_url}/calendar/r   (sato@example.com / apo-demo)
   Redis:             {self.env["REDIS_URL"]}
   CalDAV (Radicale): {self.radicale_url}/   (tanaka / tanaka-caldav-demo is not connected yet:
                      try カレンダー連携 > CalDAVカレンダーを接続)

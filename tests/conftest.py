@@ -24,6 +24,7 @@ from webapp.extensions import db
 pytest_plugins = [
     "tests.factories",
     "tests.fixtures_emulator",
+    "tests.fixtures_gcal_emulator",
     "tests.fixtures_salesforce",
     "tests.fixtures_demo",
     "tests.fixtures_radicale",

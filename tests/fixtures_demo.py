@@ -72,7 +72,7 @@ def demo_fixture(name: str = "demo"):
         instance = tmp_path_factory.mktemp(f"apo-{name}")
         environ = {k: v for k, v in os.environ.items() if k not in _DROPPED}
         runner = Demo(str(instance), port=free_port(), login_port=free_port(),
-                      instance_port=free_port(), environ=environ,
+                      instance_port=free_port(), google_port=free_port(), environ=environ,
                       log_dir=str(instance / "logs"))
         with runner:
             yield RunningDemo(runner)

@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from webapp import access_log, cli, i18n, jobs, security_headers, settings, templating
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
+    from webapp.services.calendars import google_connect
     from webapp.views import register_blueprints
 
     db.init_app(app)
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     jobs.init_app(app)
     cli.init_app(app)
     settings.init_app(app)
+    google_connect.init_app(app)
     register_blueprints(app)
     return app
 

@@ -61,6 +61,11 @@ class Config:
     # services/salesforce/settings.py (SalesforceSettings, from the integration constants).
     # Comma-separated Fernet keys, the first one encrypts (C8). Never defaulted in production.
     APO_ENCRYPTION_KEYS = None
+    # Google Calendar (K1): the OAuth client of Apo's Google Cloud project. GOOGLE_BASE_URL
+    # points every Google endpoint at one origin (the local emulator); empty means Google.
+    GOOGLE_CLIENT_ID = None
+    GOOGLE_CLIENT_SECRET = None
+    GOOGLE_BASE_URL = None
 
     # Calendars (K1-K6). http://host:port origins allowed besides https for CalDAV (the local
     # Radicale of tests and `make run`); comma-separated in the environment.
@@ -102,6 +107,9 @@ ENVIRONMENT = {
     "SALESFORCE_TIMEOUT": "SALESFORCE_TIMEOUT",
     "SALESFORCE_API_VERSION": "SALESFORCE_API_VERSION",
     "APO_ENCRYPTION_KEYS": "APO_ENCRYPTION_KEYS",
+    "GOOGLE_CLIENT_ID": "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET": "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_BASE_URL": "GOOGLE_BASE_URL",
     "APO_CALDAV_TEST_HOSTS": "CALDAV_TEST_HOSTS",
     "APO_CALENDAR_TIMEOUT": "CALENDAR_TIMEOUT",
     "APO_CALENDAR_CONFIRM_TIMEOUT": "CALENDAR_CONFIRM_TIMEOUT",

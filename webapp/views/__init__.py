@@ -29,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
         admin_salesforce,
         admin_syncs,
         auth,
+        calendar_google,
         errors,
         member_calendar,
         public,
@@ -37,5 +38,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(calendar_google.bp)
     app.register_blueprint(member_calendar.bp)
     errors.init_app(app)

@@ -10,7 +10,14 @@ from webapp.forms import EmptyForm
 from webapp.forms_calendars import CalDAVConnectForm, CalendarSettingsForm
 from webapp.models import CalendarConnection, Member
 from webapp.services import members as member_service
-from webapp.services.calendars import connections, links, salesforce_busy, sync, writeback
+from webapp.services.calendars import (
+    connections,
+    google_connect,
+    links,
+    salesforce_busy,
+    sync,
+    writeback,
+)
 from webapp.views.admin import bp, get_owned_or_404, org_id
 
 
@@ -93,7 +100,11 @@ def remove_calendar(connection_id: int):
     connection = get_owned_or_404(CalendarConnection, connection_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    connections.remove_connection(connection)
+    if connection.provider == "google":  # also revoke Apo's grant at Google
+        google_connect.disconnect(connection, google_connect.google_app(current_app.config),
+                                  jobs_calendars.options())
+    else:
+        connections.remove_connection(connection)
     db.session.commit()
     flash(_("カレンダーの接続を解除しました。"), "success")
     return redirect(url_for("admin.list_calendars"))

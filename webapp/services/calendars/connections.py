@@ -25,6 +25,12 @@ REASONS = {
     "error": _l("カレンダーを読み込めませんでした。"),
 }
 
+# Where a provider's wording must differ from the generic one (an OAuth grant has no password).
+PROVIDER_REASONS = {
+    "google": {"auth": _l("Googleがアクセスを拒否しました（連携が取り消されたか、期限が"
+                          "切れました）。連携用リンクからGoogleで連携し直してください。")},
+}
+
 
 class CalendarConnectError(Exception):
     """Connecting failed; `message` tells the person connecting what to fix."""
@@ -128,7 +134,8 @@ def mark_broken(connection: CalendarConnection, error: providers.ProviderError,
 def reason_message(connection: CalendarConnection):
     """The translated reason of a broken connection, for admins and the member (K6)."""
     kind = (connection.status_reason or "error").split(":", 1)[0]
-    return REASONS.get(kind, REASONS["error"])
+    return PROVIDER_REASONS.get(connection.provider, {}).get(kind) or REASONS.get(
+        kind, REASONS["error"])
 
 
 def connections_by_member(org_id: int) -> dict[int, list[CalendarConnection]]:

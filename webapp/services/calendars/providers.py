@@ -145,3 +145,5 @@ def _register_builtin() -> None:
         from webapp.integrations.caldav import CalDAVClient
 
         _FACTORIES["caldav"] = CalDAVClient.from_connection
+    if "google" not in _FACTORIES:
+        import webapp.integrations.google_calendar  # noqa: F401 - registers "google"
