@@ -18,6 +18,16 @@ from webapp.models.bookings import (  # noqa: F401
     SyncStatus,
     new_token,
 )
+from webapp.models.calendars import (  # noqa: F401
+    BusyInterval,
+    BusySource,
+    CalendarConnection,
+    CalendarSettings,
+    CalendarStatus,
+    CalendarWrite,
+    CalendarWriteStatus,
+    MemberCalendar,
+)
 from webapp.models.organizations import (  # noqa: F401
     DEFAULT_WORKING_HOURS,
     Admin,

@@ -1,0 +1,297 @@
+"""The CalDAV client (RFC 4791, 6578, 6764, 5397): the only code in Apo that speaks CalDAV.
+
+Plain `requests` plus PROPFIND/REPORT bodies, chosen over the `caldav` library because the
+core needs exactly five calls with one error mapping (ProviderAuthError, ProviderUnavailable,
+SyncStateInvalid), an explicit timeout on each, redirects re-checked against X3, and the
+sync-collection token fallback visible here rather than inside a library. Responses are parsed
+with defusedxml: the server is whatever URL a member typed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+from defusedxml import ElementTree
+
+from webapp.integrations.caldav import ical
+from webapp.integrations.caldav.urls import UnsafeCalendarURL, check_caldav_url
+from webapp.services.calendars.providers import (
+    BookingEvent,
+    BusyItem,
+    ConnectionInfo,
+    Interval,
+    ProviderAuthError,
+    ProviderError,
+    ProviderUnavailable,
+    RemoteCalendar,
+    SyncResult,
+    SyncStateInvalid,
+)
+
+NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav", "cs": "http://calendarserver.org/ns/"}
+MULTIGET_BATCH = 100
+MAX_REDIRECTS = 3
+
+_PROPFIND_PRINCIPAL = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
+<d:current-user-principal/><d:resourcetype/><c:calendar-home-set/></d:prop></d:propfind>"""
+_PROPFIND_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
+<d:resourcetype/><d:displayname/><c:supported-calendar-component-set/>
+<d:current-user-privilege-set/></d:prop></d:propfind>"""
+_SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
+<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>
+<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"""
+_MULTIGET = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
+<d:getetag/><c:calendar-data/></d:prop>{hrefs}</c:calendar-multiget>"""
+_PROPFIND_ETAGS = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop>
+<d:getetag/><cs:getctag/><d:resourcetype/></d:prop></d:propfind>"""
+_TIME_RANGE_QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
+<c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR">
+<c:comp-filter name="VEVENT"><c:time-range start="{start}" end="{end}"/></c:comp-filter>
+</c:comp-filter></c:filter></c:calendar-query>"""
+
+
+class CalDAVClient:
+    """One CalDAV account. Never touches the database; raises ProviderError subclasses."""
+
+    def __init__(self, url: str, username: str, password: str, *, timeout: float = 10.0,
+                 zone: str = "UTC", test_hosts: tuple[str, ...] = (),
+                 session: requests.Session | None = None):
+        self.test_hosts = tuple(test_hosts)
+        self.url = self._checked(url)
+        self.auth = (username, password)
+        self.timeout = timeout
+        self.zone = zone
+        self.session = session or requests.Session()
+
+    @classmethod
+    def from_connection(cls, info: ConnectionInfo) -> CalDAVClient:
+        """The adapter factory registered under "caldav"."""
+        return cls(info.server_url, info.username, info.credentials.get("password", ""),
+                   timeout=info.timeout, zone=info.options.get("zone", "UTC"),
+                   test_hosts=tuple(info.options.get("test_hosts", ())))
+
+    # -- discovery (RFC 4791 6.2.1, RFC 5397, RFC 6764) ------------------------------------
+
+    def list_calendars(self) -> list[RemoteCalendar]:
+        """Calendars of the account, found from whatever URL the member typed."""
+        home = self._calendar_home()
+        found = []
+        for href, prop in self._propfind(home, _PROPFIND_CALENDARS, depth="1"):
+            if prop.find("d:resourcetype/c:calendar", NS) is None:
+                continue
+            comps = prop.findall("c:supported-calendar-component-set/c:comp", NS)
+            if comps and "VEVENT" not in {c.get("name", "").upper() for c in comps}:
+                continue  # a task list (VTODO only) holds no meetings
+            name = (prop.findtext("d:displayname", "", NS) or "").strip()
+            privileges = prop.find("d:current-user-privilege-set", NS)
+            writable = privileges is None or any(
+                privileges.find(f"d:privilege/d:{p}", NS) is not None
+                for p in ("write", "write-content", "all", "bind"))
+            remote = urljoin(home, href)
+            found.append(RemoteCalendar(remote, name or _last_segment(remote), writable))
+        return found
+
+    def _calendar_home(self) -> str:
+        for start in (self.url, urljoin(self.url, "/.well-known/caldav")):
+            try:
+                home = self._home_from(start)
+            except ProviderAuthError:
+                raise
+            except ProviderError:
+                continue
+            if home:
+                return home
+        raise ProviderError("no CalDAV calendar home found at this URL")
+
+    def _home_from(self, url: str) -> str | None:
+        results = self._propfind(url, _PROPFIND_PRINCIPAL, depth="0")
+        for href, prop in results:
+            if prop.find("d:resourcetype/c:calendar", NS) is not None:
+                return urljoin(url, _parent(href))  # the member typed one calendar's URL
+            home = prop.findtext("c:calendar-home-set/d:href", None, NS)
+            if home:
+                return self._checked(urljoin(url, home.strip()))
+            principal = prop.findtext("d:current-user-principal/d:href", None, NS)
+            if principal:
+                principal_url = self._checked(urljoin(url, principal.strip()))
+                for _href, pprop in self._propfind(principal_url, _PROPFIND_PRINCIPAL, "0"):
+                    home = pprop.findtext("c:calendar-home-set/d:href", None, NS)
+                    if home:
+                        return self._checked(urljoin(principal_url, home.strip()))
+        return None
+
+    # -- incremental sync (RFC 6578, with a ctag/etag fallback) ----------------------------
+
+    def sync(self, remote_id: str, state: dict, window: Interval) -> SyncResult:
+        """Busy items changed since `state`; an empty state gives a full sync."""
+        url = self._checked(remote_id)
+        if state.get("mode") == "etags":
+            return self._sync_by_etags(url, state, window)
+        token = state.get("sync_token", "")
+        response = self._send("REPORT", url, _SYNC_COLLECTION.format(token=_xml(token)), "1",
+                              sync_report=True, sync_token=bool(token))
+        if response is None:  # no sync-collection support: fall back to ctag + etags
+            return self._sync_by_etags(url, {}, window)
+        root = _parse(response)
+        changed, removed = [], []
+        for node in root.findall("d:response", NS):
+            href = urljoin(url, node.findtext("d:href", "", NS).strip())
+            status = node.findtext("d:status", "", NS)
+            if " 404 " in status or status.endswith(" 404"):
+                removed.append(href)
+            elif href.rstrip("/") != url.rstrip("/"):
+                changed.append(href)
+        items = self._fetch(url, changed, window)
+        gone = [href for href in changed if href not in {i.ref for i in items}]
+        return SyncResult(items, removed + gone,
+                          {"sync_token": root.findtext("d:sync-token", "", NS)}, full=not token)
+
+    def _sync_by_etags(self, url: str, state: dict, window: Interval) -> SyncResult:
+        listing = self._propfind(url, _PROPFIND_ETAGS, depth="1")
+        ctag = next((p.findtext("cs:getctag", "", NS) for h, p in listing
+                     if urljoin(url, h).rstrip("/") == url.rstrip("/")), "")
+        if ctag and ctag == state.get("ctag"):
+            return SyncResult([], [], state)
+        etags = {urljoin(url, h): p.findtext("d:getetag", "", NS) for h, p in listing
+                 if p.find("d:resourcetype/d:collection", NS) is None}
+        old = state.get("etags", {})
+        changed = [h for h, tag in etags.items() if old.get(h) != tag]
+        items = self._fetch(url, changed, window)
+        new_state = {"mode": "etags", "ctag": ctag, "etags": etags}
+        return SyncResult(items, [h for h in old if h not in etags], new_state, full=not old)
+
+    def _fetch(self, url: str, hrefs: list[str], window: Interval) -> list[BusyItem]:
+        items = []
+        for index in range(0, len(hrefs), MULTIGET_BATCH):
+            batch = hrefs[index:index + MULTIGET_BATCH]
+            body = _MULTIGET.format(hrefs="".join(
+                f"<d:href>{_xml(urlsplit(h).path)}</d:href>" for h in batch))
+            for node in _parse(self._send("REPORT", url, body, "1")).findall("d:response", NS):
+                data = node.findtext("d:propstat/d:prop/c:calendar-data", None, NS)
+                if data is None:
+                    continue
+                href = urljoin(url, node.findtext("d:href", "", NS).strip())
+                try:
+                    uid, intervals = ical.busy_intervals(data, window, self.zone)
+                    items.append(BusyItem(href, intervals, uid))
+                except ical.ICalendarError:
+                    items.append(BusyItem(href, ()))  # unreadable: blocks nothing, logged
+        return items
+
+    def busy(self, remote_id: str, window: Interval) -> list[Interval]:
+        """Busy intervals in `window`, asked live with a time-range calendar-query."""
+        url = self._checked(remote_id)
+        body = _TIME_RANGE_QUERY.format(start=_ical_utc(window[0]), end=_ical_utc(window[1]))
+        found = []
+        for node in _parse(self._send("REPORT", url, body, "1")).findall("d:response", NS):
+            data = node.findtext("d:propstat/d:prop/c:calendar-data", None, NS)
+            if data:
+                try:
+                    found.extend(ical.busy_intervals(data, window, self.zone)[1])
+                except ical.ICalendarError:
+                    continue
+        return sorted(found)
+
+    # -- write-back (K4): one resource per booking, named after its UID --------------------
+
+    def put_event(self, remote_id: str, event: BookingEvent) -> None:
+        """PUT the booking's event; the same UID always lands on the same resource."""
+        body = ical.booking_calendar(event.uid, event.start, event.end, event.summary,
+                                     event.description, event.sequence)
+        self._send("PUT", self._event_url(remote_id, event.uid), body, None,
+                   content_type="text/calendar; charset=utf-8")
+
+    def delete_event(self, remote_id: str, uid: str) -> None:
+        """DELETE the booking's event; already gone (404) is fine."""
+        self._send("DELETE", self._event_url(remote_id, uid), None, None, missing_ok=True)
+
+    def _event_url(self, remote_id: str, uid: str) -> str:
+        base = self._checked(remote_id)
+        return urljoin(base if base.endswith("/") else base + "/", quote(uid, safe="") + ".ics")
+
+    # -- HTTP: one place for timeouts, redirects and the error mapping ---------------------
+
+    def _propfind(self, url: str, body: str, depth: str) -> list[tuple[str, object]]:
+        root = _parse(self._send("PROPFIND", url, body, depth))
+        results = []
+        for node in root.findall("d:response", NS):
+            href = node.findtext("d:href", "", NS).strip()
+            for propstat in node.findall("d:propstat", NS):
+                if " 200" in propstat.findtext("d:status", "", NS):
+                    results.append((href, propstat.find("d:prop", NS)))
+        return results
+
+    def _send(self, method, url, body, depth, *, sync_report=False, sync_token=False,
+              missing_ok=False,
+              content_type="application/xml; charset=utf-8"):
+        headers = {"Content-Type": content_type}
+        if depth is not None:
+            headers["Depth"] = depth
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = self.session.request(
+                    method, url, data=body, headers=headers, auth=self.auth,
+                    timeout=self.timeout, allow_redirects=False)
+            except requests.Timeout:
+                raise ProviderUnavailable("the calendar server did not answer in time") from None
+            except requests.RequestException as exc:
+                raise ProviderUnavailable(f"cannot reach the calendar server "
+                                          f"({type(exc).__name__})") from None
+            if response.status_code in (301, 302, 307, 308) and "Location" in response.headers:
+                url = self._checked(urljoin(url, response.headers["Location"]))
+                continue
+            return self._answer(method, response, sync_token, missing_ok, sync_report)
+        raise ProviderError("too many redirects")
+
+    def _answer(self, method, response, sync_token, missing_ok, sync_report=False):
+        code = response.status_code
+        if code == 401:
+            raise ProviderAuthError("the calendar server refused the user name or password")
+        if method == "REPORT" and sync_token and code in (403, 409, 412):
+            raise SyncStateInvalid("sync token no longer valid")
+        if sync_report and not sync_token and code in (403, 405, 415, 501):
+            return None  # no sync-collection here (RFC 6578 is optional): use ctag + etags
+        if missing_ok and code in (404, 410):
+            return response
+        if code == 403:
+            raise ProviderAuthError("the calendar server denied access to this calendar")
+        if code == 429 or code >= 500:
+            raise ProviderUnavailable(f"the calendar server answered {code}")
+        if code >= 400:
+            raise ProviderError(f"the calendar server answered {code}")
+        return response
+
+    def _checked(self, url: str) -> str:
+        try:
+            return check_caldav_url(url, self.test_hosts)
+        except UnsafeCalendarURL as exc:
+            raise ProviderError(f"refused calendar URL: {exc}") from None
+
+
+def _parse(response):
+    try:
+        return ElementTree.fromstring(response.content)
+    except ElementTree.ParseError:
+        raise ProviderError("the calendar server sent an unreadable answer") from None
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _ical_utc(moment) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _parent(href: str) -> str:
+    return href.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def _last_segment(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]

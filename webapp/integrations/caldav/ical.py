@@ -1,0 +1,101 @@
+"""iCalendar in and out for CalDAV: busy intervals from calendar-data, the booking's VEVENT.
+
+Recurrence (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides) is expanded by
+`recurring-ical-events` on top of `icalendar` (RFC 5545); nothing here re-implements it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+Interval = tuple[datetime, datetime]
+
+
+class ICalendarError(ValueError):
+    """calendar-data that cannot be parsed; the item is skipped, not the whole calendar."""
+
+
+def busy_intervals(
+    data: str | bytes, window: Interval, zone: str
+) -> tuple[str, tuple[Interval, ...]]:
+    """(UID, busy [start, end) intervals in UTC) of one calendar object resource in `window`.
+
+    All-day events (DATE values) and floating times are read in `zone`, the member's zone:
+    they mean "that local day/time wherever the member is". Transparent (free) and cancelled
+    occurrences do not block (K2).
+    """
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(*window)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ICalendarError(str(exc)[:200]) from None
+    uid = next((str(c.get("UID", "")) for c in calendar.walk("VEVENT")), "")
+    local = ZoneInfo(zone)
+    found = []
+    for event in occurrences:
+        if event.name != "VEVENT" or not _blocks(event):
+            continue
+        interval = _interval(event, local)
+        if interval and interval[1] > window[0] and interval[0] < window[1]:
+            found.append(interval)
+    return uid, tuple(sorted(set(found)))
+
+
+def booking_calendar(uid: str, start: datetime, end: datetime, summary: str,
+                     description: str = "", sequence: int = 0) -> bytes:
+    """A VCALENDAR holding the booking's VEVENT (UTC times, opaque), ready for PUT."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Apo//Calendar write-back//EN")
+    calendar.add("version", "2.0")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
+    event.add("summary", summary)
+    if description:
+        event.add("description", description)
+    event.add("sequence", int(sequence))
+    event.add("transp", "OPAQUE")
+    event.add("status", "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _blocks(event) -> bool:
+    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return False
+    return str(event.get("STATUS", "")).upper() != "CANCELLED"
+
+
+def _interval(event, zone: ZoneInfo) -> Interval | None:
+    start = event.get("DTSTART")
+    if start is None:
+        return None
+    start = start.dt
+    end_prop = event.get("DTEND")
+    if end_prop is not None:
+        end = end_prop.dt
+    elif event.get("DURATION") is not None:
+        end = start + event.get("DURATION").dt
+    else:
+        # RFC 5545 3.6.1: a DATE start without end lasts one day; a DATE-TIME start, no time.
+        end = start + timedelta(days=1) if _is_date(start) else start
+    begin, finish = _utc(start, zone), _utc(end, zone)
+    return (begin, finish) if finish > begin else None
+
+
+def _is_date(value) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _utc(value, zone: ZoneInfo) -> datetime:
+    if _is_date(value):
+        value = datetime.combine(value, time(), tzinfo=zone)
+    elif value.tzinfo is None:  # floating time: the member's wall clock
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
