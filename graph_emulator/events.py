@@ -20,7 +20,8 @@ SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
 WRITABLE = {"subject", "body", "start", "end", "isAllDay", "showAs", "location", "locations",
             "attendees", "recurrence", "transactionId", "sensitivity", "importance",
             "isReminderOn", "reminderMinutesBeforeStart", "categories", "isOnlineMeeting",
-            "allowNewTimeProposals", "responseRequested", "hideAttendees"}
+            "allowNewTimeProposals", "responseRequested", "hideAttendees",
+            "singleValueExtendedProperties"}
 READ_ONLY_IGNORED = {"id", "iCalUId", "@odata.type", "@odata.etag", "changeKey", "type",
                      "seriesMasterId", "createdDateTime", "lastModifiedDateTime", "organizer",
                      "webLink", "isOrganizer", "originalStart", "bodyPreview"}
@@ -89,6 +90,12 @@ def apply_body(tenant: Tenant, event: dict, body: dict, creating: bool) -> None:
         if local.time() != dt.time(0) or span.total_seconds() % 86400 or not span:
             raise EventError("ErrorInvalidRequest", "The start and end of an all-day event "
                              "must be midnight and a whole number of days apart.")
+    extended = staged.get("singleValueExtendedProperties") or []
+    if not isinstance(extended, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(
+                p.get("value"), str) for p in extended):
+        raise EventError("RequestBodyRead", "singleValueExtendedProperties must be a list of "
+                         "{id, value} strings.")
     if staged.get("recurrence"):
         problem = rec.validate(staged["recurrence"])
         if problem:

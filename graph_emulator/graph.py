@@ -175,7 +175,24 @@ def calendar_view_delta(calendar_id=None):
     return with_applied(json_response(body), applied)
 
 
-_ICAL_FILTER = re.compile(r"^\s*iCalUId\s+eq\s+'([^']*)'\s*$")
+_ICAL_FILTER = re.compile(r"^\s*iCalUId\s+eq\s+'((?:[^']|'')*)'\s*$")
+# singlevaluelegacyextendedproperty-get: "Get resource instances filtered by a property value".
+_EXTENDED_FILTER = re.compile(
+    r"^\s*singleValueExtendedProperties/Any\(\s*ep\s*:\s*ep/id\s+eq\s+'((?:[^']|'')*)'"
+    r"\s+and\s+ep/value\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$", re.IGNORECASE)
+
+
+def _matches(event: dict, raw_filter: str) -> bool | None:
+    """Whether the event passes ``$filter``; None for a filter the emulator does not know."""
+    ical = _ICAL_FILTER.match(raw_filter)
+    if ical:
+        return event["iCalUId"] == ical.group(1).replace("''", "'")
+    extended = _EXTENDED_FILTER.match(raw_filter)
+    if extended:
+        wanted_id, wanted = (g.replace("''", "'") for g in extended.groups())
+        return any(p["id"].lower() == wanted_id.lower() and p["value"] == wanted
+                   for p in event.get("singleValueExtendedProperties") or [])
+    return None
 
 
 @bp.get("/me/events")
@@ -187,11 +204,10 @@ def list_events():
     mine = [e for e in t.events.values() if e["owner"] == g.user_id]
     raw_filter = request.args.get("$filter")
     if raw_filter:
-        match = _ICAL_FILTER.match(raw_filter)
-        if not match:
+        if _matches({"iCalUId": ""}, raw_filter) is None:
             return graph_error(400, "ErrorInvalidUrlQueryFilter",
                                "The query filter contains one or more invalid nodes.")
-        mine = [e for e in mine if e["iCalUId"] == match.group(1)]
+        mine = [e for e in mine if _matches(e, raw_filter)]
     mine.sort(key=lambda e: e["createdDateTime"])
     return _paged([events.render(t, e, tz_name) for e in mine], "Collection(event)",
                   applied=applied)

@@ -192,3 +192,18 @@ def test_control_revoke_with_access_tokens_stops_graph_calls(graph):
     graph.control("POST", "revoke", {"user": SATO, "access_tokens": True})
     response = api.get(graph.url("me"), timeout=10)
     assert response.status_code == 401
+
+
+def test_filter_by_single_value_extended_property(graph):
+    api = graph.api()
+    prop = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name ApoBookingUid"
+    event = api.post(graph.url("me/events"), json=_body(singleValueExtendedProperties=[
+        {"id": prop, "value": "apo-booking-1@x"}]), timeout=10).json()
+    api.post(graph.url("me/events"), json=_body(subject="other"), timeout=10)
+    assert "singleValueExtendedProperties" not in event
+    found = api.get(graph.url("me/events"), params={
+        "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{prop}' and "
+                   "ep/value eq 'apo-booking-1@x')"}, timeout=10).json()["value"]
+    assert [e["id"] for e in found] == [event["id"]]
+    bad = api.get(graph.url("me/events"), params={"$filter": "subject eq 'x'"}, timeout=10)
+    assert bad.status_code == 400

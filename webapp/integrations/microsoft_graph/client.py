@@ -252,8 +252,12 @@ class GraphClient:
     def create_event(self, subject: str, start: dt.datetime, end: dt.datetime,
                      transaction_id: str, body_html: str = "", calendar_id: str | None = None,
                      location: str | None = None, attendees: list[dict] | None = None,
-                     ) -> GraphEvent:
-        """Create the event; a retry with the same ``transaction_id`` returns the first one."""
+                     extended_properties: dict[str, str] | None = None) -> GraphEvent:
+        """Create the event; a retry with the same ``transaction_id`` returns the first one.
+
+        ``extended_properties`` ({property id: value}) are singleValueExtendedProperties, the
+        documented way to tag an event with our own key and find it again.
+        """
         path = f"/me/calendars/{quote(calendar_id, safe='')}/events" if calendar_id \
             else "/me/events"
         payload = {"subject": subject, "start": format_time(start), "end": format_time(end),
@@ -261,6 +265,9 @@ class GraphClient:
                    "transactionId": transaction_id, "attendees": attendees or []}
         if location:
             payload["location"] = {"displayName": location}
+        if extended_properties:
+            payload["singleValueExtendedProperties"] = [
+                {"id": key, "value": value} for key, value in extended_properties.items()]
         return parse_event(self._request("POST", path, json=payload).json())
 
     def update_event(self, event_id: str, subject: str | None = None,
@@ -296,10 +303,21 @@ class GraphClient:
         return True
 
     def find_event_by_ical_uid(self, ical_uid: str) -> GraphEvent | None:
-        escaped = ical_uid.replace("'", "''")
-        body = self._request("GET", "/me/events", params={
-            "$filter": f"iCalUId eq '{escaped}'"}).json()
+        return self._find(f"iCalUId eq '{_literal(ical_uid)}'")
+
+    def find_event_by_property(self, property_id: str, value: str) -> GraphEvent | None:
+        """The event tagged with ``value`` in the extended property ``property_id``."""
+        return self._find(f"singleValueExtendedProperties/Any(ep: ep/id eq "
+                          f"'{_literal(property_id)}' and ep/value eq '{_literal(value)}')")
+
+    def _find(self, odata_filter: str) -> GraphEvent | None:
+        body = self._request("GET", "/me/events", params={"$filter": odata_filter}).json()
         return parse_event(body["value"][0]) if body.get("value") else None
+
+
+def _literal(value: str) -> str:
+    """An OData string literal's content: single quotes doubled."""
+    return value.replace("'", "''")
 
 
 def token_refresher(refresh: Callable[[str], TokenSet], persist: Callable[[TokenSet], None],
