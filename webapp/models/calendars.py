@@ -148,6 +148,9 @@ class CalendarWrite(db.Model):
     member: Mapped[Member] = relationship()
 
 
+DEFAULT_GRACE_MINUTES = 12 * 60
+
+
 class CalendarSettings(db.Model):
     """Per-organization calendar settings: Salesforce Events as a busy source (K5)."""
 
@@ -160,3 +163,5 @@ class CalendarSettings(db.Model):
     # The newest Event SystemModstamp seen, so each poll asks only for what changed.
     salesforce_watermark: Mapped[datetime | None] = mapped_column(UTCDateTime)
     salesforce_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # K6: how long a broken calendar's last stored busy times are still trusted.
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_GRACE_MINUTES)

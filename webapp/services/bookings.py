@@ -27,6 +27,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.services import slots as slot_rules
+from webapp.services.calendars import availability as calendar_availability
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
 CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
@@ -103,7 +104,7 @@ def available_slots(
     lower = range_start or now
     upper = range_end or now + timedelta(days=page.window_days)
     return slot_rules.compute_slots(
-        _schedules(page, lower, upper, exclude_booking_id),
+        _schedules(page, lower, upper, exclude_booking_id, now),
         duration_minutes=page.duration_minutes,
         buffer_minutes=page.buffer_minutes,
         window_days=page.window_days,
@@ -259,7 +260,8 @@ def _claim(booking: Booking, buffer_minutes: int) -> None:
 
 
 def _schedules(
-    page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None
+    page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None,
+    now: datetime,
 ) -> list[slot_rules.MemberSchedule]:
     members = page.members
     margin = timedelta(minutes=page.duration_minutes + page.buffer_minutes)
@@ -273,8 +275,15 @@ def _schedules(
     busy: dict[int, set[datetime]] = {m.id: set() for m in members}
     for member_id, unit in db.session.execute(query):
         busy[member_id].add(_as_utc(unit))
+    # Members' calendars and Salesforce Events, from the stored copy only (K2, K3, K5, K6).
+    calendar_busy, unavailable = calendar_availability.busy_and_unavailable(
+        page.organization_id, list(busy), lower - slot_rules.UNIT, upper + margin, now)
+    for member_id, intervals in calendar_busy.items():
+        for start, end in intervals:
+            busy[member_id].update(slot_rules.interval_units(start, end))
     return [
-        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo", m.working_hours or {},
+        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo",
+                                  {} if m.id in unavailable else m.working_hours or {},
                                   frozenset(busy[m.id]))
         for m in members
     ]

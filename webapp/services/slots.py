@@ -68,6 +68,16 @@ def claimed_units(start: datetime, end: datetime, buffer_minutes: int) -> list[d
     return units
 
 
+def interval_units(start: datetime, end: datetime) -> list[datetime]:
+    """The 5-minute units a stored calendar busy interval [start, end) touches (K2): a partly
+    covered unit counts as busy, so an event ending at 10:01 blocks the 10:00 unit."""
+    units, current = [], _floor_unit(start)
+    while current < end:
+        units.append(current)
+        current += UNIT
+    return units
+
+
 def working_intervals(
     schedule: MemberSchedule, range_start: datetime, range_end: datetime
 ) -> list[tuple[datetime, datetime]]:

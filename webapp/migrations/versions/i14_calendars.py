@@ -23,6 +23,7 @@ def upgrade():
     sa.Column('salesforce_busy', sa.Boolean(), nullable=False),
     sa.Column('salesforce_watermark', sa.DateTime(timezone=True), nullable=True),
     sa.Column('salesforce_synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('grace_minutes', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_calendar_settings_organization_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_calendar_settings'))
     )

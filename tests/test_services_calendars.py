@@ -1,0 +1,232 @@
+"""The calendar core against a real Radicale server (K1-K4, K6): discovery, busy times from
+recurring, all-day, zoned and transparent events, incremental sync, write-back, broken
+credentials and the grace period."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_public_page
+from tests.fixtures_radicale import vevent
+from webapp.extensions import db
+from webapp.jobs_calendars import options, write_booking_to_calendars
+from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
+from webapp.services import bookings, crypto
+from webapp.services.bookings import CustomerDetails
+from webapp.services.calendars import connections, sync, writeback
+
+NOW = datetime(2030, 6, 3, 0, 0, tzinfo=UTC)  # a Monday; members work around the clock
+
+
+@pytest.fixture
+def page(caldav_app):
+    created = make_public_page(members=1, fields=[], duration_minutes=60)
+    db.session.commit()
+    return created
+
+
+@pytest.fixture
+def member(page):
+    return page.members[0]
+
+
+def connect(member, account, url=None, password=None):
+    connection = connections.connect_caldav(
+        member, url or account.server.url + "/", account.user, password or account.password,
+        options())
+    db.session.commit()
+    return connection
+
+
+def synced(connection, now=NOW):
+    outcome = sync.sync_connection(connection, options(), now)
+    db.session.commit()
+    return outcome
+
+
+def starts(page, day: datetime) -> set[str]:
+    """Offered slot starts (HH:MM UTC) on one UTC day."""
+    found = bookings.available_slots(page, NOW, day, day + timedelta(days=1))
+    return {slot.start.strftime("%H:%M") for slot in found}
+
+
+def test_K1_connect_discovers_calendars_from_the_server_root_and_encrypts_password(
+        member, caldav_account):
+    connection = connect(member, caldav_account)
+    assert [(c.name, c.blocks, c.receives_bookings) for c in connection.calendars] == [
+        ("仕事", True, True)]
+    assert connection.calendars[0].remote_id == caldav_account.calendar_url
+    assert caldav_account.password not in connection.credentials_enc
+    assert json.loads(crypto.decrypt(connection.credentials_enc)) == {
+        "password": caldav_account.password}
+
+
+@pytest.mark.parametrize("url", [
+    "http://calendar.example.com/dav/",  # https only
+    "https://user:pw@calendar.example.com/",  # no user info
+    "https://calendar.example.com\\@evil.example/",  # backslash
+    "https://127.0.0.1:5232/",  # internal address, not a configured test host
+    "javascript:alert(1)",
+])
+def test_K1_connect_refuses_unsafe_urls_at_input(member, url):
+    with pytest.raises(connections.CalendarConnectError):
+        connections.connect_caldav(member, url, "u", "p", options())
+
+
+def test_K1_wrong_password_is_refused_at_connect_with_the_reason(
+        caldav_app, member, caldav_account):
+    with pytest.raises(connections.CalendarConnectError) as refused:
+        connect(member, caldav_account, password="wrong")
+    with caldav_app.test_request_context():
+        assert "アプリ用パスワード" in str(refused.value.message)
+
+
+def test_K2_recurring_event_with_exdate_and_moved_occurrence(page, member, caldav_account):
+    series = vevent("standup", "20300603T010000Z", "20300603T020000Z",
+                    "RRULE:FREQ=DAILY;COUNT=4\r\nEXDATE:20300604T010000Z\r\n")
+    moved = ("BEGIN:VEVENT\r\nUID:standup\r\nDTSTAMP:20300101T000000Z\r\n"
+             "RECURRENCE-ID:20300605T010000Z\r\nDTSTART:20300605T050000Z\r\n"
+             "DTEND:20300605T060000Z\r\nSUMMARY:moved\r\nEND:VEVENT\r\n")
+    caldav_account.put_event("standup.ics",
+                             series.replace("END:VCALENDAR", moved + "END:VCALENDAR"))
+    synced(connect(member, caldav_account))
+    day = datetime(2030, 6, 3, tzinfo=UTC)
+    assert "01:00" not in starts(page, day)
+    assert "01:00" in starts(page, day + timedelta(days=1))  # EXDATE frees the 4th
+    assert "01:00" in starts(page, day + timedelta(days=2))  # moved away on the 5th...
+    assert "05:00" not in starts(page, day + timedelta(days=2))  # ...to 05:00
+    assert "01:00" not in starts(page, day + timedelta(days=3))  # the series goes on
+    assert "02:00" in starts(page, day + timedelta(days=3))
+
+
+def test_K2_all_day_event_blocks_the_members_local_day(page, member, caldav_account):
+    caldav_account.put_event("holiday.ics", vevent("holiday", "20300605", "20300606").replace(
+        "DTSTART:", "DTSTART;VALUE=DATE:").replace("DTEND:", "DTEND;VALUE=DATE:"))
+    synced(connect(member, caldav_account))
+    # Asia/Tokyo (UTC+9): the 5th runs from 4th 15:00 to 5th 15:00 UTC.
+    assert "14:00" in starts(page, datetime(2030, 6, 4, tzinfo=UTC))
+    assert "15:00" not in starts(page, datetime(2030, 6, 4, tzinfo=UTC))
+    assert "14:00" not in starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert "15:00" in starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+
+
+def test_K2_event_in_los_angeles_blocks_its_utc_time(page, member, caldav_account):
+    # 09:00 PDT (UTC-7) on June 5 is 16:00 UTC.
+    caldav_account.put_event("la.ics", vevent("la", "20300605T090000", "20300605T100000",
+                                              tzid="America/Los_Angeles"))
+    synced(connect(member, caldav_account))
+    offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert "16:00" not in offered and "15:45" not in offered
+    assert "17:00" in offered and "09:00" in offered
+
+
+def test_K2_transparent_event_does_not_block(page, member, caldav_account):
+    caldav_account.put_event("free.ics", vevent("free", "20300605T010000Z", "20300605T020000Z",
+                                                "TRANSP:TRANSPARENT\r\n"))
+    caldav_account.put_event("busy.ics", vevent("busy", "20300605T030000Z", "20300605T040000Z"))
+    synced(connect(member, caldav_account))
+    offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert "01:00" in offered and "03:00" not in offered
+
+
+def test_K3_event_added_after_the_first_sync_is_picked_up_incrementally(
+        page, member, caldav_account):
+    connection = connect(member, caldav_account)
+    synced(connection)
+    token = connection.calendars[0].sync_state["adapter"]["sync_token"]
+    day = datetime(2030, 6, 6, tzinfo=UTC)
+    assert "02:00" in starts(page, day)
+    caldav_account.put_event("late.ics", vevent("late", "20300606T020000Z", "20300606T030000Z"))
+    synced(connection, NOW + timedelta(minutes=5))
+    assert connection.calendars[0].sync_state["adapter"]["sync_token"] != token
+    assert "02:00" not in starts(page, day)
+    caldav_account.delete_event("late.ics")
+    synced(connection, NOW + timedelta(minutes=10))
+    assert "02:00" in starts(page, day)
+    assert db.session.scalars(select(BusyInterval)).all() == []
+
+
+def test_K3_page_views_read_the_store_and_make_no_provider_call(
+        page, member, caldav_account, monkeypatch):
+    import requests
+
+    caldav_account.put_event("busy.ics", vevent("busy", "20300605T030000Z", "20300605T040000Z"))
+    synced(connect(member, caldav_account))
+    calls = []
+    real_send = requests.Session.send
+    monkeypatch.setattr(requests.Session, "send",
+                        lambda self, *a, **k: calls.append(1) or real_send(self, *a, **k))
+    for _ in range(20):
+        assert "03:00" not in starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert calls == []
+
+
+def book(page, start, now=NOW):
+    booking, _record = bookings.create_booking(page, start, CustomerDetails(
+        email="taro@example.com", name="山田 太郎"), now=now)
+    writeback.plan_writes(booking)
+    db.session.commit()
+    write_booking_to_calendars(booking.id)
+    return booking
+
+
+def test_K4_booking_is_written_moved_and_removed_exactly_once(page, member, caldav_account):
+    connection = connect(member, caldav_account)
+    booking = book(page, datetime(2030, 6, 5, 2, tzinfo=UTC))
+    name = f"apo-booking-{booking.id}%40apo.test.ics"
+    assert caldav_account.server.list_hrefs(caldav_account.user,
+                                            caldav_account.calendar_url) == [name]
+    body = caldav_account.server.get(caldav_account.user, caldav_account.calendar_url + name).text
+    assert "DTSTART:20300605T020000Z" in body and f"apo-booking-{booking.id}@apo.test" in body
+    assert booking.token not in body  # no private link in the member's calendar (F4)
+
+    bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
+    writeback.plan_writes(booking)
+    db.session.commit()
+    write_booking_to_calendars(booking.id)
+    write_booking_to_calendars(booking.id)  # a duplicate job writes nothing twice
+    assert caldav_account.server.list_hrefs(caldav_account.user,
+                                            caldav_account.calendar_url) == [name]
+    body = caldav_account.server.get(caldav_account.user, caldav_account.calendar_url + name).text
+    assert "DTSTART:20300605T060000Z" in body
+
+    # The written copy syncs back without blocking twice: the booking's own claim blocks.
+    synced(connection)
+    assert db.session.scalars(select(BusyInterval)).all() == []
+
+    bookings.cancel_booking(booking, now=NOW)
+    writeback.plan_writes(booking)
+    db.session.commit()
+    write_booking_to_calendars(booking.id)
+    assert caldav_account.server.list_hrefs(caldav_account.user,
+                                            caldav_account.calendar_url) == []
+    log = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id)).all()
+    assert [(w.action, w.status) for w in log] == [("put", "done"), ("put", "done"),
+                                                    ("delete", "done")]
+
+
+def test_K6_wrong_password_breaks_the_connection_and_grace_then_unavailable(
+        caldav_app, page, member, caldav_account):
+    caldav_account.put_event("busy.ics", vevent("busy", "20300605T030000Z", "20300605T040000Z"))
+    connection = connect(member, caldav_account)
+    synced(connection)
+    caldav_account.server.add_user(caldav_account.user, "changed-elsewhere")
+    outcome = synced(connection, NOW + timedelta(minutes=5))
+    assert outcome.error is not None
+    assert connection.status == "broken" and connection.status_reason.startswith("auth:")
+    with caldav_app.test_request_context():
+        assert "アプリ用パスワード" in str(connections.reason_message(connection))
+    day = datetime(2030, 6, 5, tzinfo=UTC)
+    # Within the grace period the last stored busy times still count...
+    assert "03:00" not in starts(page, day) and "05:00" in starts(page, day)
+    # ...after it the member is offered nothing rather than risk a double booking.
+    db.session.add(CalendarSettings(organization_id=page.organization_id, grace_minutes=60))
+    db.session.commit()
+    later = connection.broken_since + timedelta(minutes=61)
+    assert bookings.available_slots(page, later, day, day + timedelta(days=1)) == []
+    assert bookings.available_slots(page, later - timedelta(minutes=2), day,
+                                    day + timedelta(days=1)) != []

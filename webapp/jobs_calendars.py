@@ -1,0 +1,125 @@
+"""RQ entry points for calendars (K3, K4, K5): ids only; the rules live in
+services/calendars. Kept beside jobs.py (same app-per-process pattern) so the sync engine's
+module stays the sync engine's."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, current_app, has_app_context
+from redis.exceptions import RedisError
+from rq import Retry
+
+log = logging.getLogger(__name__)
+RETRY = Retry(max=3, interval=[15, 60, 300])
+
+
+def options(app: Flask | None = None):
+    from webapp.services.calendars.options import CalendarOptions
+
+    return CalendarOptions.from_config((app or current_app).config)
+
+
+def _enqueue(function: str, *args, description: str) -> bool:
+    from webapp.jobs import get_queue
+
+    try:
+        get_queue().enqueue(f"webapp.jobs_calendars.{function}", *args, retry=RETRY,
+                            job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
+                            description=description)
+    except RedisError as exc:
+        # The pending rows stay in the database; the sweeper queues them again.
+        log.warning("queue unavailable for %s: %s", description, type(exc).__name__)
+        return False
+    return True
+
+
+def enqueue_calendar_writes(booking_id: int) -> bool:
+    """After the commit that planned the writes (K4)."""
+    return _enqueue("write_booking_to_calendars", booking_id,
+                    description=f"calendar write-back of booking {booking_id}")
+
+
+def enqueue_calendar_sync(connection_id: int) -> bool:
+    return _enqueue("sync_calendar_connection", connection_id,
+                    description=f"calendar sync of connection {connection_id}")
+
+
+def enqueue_salesforce_busy(org_id: int) -> bool:
+    return _enqueue("sync_salesforce_busy", org_id,
+                    description=f"Salesforce busy times of organization {org_id}")
+
+
+def enqueue_due() -> int:
+    """The polling round (worker.py's sweeper): every calendar not synced within the poll
+    interval, every org with Salesforce busy times on, and write-backs a lost job left."""
+    from webapp.extensions import db
+    from webapp.services.calendars import salesforce_busy, sync, writeback
+
+    opts = options()
+    connection_ids = sync.due_connection_ids(opts)
+    org_ids = salesforce_busy.due_org_ids(opts.poll_interval)
+    booking_ids = writeback.stale_booking_ids(timedelta(minutes=5))
+    db.session.commit()
+    queued = sum(enqueue_calendar_sync(cid) for cid in connection_ids)
+    queued += sum(enqueue_salesforce_busy(oid) for oid in org_ids)
+    return queued + sum(enqueue_calendar_writes(bid) for bid in booking_ids)
+
+
+def _run(function, *args) -> None:
+    from webapp.jobs import _worker_app
+
+    if has_app_context():
+        function(current_app, *args)
+        return
+    app = _worker_app()
+    with app.app_context():
+        function(app, *args)
+
+
+def write_booking_to_calendars(booking_id: int) -> None:
+    """RQ job (K4): run the booking's pending writes in order; a transient failure raises so
+    RQ retries (the remaining writes stay pending)."""
+    _run(_write_booking, booking_id)
+
+
+def _write_booking(app: Flask, booking_id: int) -> None:
+    from webapp.extensions import db
+    from webapp.models import CalendarWrite
+    from webapp.services.calendars import writeback
+
+    for write_id in writeback.pending_write_ids(booking_id):
+        try:
+            writeback.run_write(db.session.get(CalendarWrite, write_id), options(app))
+        finally:
+            db.session.commit()
+
+
+def sync_calendar_connection(connection_id: int) -> None:
+    """RQ job (K3): one incremental sync of one member's connection."""
+    _run(_sync_connection, connection_id)
+
+
+def _sync_connection(app: Flask, connection_id: int) -> None:
+    from webapp.extensions import db
+    from webapp.models import CalendarConnection
+    from webapp.services.calendars import sync
+
+    connection = db.session.get(CalendarConnection, connection_id)
+    if connection is not None:
+        sync.sync_connection(connection, options(app))
+        db.session.commit()
+
+
+def sync_salesforce_busy(org_id: int) -> None:
+    """RQ job (K5): Events changed since the last poll block their owners' slots."""
+    _run(_sync_salesforce, org_id)
+
+
+def _sync_salesforce(app: Flask, org_id: int) -> None:
+    from webapp.extensions import db
+    from webapp.services.calendars import salesforce_busy
+
+    salesforce_busy.sync_org(org_id, options(app), app.config)
+    db.session.commit()

@@ -1,0 +1,41 @@
+"""Calendar settings, read from the app config by the caller and passed in (services read no
+`current_app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class CalendarOptions:
+    timeout: float = 10.0  # every provider call in a background sync
+    confirm_timeout: float = 3.0  # the re-check while a customer confirms (K3): short
+    confirm_max_age: timedelta = timedelta(minutes=2)  # older copies are refreshed on confirm
+    poll_interval: timedelta = timedelta(minutes=5)  # background polling per calendar (K3)
+    horizon_days: int = 120  # busy times are expanded this far ahead (covers booking windows)
+    test_hosts: tuple[str, ...] = ()  # http://host:port origins allowed besides https (X3)
+    domain: str = "apo.invalid"  # UID domain of written bookings (ical_uid.booking_uid)
+    link_max_age: int = 7 * 24 * 3600  # the member's self-connect link (K1)
+
+    @classmethod
+    def from_config(cls, config) -> CalendarOptions:
+        hosts = config.get("CALDAV_TEST_HOSTS") or ()
+        if isinstance(hosts, str):
+            hosts = tuple(h.strip() for h in hosts.split(",") if h.strip())
+        return cls(
+            timeout=float(config.get("CALENDAR_TIMEOUT", 10.0)),
+            confirm_timeout=float(config.get("CALENDAR_CONFIRM_TIMEOUT", 3.0)),
+            confirm_max_age=timedelta(seconds=float(config.get("CALENDAR_CONFIRM_MAX_AGE", 120))),
+            poll_interval=timedelta(seconds=float(config.get("CALENDAR_POLL_INTERVAL", 300))),
+            horizon_days=int(config.get("CALENDAR_HORIZON_DAYS", 120)),
+            test_hosts=tuple(hosts),
+            domain=config.get("CALENDAR_UID_DOMAIN") or _host(config.get("BASE_URL")),
+            link_max_age=int(config.get("CALENDAR_LINK_MAX_AGE", 7 * 24 * 3600)),
+        )
+
+
+def _host(base_url: str | None) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(base_url or "").hostname or "apo.invalid").lower()
