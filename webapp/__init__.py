@@ -32,6 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     crypto.init_app(app)
     register_blueprints(app)
+    from webapp.services.calendars import microsoft as microsoft_calendars
+
+    microsoft_calendars.register(app.config)  # the "microsoft" calendar provider (K1)
     return app
 
 

@@ -14,6 +14,7 @@ def register_blueprints(app: Flask) -> None:
         admin_salesforce,
         admin_syncs,
         auth,
+        calendar_microsoft,
         errors,
         public,
     )
@@ -21,4 +22,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(calendar_microsoft.bp)
     errors.init_app(app)
