@@ -39,11 +39,11 @@ class RadicaleServer:
     """A running Radicale process; `url` is its origin, `users` maps user -> password."""
 
     def __init__(self, data_dir: str | None = None, users: dict[str, str] | None = None,
-                 log=subprocess.DEVNULL):
+                 log=subprocess.DEVNULL, port: int | None = None):
         self.dir = data_dir or tempfile.mkdtemp(prefix="apo-radicale-")
         os.makedirs(self.dir, exist_ok=True)
         self.users = dict(users or {})
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.origin = f"127.0.0.1:{self.port}"
         self._write_users()
@@ -115,3 +115,46 @@ class RadicaleServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+# ----- demo calendars (make run) ------------------------------------------------------------
+# Published demo accounts, like the demo admin's: user -> password. Tanaka's calendar is there
+# but not connected, so a newcomer can try the connect screen (see the banner).
+DEMO_ACCOUNTS = {"sato": "sato-caldav-demo", "suzuki": "suzuki-caldav-demo",
+                 "tanaka": "tanaka-caldav-demo"}
+
+
+def _ics(uid: str, lines: list[str]) -> str:
+    body = "\r\n".join([f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines])
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apo demo//EN\r\nBEGIN:VEVENT\r\n"
+            f"{body}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def seed_demo_calendars(server: RadicaleServer, today) -> dict[str, str]:
+    """Each demo member's calendar with a few events around `today` (a date in Asia/Tokyo):
+    Sato: a weekday stand-up 10:00-11:00 (recurring) and a customer meeting tomorrow 14:00;
+    Suzuki: an all-day training in two days. Idempotent (same names, PUT replaces).
+    Returns user -> calendar URL."""
+    from datetime import timedelta
+
+    for user, password in DEMO_ACCOUNTS.items():
+        server.add_user(user, password)
+    urls = {}
+    for user in DEMO_ACCOUNTS:
+        url = f"{server.url}/{user}/calendar/"
+        if server.get(user, url).status_code == 404:
+            server.make_calendar(user, "calendar", "仕事")
+        urls[user] = url
+    day = today.strftime("%Y%m%d")
+    tomorrow = (today + timedelta(days=1)).strftime("%Y%m%d")
+    training = today + timedelta(days=2)
+    server.put("sato", urls["sato"], "standup.ics", _ics("demo-standup", [
+        "SUMMARY:朝会", f"DTSTART;TZID=Asia/Tokyo:{day}T100000",
+        f"DTEND;TZID=Asia/Tokyo:{day}T110000", "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"]))
+    server.put("sato", urls["sato"], "customer.ics", _ics("demo-customer", [
+        "SUMMARY:顧客訪問", f"DTSTART;TZID=Asia/Tokyo:{tomorrow}T140000",
+        f"DTEND;TZID=Asia/Tokyo:{tomorrow}T150000"]))
+    server.put("suzuki", urls["suzuki"], "training.ics", _ics("demo-training", [
+        "SUMMARY:終日研修", f"DTSTART;VALUE=DATE:{training.strftime('%Y%m%d')}",
+        f"DTEND;VALUE=DATE:{(training + timedelta(days=1)).strftime('%Y%m%d')}"]))
+    return urls

@@ -22,6 +22,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), ROOT]
+from radicale_server import RadicaleServer, seed_demo_calendars  # noqa: E402
 from services import start_embedded_redis, wait_for_port  # noqa: E402
 
 INSTANCE = os.path.join(ROOT, "instance")
@@ -61,6 +62,9 @@ class Demo:
         self.host, self.port = host, port
         self.login_port = login_port or port + 100
         self.instance_port = instance_port or port + 101
+        # A fixed port: the connected calendars' URLs are stored in the demo database.
+        self.radicale_port = port + 102
+        self.radicale_url = f"http://127.0.0.1:{self.radicale_port}"
         self.base_url = base_url or f"http://{host}:{port}"
         self.login_url = f"http://127.0.0.1:{self.login_port}"
         self.instance_url = f"http://127.0.0.1:{self.instance_port}"
@@ -83,6 +87,7 @@ class Demo:
         env.setdefault("SALESFORCE_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{self.instance_port}")
+        env.setdefault("APO_CALDAV_TEST_HOSTS", f"127.0.0.1:{self.radicale_port}")
         return env
 
     # ----- lifecycle ---------------------------------------------------------------------
@@ -95,6 +100,7 @@ class Demo:
                 self.children.append(("redis", process))
             self._run(["flask", "db", "upgrade"], "migrate")
             self._run(["flask", "seed-demo"], "seed")
+            self._start_radicale()
             self._start_services()
         except BaseException:
             self.stop()
@@ -124,6 +130,21 @@ class Demo:
         if output:
             output.close()
         self.children.append((name, process))
+
+    def _start_radicale(self) -> None:
+        """The members' CalDAV calendars (K1, K2): a Radicale server with the demo events,
+        connected to the demo members once."""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        output = self._output("radicale")
+        server = RadicaleServer(os.path.join(self.instance_dir, "radicale"),
+                                log=output or subprocess.DEVNULL, port=self.radicale_port)
+        if output:
+            output.close()
+        self.children.append(("radicale", server.process))
+        seed_demo_calendars(server, datetime.now(ZoneInfo("Asia/Tokyo")).date())
+        self._run(["flask", "seed-demo-calendars", self.radicale_url + "/"], "seed-calendars")
 
     def _start_services(self) -> None:
         # The emulator's demo Connected App accepts Apo's callback URL, so the admin can
@@ -191,6 +212,8 @@ class Demo:
   Consumer key:      {DEMO_CLIENT_ID}
   Consumer secret:   {DEMO_CLIENT_SECRET}
   Redis:             {self.env["REDIS_URL"]}
+  CalDAV (Radicale): {self.radicale_url}/   (tanaka / tanaka-caldav-demo is not connected yet:
+                     try カレンダー連携 > CalDAVカレンダーを接続)
 """
 
 

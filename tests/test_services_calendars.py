@@ -17,7 +17,7 @@ from webapp.jobs_calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
 from webapp.services import bookings, crypto
 from webapp.services.bookings import CustomerDetails
-from webapp.services.calendars import connections, sync, writeback
+from webapp.services.calendars import connections, sync
 
 NOW = datetime(2030, 6, 3, 0, 0, tzinfo=UTC)  # a Monday; members work around the clock
 
@@ -168,7 +168,6 @@ def test_K3_page_views_read_the_store_and_make_no_provider_call(
 def book(page, start, now=NOW):
     booking, _record = bookings.create_booking(page, start, CustomerDetails(
         email="taro@example.com", name="山田 太郎"), now=now)
-    writeback.plan_writes(booking)
     db.session.commit()
     write_booking_to_calendars(booking.id)
     return booking
@@ -185,7 +184,6 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(page, member, cald
     assert booking.token not in body  # no private link in the member's calendar (F4)
 
     bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
-    writeback.plan_writes(booking)
     db.session.commit()
     write_booking_to_calendars(booking.id)
     write_booking_to_calendars(booking.id)  # a duplicate job writes nothing twice
@@ -199,7 +197,6 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(page, member, cald
     assert db.session.scalars(select(BusyInterval)).all() == []
 
     bookings.cancel_booking(booking, now=NOW)
-    writeback.plan_writes(booking)
     db.session.commit()
     write_booking_to_calendars(booking.id)
     assert caldav_account.server.list_hrefs(caldav_account.user,
@@ -230,3 +227,29 @@ def test_K6_wrong_password_breaks_the_connection_and_grace_then_unavailable(
     assert bookings.available_slots(page, later, day, day + timedelta(days=1)) == []
     assert bookings.available_slots(page, later - timedelta(minutes=2), day,
                                     day + timedelta(days=1)) != []
+
+
+def test_K4_write_back_updates_the_invitation_already_filed_under_another_name(
+        page, member, caldav_account):
+    """The member's mail client filed the emailed invitation (same UID, N1) in the calendar:
+    the write-back updates that event instead of failing on the UID conflict or adding a
+    second one, and the cancel removes it."""
+    connect(member, caldav_account)
+    start = datetime(2030, 6, 5, 2, tzinfo=UTC)
+    booking, _record = bookings.create_booking(page, start, CustomerDetails(
+        email="taro@example.com", name="山田 太郎"), now=NOW)
+    db.session.commit()
+    uid = f"apo-booking-{booking.id}@apo.test"
+    caldav_account.put_event("invitation-from-mail.ics",
+                             vevent(uid, "20300605T020000Z", "20300605T023000Z"))
+    write_booking_to_calendars(booking.id)
+    assert caldav_account.server.list_hrefs(caldav_account.user, caldav_account.calendar_url) \
+        == ["invitation-from-mail.ics"]
+    body = caldav_account.server.get(caldav_account.user, caldav_account.calendar_url
+                                     + "invitation-from-mail.ics").text
+    assert "DTEND:20300605T030000Z" in body and "SUMMARY:" in body
+    bookings.cancel_booking(booking, now=NOW)
+    db.session.commit()
+    write_booking_to_calendars(booking.id)
+    assert caldav_account.server.list_hrefs(caldav_account.user,
+                                            caldav_account.calendar_url) == []

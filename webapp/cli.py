@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep_syncs)
+    app.cli.add_command(seed_demo_calendars)
 
 
 @click.command("create-admin")
@@ -45,6 +46,18 @@ def seed_demo() -> None:
     created = demo.seed(db.session)
     db.session.commit()
     click.echo("demo data created" if created else "demo data already present")
+
+
+@click.command("seed-demo-calendars")
+@click.argument("caldav_url")
+def seed_demo_calendars(caldav_url: str) -> None:
+    """Connect the demo members' calendars on the demo's Radicale server (make run, K1)."""
+    from webapp.jobs_calendars import options
+    from webapp.services import demo
+
+    count = demo.connect_demo_calendars(db.session, caldav_url, options())
+    db.session.commit()
+    click.echo(f"connected {count} demo calendar(s)")
 
 
 @click.command("sweep-syncs")

@@ -55,6 +55,17 @@ class Config:
     # Comma-separated Fernet keys, the first one encrypts (C8). Never defaulted in production.
     APO_ENCRYPTION_KEYS = None
 
+    # Calendars (K1-K6). http://host:port origins allowed besides https for CalDAV (the local
+    # Radicale of tests and `make run`); comma-separated in the environment.
+    CALDAV_TEST_HOSTS: tuple[str, ...] = ()
+    CALENDAR_TIMEOUT = 10.0  # seconds per provider call in background syncs
+    CALENDAR_CONFIRM_TIMEOUT = 3.0  # the re-check while a customer confirms (K3)
+    CALENDAR_CONFIRM_MAX_AGE = 120  # seconds; an older stored copy is re-read on confirm
+    CALENDAR_POLL_INTERVAL = 300  # seconds between background syncs of one calendar
+    CALENDAR_HORIZON_DAYS = 120  # busy times are expanded this far ahead
+    CALENDAR_LINK_MAX_AGE = 7 * 24 * 3600  # the member's own connect link (K1)
+    CALENDAR_UID_DOMAIN = None  # domain of booking UIDs; default: BASE_URL's host
+
 
 # Environment variables we read, and the config key each one sets.
 ENVIRONMENT = {
@@ -79,6 +90,12 @@ ENVIRONMENT = {
     "SALESFORCE_TIMEOUT": "SALESFORCE_TIMEOUT",
     "SALESFORCE_API_VERSION": "SALESFORCE_API_VERSION",
     "APO_ENCRYPTION_KEYS": "APO_ENCRYPTION_KEYS",
+    "APO_CALDAV_TEST_HOSTS": "CALDAV_TEST_HOSTS",
+    "APO_CALENDAR_TIMEOUT": "CALENDAR_TIMEOUT",
+    "APO_CALENDAR_CONFIRM_TIMEOUT": "CALENDAR_CONFIRM_TIMEOUT",
+    "APO_CALENDAR_CONFIRM_MAX_AGE": "CALENDAR_CONFIRM_MAX_AGE",
+    "APO_CALENDAR_POLL_INTERVAL": "CALENDAR_POLL_INTERVAL",
+    "APO_CALENDAR_HORIZON_DAYS": "CALENDAR_HORIZON_DAYS",
     # Microsoft 365 calendars (K1): the multi-tenant app, and the hosts (the emulator's in dev).
     "MS_CLIENT_ID": "MS_CLIENT_ID",
     "MS_CLIENT_SECRET": "MS_CLIENT_SECRET",

@@ -143,6 +143,9 @@ def sweep_process(interval: float) -> None:
         with app.app_context():
             try:
                 count = requeue_pending()
+                from webapp import jobs_calendars
+
+                count += jobs_calendars.enqueue_due()  # calendar polling, K3 and K5
             except SQLAlchemyError as exc:
                 # A locked or unreachable database must not end the loop; the next round retries.
                 log.warning("sweeper round failed: %s", type(exc).__name__)

@@ -10,6 +10,8 @@ from datetime import timedelta
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[15, 60, 300])
@@ -21,13 +23,18 @@ def options(app: Flask | None = None):
     return CalendarOptions.from_config((app or current_app).config)
 
 
-def _enqueue(function: str, *args, description: str) -> bool:
+def _enqueue(function: str, *args, description: str, job_id: str | None = None) -> bool:
+    """Queue a job after the commit. With `job_id`, a job still waiting or running under that
+    id is enough: the sweeper's polling rounds must not pile up syncs of a slow calendar."""
     from webapp.jobs import get_queue
 
+    queue = get_queue()
     try:
-        get_queue().enqueue(f"webapp.jobs_calendars.{function}", *args, retry=RETRY,
-                            job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
-                            description=description)
+        if job_id and _pending(queue, job_id):
+            return False
+        queue.enqueue(f"webapp.jobs_calendars.{function}", *args, retry=RETRY,
+                      job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
+                      description=description, job_id=job_id)
     except RedisError as exc:
         # The pending rows stay in the database; the sweeper queues them again.
         log.warning("queue unavailable for %s: %s", description, type(exc).__name__)
@@ -35,20 +42,36 @@ def _enqueue(function: str, *args, description: str) -> bool:
     return True
 
 
+def _pending(queue, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.STARTED,
+                                             JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
 def enqueue_calendar_writes(booking_id: int) -> bool:
-    """After the commit that planned the writes (K4)."""
+    """After the commit that planned the writes (K4); nothing to queue without a pending
+    write (a member without a receiving calendar)."""
+    from webapp.services.calendars import writeback
+
+    if not writeback.pending_write_ids(booking_id):
+        return False
     return _enqueue("write_booking_to_calendars", booking_id,
                     description=f"calendar write-back of booking {booking_id}")
 
 
 def enqueue_calendar_sync(connection_id: int) -> bool:
     return _enqueue("sync_calendar_connection", connection_id,
-                    description=f"calendar sync of connection {connection_id}")
+                    description=f"calendar sync of connection {connection_id}",
+                    job_id=f"apo-calendar-sync-{connection_id}")
 
 
 def enqueue_salesforce_busy(org_id: int) -> bool:
     return _enqueue("sync_salesforce_busy", org_id,
-                    description=f"Salesforce busy times of organization {org_id}")
+                    description=f"Salesforce busy times of organization {org_id}",
+                    job_id=f"apo-salesforce-busy-{org_id}")
 
 
 def enqueue_due() -> int:

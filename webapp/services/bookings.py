@@ -28,6 +28,7 @@ from webapp.models import (
 )
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import availability as calendar_availability
+from webapp.services.calendars import writeback as calendar_writeback
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
 CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
@@ -155,6 +156,7 @@ def create_booking(
     booking.syncs.append(record)
     db.session.add(booking)
     _claim(booking, page.buffer_minutes)
+    calendar_writeback.plan_writes(booking)  # K4, in the booking's transaction like S1
     return booking, record
 
 
@@ -173,6 +175,7 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
     record = SyncRecord(organization_id=booking.organization_id, action=SyncAction.CANCEL.value)
     booking.syncs.append(record)
     db.session.flush()
+    calendar_writeback.plan_writes(booking)
     return record
 
 
@@ -201,6 +204,7 @@ def reschedule_booking(
     )
     booking.syncs.append(record)
     _claim(booking, page.buffer_minutes)
+    calendar_writeback.plan_writes(booking)
     return record
 
 

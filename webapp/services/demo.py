@@ -77,3 +77,28 @@ def _field(spec: dict) -> dict:
     values = dict(spec)
     values["field_type"] = spec["field_type"].value
     return values
+
+
+# CalDAV accounts of the demo's Radicale (scripts/radicale_server.py DEMO_ACCOUNTS): the
+# members whose calendar `make run` connects, by email.
+DEMO_CALDAV = {"sato@example.com": ("sato", "sato-caldav-demo"),
+               "suzuki@example.com": ("suzuki", "suzuki-caldav-demo")}
+
+
+def connect_demo_calendars(session: Session, caldav_url: str, options) -> int:
+    """Connect the demo members' Radicale calendars (K1) and read them once, unless they are
+    connected already. Returns how many were connected."""
+    from webapp.models import CalendarConnection
+    from webapp.services.calendars import connections, sync
+
+    count = 0
+    for email, (user, password) in DEMO_CALDAV.items():
+        member = session.scalar(select(Member).where(Member.email == email))
+        if member is None or session.scalar(select(CalendarConnection).where(
+                CalendarConnection.member_id == member.id)) is not None:
+            continue
+        connection = connections.connect_caldav(member, caldav_url, user, password, options)
+        sync.sync_connection(connection, options)
+        count += 1
+    session.flush()
+    return count

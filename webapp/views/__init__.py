@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     # Importing the admin_* screen modules attaches their routes to admin.bp.
     from webapp.views import (  # noqa: F401
         admin,
+        admin_calendars,
         admin_members,
         admin_org,
         admin_page_salesforce,
@@ -16,11 +17,13 @@ def register_blueprints(app: Flask) -> None:
         auth,
         calendar_microsoft,
         errors,
+        member_calendar,
         public,
     )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(member_calendar.bp)
     app.register_blueprint(calendar_microsoft.bp)
     errors.init_app(app)

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from webapp import jobs
+from webapp import jobs, jobs_calendars
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
     CancelForm,
@@ -26,6 +26,7 @@ from webapp.i18n import join_list
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
+from webapp.services.calendars import sync as calendar_sync
 
 bp = Blueprint("public", __name__)
 
@@ -68,13 +69,15 @@ def create_booking(slug: str):
         start = _requested_start(form.start.data)
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
+        _refresh_calendars(page)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
-        sync_id, token = record.id, booking.token  # read before the commit expires the rows
+        sync_id, token, booking_id = record.id, booking.token, booking.id  # before the commit
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
     jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
+    jobs_calendars.enqueue_calendar_writes(booking_id)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -95,8 +98,10 @@ def cancel_booking(token: str):
     if not form.validate_on_submit():
         return _render_detail(booking, form, None, 422)
     sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
+    booking_id = booking.id
     db.session.commit()
     jobs.enqueue_sync(sync_id)
+    jobs_calendars.enqueue_calendar_writes(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -127,14 +132,25 @@ def reschedule_booking(token: str):
     form = RescheduleForm()
     try:
         start = _requested_start(form.start.data if form.validate_on_submit() else None)
+        _refresh_calendars(booking.page)
         sync_id = bookings.reschedule_booking(booking, start).id
+        booking_id = booking.id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
     jobs.enqueue_sync(sync_id)
+    jobs_calendars.enqueue_calendar_writes(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
+
+
+def _refresh_calendars(page: BookingPage) -> None:
+    """K3: before confirming, re-read the members' calendars whose stored copy is older than
+    the configured age (short timeout). Committed on its own: a slot refused because of it
+    must still leave the fresher copy for the slot list shown next."""
+    calendar_sync.refresh_stale([m.id for m in page.members], jobs_calendars.options())
+    db.session.commit()
 
 
 def _requested_start(value: str | None):

@@ -12,9 +12,26 @@ from __future__ import annotations
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from defusedxml import ElementTree
 
 from webapp.integrations.caldav import ical
+from webapp.integrations.caldav.dav_xml import (
+    MAX_REDIRECTS,
+    MULTIGET,
+    MULTIGET_BATCH,
+    NS,
+    PROPFIND_CALENDARS,
+    PROPFIND_ETAGS,
+    PROPFIND_PRINCIPAL,
+    SYNC_COLLECTION,
+    TIME_RANGE_QUERY,
+    UID_QUERY,
+    escape_xml,
+    ical_utc,
+    last_segment,
+    parent_href,
+    parse,
+    uid_conflict_href,
+)
 from webapp.integrations.caldav.urls import UnsafeCalendarURL, check_caldav_url
 from webapp.services.calendars.providers import (
     BookingEvent,
@@ -28,32 +45,6 @@ from webapp.services.calendars.providers import (
     SyncResult,
     SyncStateInvalid,
 )
-
-NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav", "cs": "http://calendarserver.org/ns/"}
-MULTIGET_BATCH = 100
-MAX_REDIRECTS = 3
-
-_PROPFIND_PRINCIPAL = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
-<d:current-user-principal/><d:resourcetype/><c:calendar-home-set/></d:prop></d:propfind>"""
-_PROPFIND_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
-<d:resourcetype/><d:displayname/><c:supported-calendar-component-set/>
-<d:current-user-privilege-set/></d:prop></d:propfind>"""
-_SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
-<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>
-<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"""
-_MULTIGET = """<?xml version="1.0" encoding="utf-8"?>
-<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
-<d:getetag/><c:calendar-data/></d:prop>{hrefs}</c:calendar-multiget>"""
-_PROPFIND_ETAGS = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop>
-<d:getetag/><cs:getctag/><d:resourcetype/></d:prop></d:propfind>"""
-_TIME_RANGE_QUERY = """<?xml version="1.0" encoding="utf-8"?>
-<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
-<c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR">
-<c:comp-filter name="VEVENT"><c:time-range start="{start}" end="{end}"/></c:comp-filter>
-</c:comp-filter></c:filter></c:calendar-query>"""
 
 
 class CalDAVClient:
@@ -82,7 +73,7 @@ class CalDAVClient:
         """Calendars of the account, found from whatever URL the member typed."""
         home = self._calendar_home()
         found = []
-        for href, prop in self._propfind(home, _PROPFIND_CALENDARS, depth="1"):
+        for href, prop in self._propfind(home, PROPFIND_CALENDARS, depth="1"):
             if prop.find("d:resourcetype/c:calendar", NS) is None:
                 continue
             comps = prop.findall("c:supported-calendar-component-set/c:comp", NS)
@@ -94,7 +85,7 @@ class CalDAVClient:
                 privileges.find(f"d:privilege/d:{p}", NS) is not None
                 for p in ("write", "write-content", "all", "bind"))
             remote = urljoin(home, href)
-            found.append(RemoteCalendar(remote, name or _last_segment(remote), writable))
+            found.append(RemoteCalendar(remote, name or last_segment(remote), writable))
         return found
 
     def _calendar_home(self) -> str:
@@ -110,17 +101,17 @@ class CalDAVClient:
         raise ProviderError("no CalDAV calendar home found at this URL")
 
     def _home_from(self, url: str) -> str | None:
-        results = self._propfind(url, _PROPFIND_PRINCIPAL, depth="0")
+        results = self._propfind(url, PROPFIND_PRINCIPAL, depth="0")
         for href, prop in results:
             if prop.find("d:resourcetype/c:calendar", NS) is not None:
-                return urljoin(url, _parent(href))  # the member typed one calendar's URL
+                return urljoin(url, parent_href(href))  # the member typed one calendar's URL
             home = prop.findtext("c:calendar-home-set/d:href", None, NS)
             if home:
                 return self._checked(urljoin(url, home.strip()))
             principal = prop.findtext("d:current-user-principal/d:href", None, NS)
             if principal:
                 principal_url = self._checked(urljoin(url, principal.strip()))
-                for _href, pprop in self._propfind(principal_url, _PROPFIND_PRINCIPAL, "0"):
+                for _href, pprop in self._propfind(principal_url, PROPFIND_PRINCIPAL, "0"):
                     home = pprop.findtext("c:calendar-home-set/d:href", None, NS)
                     if home:
                         return self._checked(urljoin(principal_url, home.strip()))
@@ -134,11 +125,11 @@ class CalDAVClient:
         if state.get("mode") == "etags":
             return self._sync_by_etags(url, state, window)
         token = state.get("sync_token", "")
-        response = self._send("REPORT", url, _SYNC_COLLECTION.format(token=_xml(token)), "1",
+        response = self._send("REPORT", url, SYNC_COLLECTION.format(token=escape_xml(token)), "1",
                               sync_report=True, sync_token=bool(token))
         if response is None:  # no sync-collection support: fall back to ctag + etags
             return self._sync_by_etags(url, {}, window)
-        root = _parse(response)
+        root = parse(response)
         changed, removed = [], []
         for node in root.findall("d:response", NS):
             href = urljoin(url, node.findtext("d:href", "", NS).strip())
@@ -153,7 +144,7 @@ class CalDAVClient:
                           {"sync_token": root.findtext("d:sync-token", "", NS)}, full=not token)
 
     def _sync_by_etags(self, url: str, state: dict, window: Interval) -> SyncResult:
-        listing = self._propfind(url, _PROPFIND_ETAGS, depth="1")
+        listing = self._propfind(url, PROPFIND_ETAGS, depth="1")
         ctag = next((p.findtext("cs:getctag", "", NS) for h, p in listing
                      if urljoin(url, h).rstrip("/") == url.rstrip("/")), "")
         if ctag and ctag == state.get("ctag"):
@@ -170,9 +161,9 @@ class CalDAVClient:
         items = []
         for index in range(0, len(hrefs), MULTIGET_BATCH):
             batch = hrefs[index:index + MULTIGET_BATCH]
-            body = _MULTIGET.format(hrefs="".join(
-                f"<d:href>{_xml(urlsplit(h).path)}</d:href>" for h in batch))
-            for node in _parse(self._send("REPORT", url, body, "1")).findall("d:response", NS):
+            body = MULTIGET.format(hrefs="".join(
+                f"<d:href>{escape_xml(urlsplit(h).path)}</d:href>" for h in batch))
+            for node in parse(self._send("REPORT", url, body, "1")).findall("d:response", NS):
                 data = node.findtext("d:propstat/d:prop/c:calendar-data", None, NS)
                 if data is None:
                     continue
@@ -187,9 +178,9 @@ class CalDAVClient:
     def busy(self, remote_id: str, window: Interval) -> list[Interval]:
         """Busy intervals in `window`, asked live with a time-range calendar-query."""
         url = self._checked(remote_id)
-        body = _TIME_RANGE_QUERY.format(start=_ical_utc(window[0]), end=_ical_utc(window[1]))
+        body = TIME_RANGE_QUERY.format(start=ical_utc(window[0]), end=ical_utc(window[1]))
         found = []
-        for node in _parse(self._send("REPORT", url, body, "1")).findall("d:response", NS):
+        for node in parse(self._send("REPORT", url, body, "1")).findall("d:response", NS):
             data = node.findtext("d:propstat/d:prop/c:calendar-data", None, NS)
             if data:
                 try:
@@ -201,15 +192,42 @@ class CalDAVClient:
     # -- write-back (K4): one resource per booking, named after its UID --------------------
 
     def put_event(self, remote_id: str, event: BookingEvent) -> None:
-        """PUT the booking's event; the same UID always lands on the same resource."""
+        """PUT the booking's event; the same UID always lands on the same resource.
+
+        When the calendar already holds that UID under another name (the member's mail client
+        filed the emailed invitation there), the server refuses with the no-uid-conflict
+        precondition naming the existing resource (RFC 4791 5.3.2.1): write that one instead.
+        """
         body = ical.booking_calendar(event.uid, event.start, event.end, event.summary,
                                      event.description, event.sequence)
-        self._send("PUT", self._event_url(remote_id, event.uid), body, None,
+        url = self._event_url(remote_id, event.uid)
+        response = self._send("PUT", url, body, None, conflict_ok=True,
+                              content_type="text/calendar; charset=utf-8")
+        existing = uid_conflict_href(response)
+        if existing is None:
+            return
+        # Some servers (Radicale) name no href in the refusal: find the resource by UID.
+        targets = [urljoin(url, existing)] if existing else self._hrefs_for_uid(remote_id,
+                                                                               event.uid)
+        if not targets:
+            raise ProviderError("the calendar refused the event's UID")
+        self._send("PUT", self._checked(targets[0]), body, None,
                    content_type="text/calendar; charset=utf-8")
 
     def delete_event(self, remote_id: str, uid: str) -> None:
-        """DELETE the booking's event; already gone (404) is fine."""
-        self._send("DELETE", self._event_url(remote_id, uid), None, None, missing_ok=True)
+        """DELETE the booking's event (found by UID when it lives under another name);
+        already gone is fine."""
+        response = self._send("DELETE", self._event_url(remote_id, uid), None, None,
+                              missing_ok=True)
+        if response.status_code in (404, 410):
+            for href in self._hrefs_for_uid(remote_id, uid):
+                self._send("DELETE", href, None, None, missing_ok=True)
+
+    def _hrefs_for_uid(self, remote_id: str, uid: str) -> list[str]:
+        url = self._checked(remote_id)
+        body = UID_QUERY.format(uid=escape_xml(uid))
+        return [self._checked(urljoin(url, node.findtext("d:href", "", NS).strip()))
+                for node in parse(self._send("REPORT", url, body, "1")).findall("d:response", NS)]
 
     def _event_url(self, remote_id: str, uid: str) -> str:
         base = self._checked(remote_id)
@@ -218,7 +236,7 @@ class CalDAVClient:
     # -- HTTP: one place for timeouts, redirects and the error mapping ---------------------
 
     def _propfind(self, url: str, body: str, depth: str) -> list[tuple[str, object]]:
-        root = _parse(self._send("PROPFIND", url, body, depth))
+        root = parse(self._send("PROPFIND", url, body, depth))
         results = []
         for node in root.findall("d:response", NS):
             href = node.findtext("d:href", "", NS).strip()
@@ -228,7 +246,7 @@ class CalDAVClient:
         return results
 
     def _send(self, method, url, body, depth, *, sync_report=False, sync_token=False,
-              missing_ok=False,
+              missing_ok=False, conflict_ok=False,
               content_type="application/xml; charset=utf-8"):
         headers = {"Content-Type": content_type}
         if depth is not None:
@@ -246,6 +264,8 @@ class CalDAVClient:
             if response.status_code in (301, 302, 307, 308) and "Location" in response.headers:
                 url = self._checked(urljoin(url, response.headers["Location"]))
                 continue
+            if conflict_ok and uid_conflict_href(response) is not None:
+                return response
             return self._answer(method, response, sync_token, missing_ok, sync_report)
         raise ProviderError("too many redirects")
 
@@ -272,26 +292,3 @@ class CalDAVClient:
             return check_caldav_url(url, self.test_hosts)
         except UnsafeCalendarURL as exc:
             raise ProviderError(f"refused calendar URL: {exc}") from None
-
-
-def _parse(response):
-    try:
-        return ElementTree.fromstring(response.content)
-    except ElementTree.ParseError:
-        raise ProviderError("the calendar server sent an unreadable answer") from None
-
-
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _ical_utc(moment) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
-
-
-def _parent(href: str) -> str:
-    return href.rstrip("/").rsplit("/", 1)[0] + "/"
-
-
-def _last_segment(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]

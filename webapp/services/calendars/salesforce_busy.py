@@ -32,6 +32,7 @@ from webapp.services.calendars.providers import BusyItem
 
 log = logging.getLogger(__name__)
 SOURCE = BusySource.SALESFORCE.value
+WATERMARK_OVERLAP = timedelta(minutes=2)
 EVENT_FIELDS = "Id, OwnerId, StartDateTime, EndDateTime, IsAllDayEvent, ShowAs, SystemModstamp"
 
 
@@ -98,8 +99,10 @@ def _poll(client, row: CalendarSettings, owners: dict[str, Member], options: Cal
     start, end = now - timedelta(days=1), now + timedelta(days=options.horizon_days)
     window = (f"OwnerId IN ({ids}) AND EndDateTime > {_soql_time(start)} "
               f"AND StartDateTime < {_soql_time(end)}")
-    changed_since = (f" AND SystemModstamp > {_soql_time(row.salesforce_watermark)}"
-                     if row.salesforce_watermark else "")
+    # An overlap behind the watermark: stamps have one-second grain here and a transaction
+    # may commit an older stamp after a newer one. Re-reading a few Events is harmless.
+    since = row.salesforce_watermark and row.salesforce_watermark - WATERMARK_OVERLAP
+    changed_since = f" AND SystemModstamp >= {_soql_time(since)}" if since else ""
     # Ids escaped, times formatted by soql_datetime: no input reaches the SOQL unescaped.
     changed = client.query(
         f"SELECT {EVENT_FIELDS} FROM Event WHERE {window}{changed_since}"  # noqa: S608 - escaped
