@@ -1,9 +1,8 @@
 """Microsoft 365 calendars (K1): the member's one-click OAuth connect and the adapter factory.
 
 Settings come from the app config, passed in by the caller (MS_CLIENT_ID, MS_CLIENT_SECRET,
-MS_LOGIN_URL, MS_GRAPH_URL, MS_TEST_HOSTS for the local emulator). The member's link is signed
-(itsdangerous, already a Flask dependency) and names the member; it expires after
-CalendarOptions.link_max_age.
+MS_LOGIN_URL, MS_GRAPH_URL, MS_TEST_HOSTS for the local emulator). The member reaches the
+connect button through the signed link of ``links`` (the same one as for CalDAV).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp.extensions import db
 from webapp.integrations import microsoft_graph as ms
@@ -29,7 +27,6 @@ from webapp.services.calendars import providers
 from webapp.services.calendars.connections import CalendarConnectError, remove_connection
 
 PROVIDER = "microsoft"
-LINK_SALT = "calendar-connect-microsoft"
 CONNECT_FAILED = _l("Microsoft 365 に接続できませんでした。もう一度お試しください。")
 
 
@@ -67,21 +64,6 @@ def register(config: Mapping) -> None:
         return MicrosoftCalendar.from_connection(info, MicrosoftSettings.from_config(config).app)
 
     providers.register(PROVIDER, factory)
-
-
-# ----- the member's link -------------------------------------------------------------------
-def link_token(member: Member, secret_key: str) -> str:
-    return URLSafeTimedSerializer(secret_key, salt=LINK_SALT).dumps(
-        {"m": member.id, "o": member.organization_id})
-
-
-def member_from_token(token: str, secret_key: str, max_age: int) -> Member | None:
-    try:
-        data = URLSafeTimedSerializer(secret_key, salt=LINK_SALT).loads(token, max_age=max_age)
-    except BadSignature:
-        return None
-    member = db.session.get(Member, int(data.get("m", 0)))
-    return member if member is not None and member.organization_id == data.get("o") else None
 
 
 # ----- OAuth --------------------------------------------------------------------------------
