@@ -242,6 +242,9 @@ def test_K6_revoked_access_breaks_the_connection_then_grace_then_unavailable(
     assert outcome.error is not None
     assert connection.status == "broken" and connection.status_reason.startswith("auth:")
     assert "AADSTS50173" in connection.status_reason
+    with ms_app.test_request_context():
+        assert "Microsoft 365 へのアクセスが取り消された" in str(
+            connections.reason_message(connection))
     day = datetime(2030, 6, 5, tzinfo=UTC)
     assert "03:00" not in starts(page, day) and "05:00" in starts(page, day)
     db.session.add(CalendarSettings(organization_id=page.organization_id, grace_minutes=60))

@@ -125,10 +125,15 @@ def mark_broken(connection: CalendarConnection, error: providers.ProviderError,
     connection.broken_since = connection.broken_since or now
 
 
+# Reasons a provider words itself, by (provider, kind): an OAuth provider has no password.
+PROVIDER_REASONS: dict[tuple[str, str], object] = {}
+
+
 def reason_message(connection: CalendarConnection):
     """The translated reason of a broken connection, for admins and the member (K6)."""
     kind = (connection.status_reason or "error").split(":", 1)[0]
-    return REASONS.get(kind, REASONS["error"])
+    return PROVIDER_REASONS.get((connection.provider, kind)) or REASONS.get(kind,
+                                                                            REASONS["error"])
 
 
 def connections_by_member(org_id: int) -> dict[int, list[CalendarConnection]]:

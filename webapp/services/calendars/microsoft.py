@@ -24,10 +24,18 @@ from webapp.integrations.microsoft_graph.calendar_provider import (
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
 from webapp.services import crypto
 from webapp.services.calendars import providers
-from webapp.services.calendars.connections import CalendarConnectError, remove_connection
+from webapp.services.calendars.connections import (
+    PROVIDER_REASONS,
+    CalendarConnectError,
+    remove_connection,
+)
 
 PROVIDER = "microsoft"
 CONNECT_FAILED = _l("Microsoft 365 に接続できませんでした。もう一度お試しください。")
+PROVIDER_REASONS[(PROVIDER, "auth")] = _l(
+    "Microsoft 365 へのアクセスが取り消されたか、期限が切れました。"
+    "メンバーが接続用リンクから「Microsoft 365 に接続する」をやり直してください。")
+PROVIDER_REASONS[(PROVIDER, "unavailable")] = _l("Microsoft 365 に接続できません。")
 
 
 @dataclass(frozen=True)
