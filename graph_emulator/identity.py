@@ -90,7 +90,8 @@ def authorize(tenant_name):
             if prompt == "none":
                 return _deny(redirect_uri, state, "login_required", 50058,
                              "A silent sign-in request was sent but no user is signed in.")
-            rest = {k: v for k, v in args.items() if k != "prompt"}
+            # prompt=login is satisfied by this sign-in; prompt=consent must survive it.
+            rest = {k: v for k, v in args.items() if not (k == "prompt" and v == "login")}
             return render_template("login.html", action=request.path, params=rest,
                                    login_hint=args.get("login_hint", ""), error=None)
         needs = [s for s in scopes if (user["id"], app["client_id"], s) not in tenant.consents]

@@ -244,3 +244,40 @@ def test_unknown_token_is_401(graph, path):
     response = graph.http.get(graph.url(path), params=WINDOW, headers={
         "Authorization": "Bearer nope"}, timeout=10)
     _assert_graph_error(response, 401, "InvalidAuthenticationToken")
+
+
+def test_calendar_view_pages_with_top_and_next_link(graph):
+    for hour in range(3):
+        _seed(graph, subject=f"p{hour}", start=f"2026-12-01T0{hour}:00:00",
+              end=f"2026-12-01T0{hour}:30:00")
+    api = graph.api()
+    first = api.get(graph.url("me/calendarView"), params={**WINDOW, "$top": 2},
+                    timeout=10).json()
+    assert [e["subject"] for e in first["value"]] == ["p0", "p1"]
+    rest = api.get(first["@odata.nextLink"], timeout=10).json()
+    assert [e["subject"] for e in rest["value"]] == ["p2"] and "@odata.nextLink" not in rest
+
+
+def test_monthly_series_without_end_and_default_calendar(graph):
+    _seed(graph, subject="monthly", start="2026-12-10T01:00:00", end="2026-12-10T02:00:00",
+          recurrence={"pattern": {"type": "absoluteMonthly", "interval": 1, "dayOfMonth": 10},
+                      "range": {"type": "noEnd", "startDate": "2026-12-10"}})
+    api = graph.api()
+    body = api.get(graph.url("me/calendarView"), params={
+        "startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2027-03-01T00:00:00Z"},
+        timeout=10).json()
+    assert [e["start"]["dateTime"][:10] for e in body["value"]] == [
+        "2026-12-10", "2027-01-10", "2027-02-10"]
+    assert api.get(graph.url("me/calendar"), timeout=10).json()["isDefaultCalendar"] is True
+
+
+def test_several_preferences_in_one_header(graph):
+    for hour in range(3):
+        _seed(graph, subject=f"q{hour}", start=f"2026-12-01T0{hour}:00:00",
+              end=f"2026-12-01T0{hour}:30:00")
+    response = graph.api().get(_delta_url(graph), headers={
+        "Prefer": 'outlook.timezone="Tokyo Standard Time", odata.maxpagesize=1'}, timeout=10)
+    body = response.json()
+    assert len(body["value"]) == 1 and "@odata.nextLink" in body
+    assert body["value"][0]["start"]["timeZone"] == "Tokyo Standard Time"
+    assert "odata.maxpagesize=1" in response.headers["Preference-Applied"]

@@ -207,3 +207,28 @@ def test_filter_by_single_value_extended_property(graph):
     assert [e["id"] for e in found] == [event["id"]]
     bad = api.get(graph.url("me/events"), params={"$filter": "subject eq 'x'"}, timeout=10)
     assert bad.status_code == 400
+
+
+def test_service_unavailable_503_carries_retry_after(graph):
+    api = graph.api()
+    graph.control("POST", "faults", {"kind": "503", "retry_after": 5})
+    response = api.get(graph.url("me"), timeout=10)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["innerError"]["request-id"]
+
+
+def test_delay_fault_slows_one_call(graph):
+    api = graph.api()
+    graph.control("POST", "faults", {"kind": "delay", "delay_ms": 400})
+    started = time.monotonic()
+    assert api.get(graph.url("me"), timeout=10).status_code == 200
+    assert time.monotonic() - started >= 0.4
+
+
+def test_disabled_user_cannot_sign_in_or_call(graph):
+    api = graph.api()
+    graph.control("POST", f"users/{SATO}/disable")
+    assert api.get(graph.url("me"), timeout=10).status_code == 401
+    browser = graph.new_session()
+    page = browser.get(graph.authorize_url(None), timeout=10)
+    assert 'name="passwd"' in page.text

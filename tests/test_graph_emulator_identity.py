@@ -169,3 +169,26 @@ def test_expired_access_token_is_401_invalid_authentication_token(graph):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_prompt_consent_asks_again_and_organizations_tenant_works(graph):
+    graph.tokens()  # consent given once
+    browser = graph.new_session()
+    url = graph.authorize_url(None, prompt="consent").replace("/common/", "/organizations/")
+    first = browser.get(url, timeout=10)
+    hidden = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', first.text))
+    hidden.update(login=SATO, passwd="apo-demo")
+    again = browser.post(f"{graph.login_url}/organizations/oauth2/v2.0/authorize", data=hidden,
+                         allow_redirects=True, timeout=10)
+    assert 'data-scope="Calendars.ReadWrite"' in again.text
+
+
+def test_unknown_tenant_is_an_error_page_90002(graph):
+    url = graph.authorize_url(None).replace("/common/", "/not-a-tenant/")
+    response = graph.http.get(url, allow_redirects=False, timeout=10)
+    assert response.status_code == 400 and "AADSTS90002" in response.text
+
+
+def test_unsupported_grant_type_70003(graph):
+    _assert_aadsts(_token(graph, grant_type="password", username=SATO, password="apo-demo"),
+                   "unsupported_grant_type", 70003)
