@@ -3,30 +3,40 @@ the button on the member's link page, CSRF, the OAuth state check, consent decli
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.factories import make_public_page
+from tests.fixtures_graph import SATO
 from webapp.extensions import db
-from webapp.models import CalendarConnection
+from webapp.models import Booking, CalendarConnection, MemberCalendar
+from webapp.services import bookings
+from webapp.services import slots as slot_rules
 from webapp.services.calendars import links
 
 CALLBACK_PATH = "/calendar/microsoft/callback"
 
 
 @pytest.fixture
-def member(app, graph):
+def booking_page(app, graph):
     registered = graph.control("POST", "apps", {
         "name": "Apo", "redirect_uris": [app.config["BASE_URL"] + CALLBACK_PATH]})
     app.config.update(
         MS_CLIENT_ID=registered["client_id"], MS_CLIENT_SECRET=registered["client_secret"],
         MS_LOGIN_URL=graph.login_url, MS_GRAPH_URL=graph.graph_url,
         MS_TEST_HOSTS=",".join(urlsplit(u).netloc for u in (graph.login_url, graph.graph_url)))
-    page = make_public_page(members=1, fields=[])
+    page = make_public_page(members=1, fields=[], duration_minutes=60)
+    page.members[0].email = SATO
     db.session.commit()
-    return page.members[0]
+    return page
+
+
+@pytest.fixture
+def member(booking_page):
+    return booking_page.members[0]
 
 
 def _token(app, member) -> str:
@@ -94,3 +104,26 @@ def test_K1_declined_consent_says_so_and_stores_nothing(app, client, graph, memb
     html = client.get(f"/calendar/connect/{token}").get_data(as_text=True)
     assert "Microsoft 365 への接続は許可されませんでした。" in html
     assert db.session.scalar(select(CalendarConnection)) is None
+
+
+def test_K3_confirm_rereads_microsoft_and_refuses_a_slot_that_became_busy(
+        app, client, graph, member, booking_page):
+    token = _token(app, member)
+    client.get(_back(graph.authorize(_start(client, token).headers["Location"])))
+    page = booking_page
+    slot = bookings.available_slots(page)[0]
+    graph.seed_event(SATO, subject="new", start={
+        "dateTime": slot.start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}, end={
+        "dateTime": slot.end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"})
+    # The stored copy is older than CALENDAR_CONFIRM_MAX_AGE: confirming reads it again.
+    for calendar in db.session.scalars(select(MemberCalendar)):
+        calendar.last_synced_at -= timedelta(minutes=10)
+    db.session.commit()
+    graph.control("DELETE", "usage")
+    data = {"start": slot_rules.format_start(slot.start), "tz": "Asia/Tokyo",
+            "name": "山田 太郎", "company": "山田商事", "email": "taro@example.com"}
+    response = client.post_form(f"/p/{page.slug}/book", data, token_from=f"/p/{page.slug}")
+    assert response.status_code == 409
+    assert "選択された日時は空いていません" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    assert graph.usage()["total"] == 1  # one delta call re-read the member's calendar
