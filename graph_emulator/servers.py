@@ -8,7 +8,7 @@ import threading
 from flask import Flask
 from werkzeug.serving import make_server
 
-from . import control, graph, identity, schedule
+from . import control, graph, graph_events, identity, schedule  # noqa: F401 - routes
 from .state import Tenant
 
 

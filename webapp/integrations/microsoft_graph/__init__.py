@@ -6,18 +6,11 @@ records or a ``GraphError`` back. Tokens never reach a log line or an exception 
 
 - ``errors``: ``GraphError`` and its kinds, and the one mapping of failures onto them;
 - ``oauth``: authorize URL with PKCE, code exchange, refresh, trusted hosts, scopes;
-- ``client``: ``GraphClient`` (calendars, calendarView delta, getSchedule, event writes).
+- ``client``: ``GraphClient`` (calendars, calendarView delta, getSchedule, event writes);
+- ``records``: the typed records it returns.
 """
 
-from .client import (
-    BusyBlock,
-    Calendar,
-    GraphClient,
-    GraphEvent,
-    GraphUser,
-    SyncResult,
-    token_refresher,
-)
+from .client import GraphClient, token_refresher
 from .errors import (
     DeltaTokenExpired,
     GraphAuthError,
@@ -35,6 +28,7 @@ from .oauth import (
     is_trusted_url,
     refresh,
 )
+from .records import BusyBlock, Calendar, GraphEvent, GraphUser, SyncResult
 
 __all__ = [
     "GRAPH_URL", "LOGIN_URL", "SCOPES", "BusyBlock", "Calendar", "DeltaTokenExpired",

@@ -28,13 +28,14 @@ from webapp.services.calendars.providers import (
 )
 
 from . import oauth
-from .client import GraphClient, GraphEvent, token_refresher
+from .client import GraphClient, token_refresher
 from .errors import (
     DeltaTokenExpired,
     GraphAuthError,
     GraphError,
     GraphRetryableError,
 )
+from .records import GraphEvent
 
 # A named extended property in our own property set (a fixed GUID of Apo's).
 UID_PROPERTY = "String {5f4c1a4e-9a51-4d49-8f0e-3b8f7d0a6c21} Name ApoBookingUid"
