@@ -15,7 +15,7 @@ from tests.fixtures_radicale import vevent
 from webapp.extensions import db
 from webapp.jobs_calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
-from webapp.services import bookings, crypto
+from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
 from webapp.services.calendars import connections, sync
 
@@ -61,7 +61,7 @@ def test_K1_connect_discovers_calendars_from_the_server_root_and_encrypts_passwo
         ("仕事", True, True)]
     assert connection.calendars[0].remote_id == caldav_account.calendar_url
     assert caldav_account.password not in connection.credentials_enc
-    assert json.loads(crypto.decrypt(connection.credentials_enc)) == {
+    assert json.loads(options().keyring.decrypt(connection.credentials_enc)) == {
         "password": caldav_account.password}
 
 
@@ -253,3 +253,21 @@ def test_K4_write_back_updates_the_invitation_already_filed_under_another_name(
     write_booking_to_calendars(booking.id)
     assert caldav_account.server.list_hrefs(caldav_account.user,
                                             caldav_account.calendar_url) == []
+
+
+def test_K1_C8_rotate_keys_reencrypts_calendar_credentials_and_the_old_key_can_go(
+        caldav_app, member, caldav_account):
+    from cryptography.fernet import Fernet
+
+    old_key = Fernet.generate_key().decode()
+    caldav_app.config["APO_ENCRYPTION_KEYS"] = old_key
+    connection = connect(member, caldav_account)
+    before = connection.credentials_enc
+    new_key = Fernet.generate_key().decode()
+    caldav_app.config["APO_ENCRYPTION_KEYS"] = f"{new_key},{old_key}"
+    result = caldav_app.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0 and "1 calendar connection" in result.output
+    caldav_app.config["APO_ENCRYPTION_KEYS"] = new_key
+    db.session.expire_all()
+    assert connection.credentials_enc != before
+    assert synced(connection).error is None and connection.status == "ok"

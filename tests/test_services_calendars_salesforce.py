@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import ALWAYS_WORKING, make_member, make_page
+from tests.fixtures_salesforce import client_for_org
+from webapp import settings
 from webapp.extensions import db
 from webapp.jobs_calendars import options
 from webapp.models import BusyInterval
-from webapp.services import bookings, connections
+from webapp.services import bookings
 from webapp.services.calendars import salesforce_busy
 
 
@@ -46,7 +48,8 @@ def event(setup, owner, hour, hours=1, **extra) -> str:
 
 
 def poll(setup) -> int:
-    written = salesforce_busy.sync_org(setup["org"].id, options(), setup["config"])
+    written = salesforce_busy.sync_org(setup["org"].id, options(),
+                                       settings.current().salesforce)
     db.session.commit()
     return written
 
@@ -74,7 +77,7 @@ def test_K5_changes_are_fetched_incrementally_and_deletions_noticed(setup):
     event(setup, setup["sato"], 5)
     poll(setup)
     assert 5 not in offered(setup["page"], setup["day"])
-    connections.client_for_org(setup["org"].id, setup["config"]).delete("Event", first)
+    client_for_org(setup["org"].id).delete("Event", first)
     poll(setup)
     hours = offered(setup["page"], setup["day"])
     assert 2 in hours and 5 not in hours

@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import make_booking, make_member, make_org, make_page, make_sync
 from webapp.extensions import db
-from webapp.models import BookingPage, FormField, Member, PageMember
+from webapp.models import BookingPage, CalendarConnection, FormField, Member, PageMember
 
 # URL argument name -> key in the objects dict built by world(); add a line for a new id name.
 ID_ARGS = {
@@ -19,6 +19,7 @@ ID_ARGS = {
     "booking_id": "booking",
     "sync_id": "sync",
     "record_id": "sync",
+    "connection_id": "calendar_connection",
 }
 
 
@@ -28,8 +29,12 @@ def world(org):
     page = make_page(org, [member], fields=[{"field_type": "text", "label": "部署"}])
     booking = make_booking(page, [member])
     sync = make_sync(booking)
+    calendar_connection = CalendarConnection(organization_id=org.id, member_id=member.id,
+                                             provider="caldav", server_url="https://dav.invalid/")
+    db.session.add(calendar_connection)
+    db.session.flush()
     return {"page": page, "member": member, "field": page.fields[0], "booking": booking,
-            "sync": sync}
+            "sync": sync, "calendar_connection": calendar_connection}
 
 
 def admin_rules(app):

@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-admin, seed-demo, sweep-syncs."""
+"""Flask CLI commands: create-admin, seed-demo, sweep-syncs, rotate-keys."""
 
 import click
 from flask import Flask
@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep_syncs)
     app.cli.add_command(seed_demo_calendars)
+    app.cli.add_command(rotate_keys)
 
 
 @click.command("create-admin")
@@ -67,3 +68,19 @@ def sweep_syncs() -> None:
 
     count = jobs.requeue_pending()
     click.echo(f"queued {count} pending sync record(s)")
+
+
+@click.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt stored Salesforce and calendar secrets with the first key of
+    APO_ENCRYPTION_KEYS (C8)."""
+    from webapp import settings
+    from webapp.services.calendars import connections as calendar_connections
+    from webapp.services.salesforce import crypto
+
+    keyring = settings.current().salesforce.keyring
+    count = crypto.rotate_all(keyring)
+    calendars = calendar_connections.rotate_credentials(keyring)
+    db.session.commit()
+    click.echo(f"re-encrypted the secrets of {count} Salesforce connection(s) and "
+               f"{calendars} calendar connection(s)")

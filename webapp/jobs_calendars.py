@@ -18,9 +18,10 @@ RETRY = Retry(max=3, interval=[15, 60, 300])
 
 
 def options(app: Flask | None = None):
-    from webapp.services.calendars.options import CalendarOptions
+    """The calendar part of the app's settings object (webapp/settings.py)."""
+    from webapp import settings
 
-    return CalendarOptions.from_config((app or current_app).config)
+    return settings.settings_of(app or current_app._get_current_object()).calendars
 
 
 def _enqueue(function: str, *args, description: str, job_id: str | None = None) -> bool:
@@ -141,8 +142,9 @@ def sync_salesforce_busy(org_id: int) -> None:
 
 
 def _sync_salesforce(app: Flask, org_id: int) -> None:
+    from webapp import settings
     from webapp.extensions import db
     from webapp.services.calendars import salesforce_busy
 
-    salesforce_busy.sync_org(org_id, options(app), app.config)
+    salesforce_busy.sync_org(org_id, options(app), settings.settings_of(app).salesforce)
     db.session.commit()

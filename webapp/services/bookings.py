@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
 from webapp.models import (
     AttendMode,
@@ -286,7 +287,7 @@ def _schedules(
         for start, end in intervals:
             busy[member_id].update(slot_rules.interval_units(start, end))
     return [
-        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo",
+        slot_rules.MemberSchedule(m.id, m.timezone or DEFAULT_TIMEZONE,
                                   {} if m.id in unavailable else m.working_hours or {},
                                   frozenset(busy[m.id]))
         for m in members

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.integrations.caldav import UnsafeCalendarURL, check_caldav_url
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
-from webapp.services import crypto
 from webapp.services.calendars import busy_store, providers
 from webapp.services.calendars.options import CalendarOptions
 
@@ -62,7 +61,8 @@ def connect_caldav(member: Member, url: str, username: str, password: str,
         raise CalendarConnectError(_l("このアカウントにはカレンダーがありません。"))
     connection = CalendarConnection(
         organization_id=member.organization_id, member_id=member.id, provider="caldav",
-        server_url=url, username=username.strip(), credentials_enc=_encrypt({"password": password}),
+        server_url=url, username=username.strip(),
+        credentials_enc=options.keyring.encrypt(json.dumps({"password": password})),
         status=CalendarStatus.PENDING.value)
     receiving = next((c for c in found if c.writable), None)
     connection.calendars = [
@@ -80,11 +80,11 @@ def adapter_for(connection: CalendarConnection, options: CalendarOptions,
     """The provider adapter of a connection, with decrypted credentials (never logged)."""
 
     def store(credentials: dict) -> None:
-        connection.credentials_enc = _encrypt(credentials)
+        connection.credentials_enc = options.keyring.encrypt(json.dumps(credentials))
 
     info = providers.ConnectionInfo(
         connection.server_url, connection.username,
-        json.loads(crypto.decrypt(connection.credentials_enc) or "{}"),
+        json.loads(options.keyring.decrypt(connection.credentials_enc) or "{}"),
         timeout=timeout or options.timeout, on_credentials_change=store,
         options=_adapter_options(connection.member, options))
     return providers.build(connection.provider, info)
@@ -150,5 +150,11 @@ def _adapter_options(member: Member, options: CalendarOptions) -> dict:
     return {"zone": member.timezone or "Asia/Tokyo", "test_hosts": options.test_hosts}
 
 
-def _encrypt(credentials: dict) -> str:
-    return crypto.encrypt(json.dumps(credentials))
+def rotate_credentials(keyring) -> int:
+    """Re-encrypt every calendar connection's credentials with the primary key (C8, `flask
+    rotate-keys`); the caller commits."""
+    rows = db.session.scalars(select(CalendarConnection)).all()
+    for row in rows:
+        if row.credentials_enc:
+            row.credentials_enc = keyring.rotate(row.credentials_enc)
+    return len(rows)

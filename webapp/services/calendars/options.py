@@ -1,10 +1,12 @@
-"""Calendar settings, read from the app config by the caller and passed in (services read no
-`current_app`)."""
+"""Calendar settings, parsed from the app config once (``webapp/settings.py``) and passed in by
+the view or job: services never read the app config themselves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+
+from webapp.services.salesforce.crypto import Keyring
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class CalendarOptions:
     test_hosts: tuple[str, ...] = ()  # http://host:port origins allowed besides https (X3)
     domain: str = "apo.invalid"  # UID domain of written bookings (ical_uid.booking_uid)
     link_max_age: int = 7 * 24 * 3600  # the member's self-connect link (K1)
+    keyring: Keyring | None = field(default=None, compare=False)  # credentials at rest (C8)
 
     @classmethod
     def from_config(cls, config) -> CalendarOptions:
@@ -32,6 +35,7 @@ class CalendarOptions:
             test_hosts=tuple(hosts),
             domain=config.get("CALENDAR_UID_DOMAIN") or _host(config.get("BASE_URL")),
             link_max_age=int(config.get("CALENDAR_LINK_MAX_AGE", 7 * 24 * 3600)),
+            keyring=Keyring.from_config(config),
         )
 
 

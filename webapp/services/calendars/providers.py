@@ -109,7 +109,8 @@ class CalendarProvider(Protocol):
         """Busy items changed since `state` ({} = first/full sync), expanded over `window`."""
 
     def busy(self, remote_id: str, window: Interval) -> list[Interval]:
-        """Busy intervals in `window`, asked live (used only by the confirm re-check tools)."""
+        """Busy intervals in `window`, asked live (diagnostics; pages and confirm read the
+        store, refreshed through `sync`)."""
 
     def put_event(self, remote_id: str, event: BookingEvent) -> None:
         """Create or replace the event with `event.uid`: idempotent, so a retry writes once."""

@@ -25,10 +25,11 @@ from webapp.models import (
     Member,
     utcnow,
 )
-from webapp.services import connections
 from webapp.services.calendars import busy_store
 from webapp.services.calendars.options import CalendarOptions
 from webapp.services.calendars.providers import BusyItem
+from webapp.services.salesforce import connections
+from webapp.services.salesforce.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
 SOURCE = BusySource.SALESFORCE.value
@@ -65,7 +66,7 @@ def due_org_ids(interval: timedelta, now: datetime | None = None) -> list[int]:
         | (CalendarSettings.salesforce_synced_at < cutoff))))
 
 
-def sync_org(org_id: int, options: CalendarOptions, config=None,
+def sync_org(org_id: int, options: CalendarOptions, salesforce: SalesforceSettings,
              now: datetime | None = None) -> int:
     """One poll; returns the intervals written. Salesforce trouble is logged and left to the
     next poll (the stored times stay; the Salesforce connection's own state shows C7)."""
@@ -74,7 +75,7 @@ def sync_org(org_id: int, options: CalendarOptions, config=None,
         return 0
     now = now or utcnow()
     try:
-        client = connections.client_for_org(org_id, config)
+        client = connections.client_for(connections.get_connection(org_id), salesforce)
         owners = _owners(client, org_id)
         written = _poll(client, row, owners, options, now) if owners else 0
     except SalesforceError as exc:
