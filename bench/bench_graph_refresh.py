@@ -31,7 +31,6 @@ from tests.fixtures_graph import (  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Member, Organization  # noqa: E402
-from webapp.services import crypto  # noqa: E402
 from webapp.services.calendars import microsoft, sync  # noqa: E402
 from webapp.services.calendars.options import CalendarOptions  # noqa: E402
 
@@ -46,7 +45,6 @@ def build_app(graph, database: str):
         "MS_CLIENT_ID": DEMO_CLIENT_ID, "MS_CLIENT_SECRET": DEMO_CLIENT_SECRET,
         "MS_LOGIN_URL": graph.login_url, "MS_GRAPH_URL": graph.graph_url,
         "MS_TEST_HOSTS": hosts})
-    crypto.init_app(app)
     return app
 
 
@@ -75,7 +73,8 @@ def connect(app, graph, member: Member, mail: str):
     settings = microsoft.MicrosoftSettings.from_config(app.config)
     flow = microsoft.start_connect(settings, member, CALLBACK)
     code = parse_qs(urlsplit(graph.authorize(flow["url"], user=mail)).query)["code"][0]
-    return microsoft.finish_connect(settings, member, CALLBACK, code, flow["verifier"])
+    return microsoft.finish_connect(settings, CalendarOptions.from_config(app.config), member,
+                                    CALLBACK, code, flow["verifier"])
 
 
 def refresh_round(connections, options, now) -> float:

@@ -16,7 +16,7 @@ from tests.fixtures_graph import CALLBACK, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, S
 from webapp.extensions import db
 from webapp.jobs_calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
-from webapp.services import bookings, crypto
+from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
 from webapp.services.calendars import connections, microsoft, sync
 
@@ -55,7 +55,7 @@ def connect(app, graph, member, user=SATO, accept=True):
     flow = microsoft.start_connect(settings(app), member, CALLBACK)
     location = graph.authorize(flow["url"], user=user, accept=accept)
     code = parse_qs(urlsplit(location).query).get("code", [""])[0]
-    connection = microsoft.finish_connect(settings(app), member, CALLBACK, code,
+    connection = microsoft.finish_connect(settings(app), options(), member, CALLBACK, code,
                                           flow["verifier"])
     db.session.commit()
     return connection
@@ -82,7 +82,7 @@ def test_K1_connect_through_sign_in_and_consent_stores_encrypted_tokens(ms_app, 
     assert connection.provider == "microsoft" and connection.username == SATO
     assert [(c.name, c.blocks, c.receives_bookings) for c in connection.calendars] == [
         ("予定表", True, True)]
-    stored = json.loads(crypto.decrypt(connection.credentials_enc))
+    stored = json.loads(options().keyring.decrypt(connection.credentials_enc))
     assert set(stored) == {"access_token", "refresh_token", "expires_at"}
     assert stored["access_token"] not in connection.credentials_enc
     assert stored["refresh_token"] not in connection.credentials_enc
@@ -255,8 +255,8 @@ def test_K6_revoked_access_breaks_the_connection_then_grace_then_unavailable(
 
 def test_K6_refreshed_tokens_are_stored_encrypted(ms_app, graph, page, member):
     connection = connect(ms_app, graph, member)
-    before = json.loads(crypto.decrypt(connection.credentials_enc))
+    before = json.loads(options().keyring.decrypt(connection.credentials_enc))
     graph.control("POST", "clock", {"advance_seconds": 3700})  # the access token expired
     assert synced(connection).error is None
-    after = json.loads(crypto.decrypt(connection.credentials_enc))
+    after = json.loads(options().keyring.decrypt(connection.credentials_enc))
     assert after["access_token"] != before["access_token"] and connection.status == "ok"

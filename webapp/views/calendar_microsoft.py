@@ -66,8 +66,9 @@ def callback():
         flash(str(DECLINED), "error")
         return _member_page(flow["token"])
     try:
-        connection = microsoft.finish_connect(_settings(), member, callback_url(),
-                                              request.args["code"], flow["verifier"])
+        connection = microsoft.finish_connect(_settings(), jobs_calendars.options(), member,
+                                              callback_url(), request.args["code"],
+                                              flow["verifier"])
     except CalendarConnectError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")

@@ -22,13 +22,13 @@ from webapp.integrations.microsoft_graph.calendar_provider import (
     credentials_from,
 )
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
-from webapp.services import crypto
 from webapp.services.calendars import providers
 from webapp.services.calendars.connections import (
     PROVIDER_REASONS,
     CalendarConnectError,
     remove_connection,
 )
+from webapp.services.calendars.options import CalendarOptions
 
 PROVIDER = "microsoft"
 CONNECT_FAILED = _l("Microsoft 365 に接続できませんでした。もう一度お試しください。")
@@ -84,8 +84,8 @@ def start_connect(settings: MicrosoftSettings, member: Member, redirect_uri: str
     return {"url": url, "state": state, "verifier": verifier, "member_id": member.id}
 
 
-def finish_connect(settings: MicrosoftSettings, member: Member, redirect_uri: str, code: str,
-                   verifier: str) -> CalendarConnection:
+def finish_connect(settings: MicrosoftSettings, options: CalendarOptions, member: Member,
+                   redirect_uri: str, code: str, verifier: str) -> CalendarConnection:
     """Exchange the code, learn who connected and their calendars, store the connection
     (tokens encrypted, C8) with every calendar blocking and the default one receiving.
     An earlier Microsoft connection of the member is replaced.
@@ -107,7 +107,7 @@ def finish_connect(settings: MicrosoftSettings, member: Member, redirect_uri: st
     connection = CalendarConnection(
         organization_id=member.organization_id, member_id=member.id, provider=PROVIDER,
         server_url="", username=who.mail[:254],
-        credentials_enc=crypto.encrypt(json.dumps(credentials_from(tokens))),
+        credentials_enc=options.keyring.encrypt(json.dumps(credentials_from(tokens))),
         status=CalendarStatus.PENDING.value)
     receiving = next((c for c in found if c.can_edit), None)
     connection.calendars = [
