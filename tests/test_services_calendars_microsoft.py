@@ -260,3 +260,16 @@ def test_K6_refreshed_tokens_are_stored_encrypted(ms_app, graph, page, member):
     assert synced(connection).error is None
     after = json.loads(options().keyring.decrypt(connection.credentials_enc))
     assert after["access_token"] != before["access_token"] and connection.status == "ok"
+
+
+def test_K3_live_busy_question_uses_get_schedule_and_leaves_free_time_out(
+        ms_app, graph, page, member):
+    seed(graph, "busy", "2030-06-05T03:00:00", "2030-06-05T04:00:00")
+    seed(graph, "free", "2030-06-05T05:00:00", "2030-06-05T06:00:00", showAs="free")
+    connection = connect(ms_app, graph, member)
+    adapter = connections.adapter_for(connection, options())
+    graph.control("DELETE", "usage")
+    window = (datetime(2030, 6, 5, tzinfo=UTC), datetime(2030, 6, 6, tzinfo=UTC))
+    busy = adapter.busy(connection.calendars[0].remote_id, window)
+    assert busy == [(datetime(2030, 6, 5, 3, tzinfo=UTC), datetime(2030, 6, 5, 4, tzinfo=UTC))]
+    assert graph.usage()["by_endpoint"] == {"POST /me/calendar/getSchedule": 1}
