@@ -153,3 +153,23 @@ def test_K1_calendar_screens_are_scoped_and_need_csrf(app, admin_client, member,
     assert admin_client.get(f"/admin/calendars/members/{member.id}/connect").status_code == 404
     assert "佐藤 一郎" not in admin_client.get("/admin/calendars").get_data(as_text=True)
     assert db.session.get(CalendarConnection, connection.id) is not None
+
+
+def test_K5_K6_admin_saves_salesforce_busy_and_grace_period_and_bad_input_changes_nothing(
+        admin_client, org):
+    from webapp.models import CalendarSettings
+
+    page = admin_client.get("/admin/calendars").get_data(as_text=True)
+    assert "Salesforceの行動を予定ありとして扱う" in page
+    assert db.session.get(CalendarSettings, org.id) is None  # a GET stores nothing
+    response = admin_client.post_form("/admin/calendars/settings",
+                                      {"salesforce_busy": "y", "grace_minutes": "30"},
+                                      token_from="/admin/calendars")
+    assert response.status_code == 302
+    settings = db.session.get(CalendarSettings, org.id)
+    assert settings.salesforce_busy is True and settings.grace_minutes == 30
+    bad = admin_client.post_form("/admin/calendars/settings", {"grace_minutes": "-5"},
+                                 token_from="/admin/calendars", follow_redirects=True)
+    assert "入力内容を確認してください" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert settings.salesforce_busy is True and settings.grace_minutes == 30

@@ -16,8 +16,7 @@ from webapp.views.admin import bp, get_owned_or_404, org_id
 
 @bp.get("/calendars")
 def list_calendars():
-    settings = salesforce_busy.settings_for(org_id())
-    db.session.commit()  # the settings row is created on first visit
+    settings = salesforce_busy.current_settings(org_id())
     return render_template(
         "admin/calendars/index.html", members=member_service.list_members(org_id()),
         by_member=connections.connections_by_member(org_id()), form=EmptyForm(),

@@ -25,6 +25,7 @@ from webapp.models import (
     Member,
     utcnow,
 )
+from webapp.models.calendars import DEFAULT_GRACE_MINUTES
 from webapp.services.calendars import busy_store
 from webapp.services.calendars.options import CalendarOptions
 from webapp.services.calendars.providers import BusyItem
@@ -45,6 +46,12 @@ def settings_for(org_id: int) -> CalendarSettings:
         db.session.add(row)
         db.session.flush()
     return row
+
+
+def current_settings(org_id: int) -> CalendarSettings:
+    """The settings to show: the stored row, or the defaults (not added) before the first save."""
+    return db.session.get(CalendarSettings, org_id) or CalendarSettings(
+        organization_id=org_id, salesforce_busy=False, grace_minutes=DEFAULT_GRACE_MINUTES)
 
 
 def set_enabled(org_id: int, enabled: bool) -> None:
