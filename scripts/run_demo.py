@@ -16,6 +16,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), ROOT]
 from radicale_server import RadicaleServer, seed_demo_calendars  # noqa: E402
-from services import start_embedded_redis, wait_for_port  # noqa: E402
+from services import free_port, start_embedded_redis, wait_for_port  # noqa: E402
 
 INSTANCE = os.path.join(ROOT, "instance")
 PY = sys.executable
@@ -66,11 +67,17 @@ class Demo:
         # A fixed port: the connected calendars' URLs are stored in the demo database.
         self.radicale_port = port + 102
         self.radicale_url = f"http://127.0.0.1:{self.radicale_port}"
+        # The Microsoft 365 stand-in (graph_emulator): PORT+103 and +104 when free. Its tenant
+        # lives in memory, so nothing stored depends on these ports staying the same.
+        self.ms_ports = (_port_or_free(port + 103), _port_or_free(port + 104))
+        self.ms_login_url = f"http://127.0.0.1:{self.ms_ports[0]}"
+        self.ms_graph_url = f"http://127.0.0.1:{self.ms_ports[1]}"
         self.base_url = base_url or f"http://{host}:{port}"
         self.login_url = f"http://127.0.0.1:{self.login_port}"
         self.instance_url = f"http://127.0.0.1:{self.instance_port}"
         self.callback_url = self.base_url + CALLBACK_PATH
-        self.google_port = google_port or port + 103
+        # The Google stand-in (google_calendar_emulator): PORT+105 when free.
+        self.google_port = google_port or _port_or_free(port + 105)
         self.google_url = f"http://127.0.0.1:{self.google_port}"
         self.log_dir = log_dir
         self.web_workers = web_workers
@@ -91,11 +98,18 @@ class Demo:
         env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{self.instance_port}")
         env.setdefault("APO_CALDAV_TEST_HOSTS", f"127.0.0.1:{self.radicale_port}")
-        from google_calendar_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+        from google_calendar_emulator import seed as google_seed
+        from graph_emulator import seed as graph_seed
 
         env.setdefault("GOOGLE_BASE_URL", self.google_url)  # the Google emulator stands in
-        env.setdefault("GOOGLE_CLIENT_ID", DEMO_CLIENT_ID)
-        env.setdefault("GOOGLE_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        env.setdefault("GOOGLE_CLIENT_ID", google_seed.DEMO_CLIENT_ID)
+        env.setdefault("GOOGLE_CLIENT_SECRET", google_seed.DEMO_CLIENT_SECRET)
+        env.setdefault("MS_CLIENT_ID", graph_seed.DEMO_CLIENT_ID)
+        env.setdefault("MS_CLIENT_SECRET", graph_seed.DEMO_CLIENT_SECRET)
+        env.setdefault("MS_LOGIN_URL", self.ms_login_url)
+        env.setdefault("MS_GRAPH_URL", self.ms_graph_url)
+        env.setdefault("MS_TEST_HOSTS", ",".join(
+            u.removeprefix("http://") for u in (self.ms_login_url, self.ms_graph_url)))
         return env
 
     # ----- lifecycle ---------------------------------------------------------------------
@@ -167,6 +181,11 @@ class Demo:
             PY, "-m", "google_calendar_emulator", "--port", str(self.google_port),
             "--seed", "demo", "--demo-callback", self.base_url + "/calendar/google/callback"])
         wait_for_port(self.google_port)
+        self._spawn("graph-emulator", [
+            PY, "-m", "graph_emulator", "--login-port", str(self.ms_ports[0]),
+            "--graph-port", str(self.ms_ports[1]), "--seed", "demo",
+            "--demo-callback", self.base_url + "/calendar/microsoft/callback"])
+        wait_for_port(self.ms_ports[1])
         self._spawn("web", [
             PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.web_workers), "--threads", "4", "--access-logfile", "-"])
@@ -227,7 +246,21 @@ class Demo:
   Redis:             {self.env["REDIS_URL"]}
   CalDAV (Radicale): {self.radicale_url}/   (tanaka / tanaka-caldav-demo is not connected yet:
                      try カレンダー連携 > CalDAVカレンダーを接続)
+  Microsoft 365:     {self.ms_login_url}   (emulator, in memory; sato@example.com /
+                     apo-demo: open a member's link (カレンダー連携) > Microsoft 365 に接続する)
 """
+
+
+def _port_or_free(preferred: int) -> int:
+    """``preferred`` when nothing listens there (and it is a port at all), else a free one."""
+    if preferred > 65535:
+        return free_port()
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
 
 
 def start_demo(instance_dir: str, port: int, **options) -> Demo:

@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.fixtures_salesforce",
     "tests.fixtures_demo",
     "tests.fixtures_radicale",
+    "tests.fixtures_graph",
 ]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -36,6 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     settings.init_app(app)
     google_connect.init_app(app)
     register_blueprints(app)
+    from webapp.services.calendars import microsoft as microsoft_calendars
+
+    microsoft_calendars.register(app.config)  # the "microsoft" calendar provider (K1)
     return app
 
 

@@ -30,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
         admin_syncs,
         auth,
         calendar_google,
+        calendar_microsoft,
         errors,
         member_calendar,
         public,
@@ -40,4 +41,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(calendar_google.bp)
     app.register_blueprint(member_calendar.bp)
+    app.register_blueprint(calendar_microsoft.bp)
     errors.init_app(app)

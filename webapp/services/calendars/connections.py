@@ -26,6 +26,7 @@ REASONS = {
 }
 
 # Where a provider's wording must differ from the generic one (an OAuth grant has no password).
+# Reasons an OAuth provider words itself, by provider then kind: it has no app password to fix.
 PROVIDER_REASONS = {
     "google": {"auth": _l("Googleがアクセスを拒否しました（連携が取り消されたか、期限が"
                           "切れました）。連携用リンクからGoogleで連携し直してください。")},
@@ -129,6 +130,8 @@ def mark_broken(connection: CalendarConnection, error: providers.ProviderError,
     connection.status = CalendarStatus.BROKEN.value
     connection.status_reason = f"{kind}: {error}"[:500]
     connection.broken_since = connection.broken_since or now
+
+
 
 
 def reason_message(connection: CalendarConnection):

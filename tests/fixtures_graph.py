@@ -1,0 +1,190 @@
+"""Pytest fixtures that run the Microsoft Graph emulator as a real subprocess over real HTTP.
+
+Loaded by ``tests/conftest.py`` (``pytest_plugins``):
+
+- ``graph_server`` (session): ``python -m graph_emulator --seed demo`` on free ports.
+- ``graph`` (function): the same, reset to the demo seed before the test.
+
+Both are a ``GraphEmulator`` with ``.login_url``, ``.graph_url``, ``.control()``,
+``.reset()``, ``.seed_event()``, ``.usage()``, ``.authorize()`` (plays the browser through
+sign-in and consent) and ``.tokens()`` (a full code + PKCE flow for a demo user).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from html import unescape
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import pytest
+import requests
+
+from graph_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLBACK = "http://127.0.0.1:9/callback"
+SCOPES = "offline_access User.Read Calendars.ReadWrite"
+SATO = "sato@example.com"
+SUZUKI = "suzuki@example.com"
+__all__ = ["CALLBACK", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "SATO", "SCOPES", "SUZUKI",
+           "GraphEmulator", "graph", "graph_server", "start_graph_emulator"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class GraphEmulator:
+    def __init__(self, process, login_url: str, graph_url: str, log_path: str):
+        self.process = process
+        self.login_url = login_url
+        self.graph_url = graph_url
+        self.log_path = log_path
+        self.http = self.new_session()
+
+    @staticmethod
+    def new_session() -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        return session
+
+    def control(self, method: str, path: str, json=None):
+        response = self.http.request(method, f"{self.graph_url}/__emulator__/{path}",
+                                     json=json, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self, seed: str = "demo") -> dict:
+        return self.control("POST", "reset", {"seed": seed})
+
+    def usage(self) -> dict:
+        return self.control("GET", "usage")
+
+    def seed_event(self, user: str, exceptions=None, calendar_id=None, **event) -> dict:
+        body = {"user": user, "event": event, "exceptions": exceptions or []}
+        if calendar_id:
+            body["calendar_id"] = calendar_id
+        return self.control("POST", "events", body)
+
+    def authorize_url(self, challenge: str | None, scope: str = SCOPES, state: str = "s1",
+                      **extra) -> str:
+        params = {"client_id": DEMO_CLIENT_ID, "response_type": "code",
+                  "redirect_uri": CALLBACK, "response_mode": "query", "scope": scope,
+                  "state": state, **extra}
+        if challenge:
+            params.update(code_challenge=challenge, code_challenge_method="S256")
+        return f"{self.login_url}/common/oauth2/v2.0/authorize?{urlencode(params)}"
+
+    def authorize(self, url: str, user: str = SATO, password: str = DEMO_PASSWORD,
+                  accept: bool = True, session: requests.Session | None = None) -> str:
+        """Play the browser through sign-in and consent; returns the redirect reached."""
+        browser = session or self.new_session()
+        response = browser.get(url, allow_redirects=False, timeout=10)
+        for _ in range(6):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if not location.startswith(self.login_url):
+                    return location
+                response = browser.get(location, allow_redirects=False, timeout=10)
+                continue
+            html = response.text
+            action = unescape(re.search(r'<form method="post" action="([^"]+)"', html).group(1))
+            fields = {unescape(n): unescape(v) for n, v in
+                      re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)}
+            if 'name="passwd"' in html:
+                if 'role="alert"' in html:
+                    raise AssertionError("sign-in failed at the emulator")
+                fields.update(login=user, passwd=password)
+            else:
+                fields["decision"] = "accept" if accept else "cancel"
+            response = browser.post(urljoin(response.url, action), data=fields,
+                                    allow_redirects=False, timeout=10)
+        raise AssertionError("authorize flow did not reach the callback")
+
+    def code_for(self, user: str = SATO, scope: str = SCOPES) -> tuple[str, str]:
+        verifier, challenge = pkce_pair()
+        location = self.authorize(self.authorize_url(challenge, scope=scope), user=user)
+        return parse_qs(urlsplit(location).query)["code"][0], verifier
+
+    def tokens(self, user: str = SATO, scope: str = SCOPES) -> dict:
+        """A token response for ``user`` through the full code + PKCE flow (demo app)."""
+        code, verifier = self.code_for(user, scope)
+        response = self.http.post(f"{self.login_url}/common/oauth2/v2.0/token", data={
+            "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
+            "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+            "code_verifier": verifier, "scope": scope}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def api(self, user: str = SATO, scope: str = SCOPES) -> requests.Session:
+        session = self.new_session()
+        session.headers["Authorization"] = "Bearer " + self.tokens(user, scope)["access_token"]
+        return session
+
+    def url(self, path: str) -> str:
+        return f"{self.graph_url}/v1.0/{path.lstrip('/')}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def start_graph_emulator(*extra_args: str, timeout: float = 20.0) -> GraphEmulator:
+    log = tempfile.NamedTemporaryFile(prefix="graphemu-", suffix=".log", delete=False)
+    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(_free_port()),
+            "--graph-port", str(_free_port()), "--demo-callback", CALLBACK, *extra_args]
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    urls: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(urls) < 2:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"graph emulator exited early; see {log.name}")
+        key, _, value = line.strip().partition(": ")
+        urls[key] = value
+    server = GraphEmulator(process, urls["login"], urls["graph"], log.name)
+    while True:
+        try:
+            server.control("GET", "health")
+            return server
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def graph_server():
+    server = start_graph_emulator("--seed", "demo")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph(graph_server):
+    graph_server.reset()
+    return graph_server
