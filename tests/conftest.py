@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fixtures_emulator",
     "tests.fixtures_salesforce",
     "tests.fixtures_demo",
+    "tests.fixtures_mail",
 ]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

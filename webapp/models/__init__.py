@@ -18,6 +18,14 @@ from webapp.models.bookings import (  # noqa: F401
     SyncStatus,
     new_token,
 )
+from webapp.models.notifications import (  # noqa: F401
+    DEFAULT_REMINDER_MINUTES,
+    MessageKind,
+    MessageStatus,
+    OutboxMessage,
+    PageMailSettings,
+    RecipientRole,
+)
 from webapp.models.organizations import (  # noqa: F401
     DEFAULT_WORKING_HOURS,
     Admin,

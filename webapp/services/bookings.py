@@ -22,11 +22,13 @@ from webapp.models import (
     BookingPage,
     BookingStatus,
     BusySlot,
+    MessageKind,
     SyncAction,
     SyncRecord,
     utcnow,
 )
 from webapp.services import slots as slot_rules
+from webapp.services.notifications import outbox as mail_outbox
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
 CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
@@ -154,6 +156,7 @@ def create_booking(
     booking.syncs.append(record)
     db.session.add(booking)
     _claim(booking, page.buffer_minutes)
+    mail_outbox.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)  # N1, N5
     return booking, record
 
 
@@ -172,6 +175,7 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
     record = SyncRecord(organization_id=booking.organization_id, action=SyncAction.CANCEL.value)
     booking.syncs.append(record)
     db.session.flush()
+    mail_outbox.record_booking_change(booking, MessageKind.CANCELLATION, now=now)  # N3
     return record
 
 
@@ -191,6 +195,7 @@ def reschedule_booking(
         raise BookingClosed()
     page = booking.page
     slot = find_slot(page, start, now, exclude_booking_id=booking.id)
+    before = tuple(bm.member_id for bm in booking.booking_members)
     # A bulk DELETE runs now; ORM deletes would run after the new claims' INSERTs and collide.
     db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
     _reassign_members(booking, page, slot)
@@ -200,6 +205,7 @@ def reschedule_booking(
     )
     booking.syncs.append(record)
     _claim(booking, page.buffer_minutes)
+    mail_outbox.record_booking_change(booking, MessageKind.UPDATE, before, now=now)  # N3, N4
     return record
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from webapp import jobs
+from webapp import jobs, mail_jobs
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
     CancelForm,
@@ -69,12 +69,13 @@ def create_booking(slug: str):
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
-        sync_id, token = record.id, booking.token  # read before the commit expires the rows
+        sync_id, token, booking_id = record.id, booking.token, booking.id  # before the commit
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
     jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
+    mail_jobs.enqueue_booking_messages(booking_id)  # N5, likewise
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -94,9 +95,10 @@ def cancel_booking(token: str):
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
     if not form.validate_on_submit():
         return _render_detail(booking, form, None, 422)
-    sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
+    sync_id, booking_id = bookings.cancel_booking(booking, form.reason.data or "").id, booking.id
     db.session.commit()
     jobs.enqueue_sync(sync_id)
+    mail_jobs.enqueue_booking_messages(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -127,13 +129,14 @@ def reschedule_booking(token: str):
     form = RescheduleForm()
     try:
         start = _requested_start(form.start.data if form.validate_on_submit() else None)
-        sync_id = bookings.reschedule_booking(booking, start).id
+        sync_id, booking_id = bookings.reschedule_booking(booking, start).id, booking.id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
     jobs.enqueue_sync(sync_id)
+    mail_jobs.enqueue_booking_messages(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
 
 
