@@ -78,8 +78,9 @@ class MailCatcher:
     def start(self) -> MailCatcher:
         options = {}
         if self.credentials:
+            # PLAIN only: smtplib falls back to LOGIN after a refusal, which aiosmtpd stalls on.
             options = dict(authenticator=self._authenticate, auth_require_tls=False,
-                           auth_required=True)
+                           auth_required=True, auth_exclude_mechanism=["LOGIN"])
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port,
                                       ready_timeout=10, **options)
         self._controller.start()
@@ -120,10 +121,10 @@ class MailCatcher:
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         expected_user, expected_password = self.credentials
-        ok = (mechanism in ("LOGIN", "PLAIN")
+        ok = (mechanism == "PLAIN"
               and getattr(auth_data, "login", b"") == expected_user.encode()
               and getattr(auth_data, "password", b"") == expected_password.encode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
 
 def _free_port(host: str) -> int:
