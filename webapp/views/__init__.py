@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     # Importing the admin_* screen modules attaches their routes to admin.bp.
     from webapp.views import (  # noqa: F401
         admin,
+        admin_mail,
         admin_members,
         admin_org,
         admin_page_salesforce,
