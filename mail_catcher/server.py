@@ -62,12 +62,14 @@ class MailCatcher:
     with `spool_dir`, as .eml files. Optional `credentials` (user, password) require AUTH."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, spool_dir: str | None = None,
-                 credentials: tuple[str, str] | None = None, delay: float = 0.0):
+                 credentials: tuple[str, str] | None = None, delay: float = 0.0,
+                 tls_context=None):
         self.host = host
         self.port = port or _free_port(host)
         self.spool_dir = spool_dir
         self.credentials = credentials
         self.delay = delay
+        self.tls_context = tls_context  # an ssl.SSLContext: offer STARTTLS and require it
         self.fail_next = 0
         self.drop_next = 0
         self.messages: list[CaughtMessage] = []
@@ -81,6 +83,8 @@ class MailCatcher:
             # PLAIN only: smtplib falls back to LOGIN after a refusal, which aiosmtpd stalls on.
             options = dict(authenticator=self._authenticate, auth_require_tls=False,
                            auth_required=True, auth_exclude_mechanism=["LOGIN"])
+        if self.tls_context is not None:
+            options.update(tls_context=self.tls_context, require_starttls=True)
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port,
                                       ready_timeout=10, **options)
         self._controller.start()

@@ -82,7 +82,7 @@ def test_a_N1_booking_shows_the_confirmation_with_the_invitation(tab, demo, shot
     frame = tab.frame_locator("iframe")
     frame.locator("a", has_text="日時の変更・キャンセルはこちら").wait_for()
     assert frame.locator("a").first.get_attribute("href") == STATE["link"]
-    shot = str(shots / "15-mail-catcher-confirmation.png")
+    shot = str(shots / "mail-1-catcher-confirmation.png")
     tab.screenshot(path=shot, full_page=True)
     calendar = download_invite(tab)
     event = next(iter(calendar.walk("VEVENT")))
@@ -119,4 +119,4 @@ def test_c_N3_cancel_shows_the_cancellation(tab, demo, shots):
     assert str(event["UID"]) == STATE["uid"] and int(event["SEQUENCE"]) == 2
     tab.goto(demo.mail_url)
     assert tab.locator("tr.message-row", has_text=EMAIL).count() == 3
-    tab.screenshot(path=str(shots / "16-mail-catcher-list.png"))
+    tab.screenshot(path=str(shots / "mail-2-catcher-list.png"))

@@ -230,3 +230,53 @@ def test_N6_starttls_is_required_when_configured(booking, app, smtp_server):
 
 def test_send_due_helper_sends_everything_due(booking, smtp_server):
     assert {r.status for r in send_due()} == {MessageStatus.SENT.value}
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 and its key, as files (the CA the client is told to trust)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_N6_starttls_with_a_verified_certificate_then_auth(booking, app, tmp_path):
+    import ssl
+
+    from mail_catcher import MailCatcher
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with MailCatcher(tls_context=context) as server:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TLS="starttls",
+                          MAIL_TIMEOUT=5)
+        first, second = [r.id for r in outbox(kind="confirmation")][:2]
+        mail_jobs.send_message(first)  # the system CAs do not know this certificate
+        db.session.expire_all()
+        assert db.session.get(OutboxMessage, first).status == MessageStatus.PENDING.value
+        assert server.messages == []
+        app.config["MAIL_CA_FILE"] = cert
+        mail_jobs.send_message(second)
+        db.session.expire_all()
+        assert db.session.get(OutboxMessage, second).status == MessageStatus.SENT.value
+        assert len(server.messages) == 1
