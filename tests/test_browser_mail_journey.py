@@ -120,3 +120,18 @@ def test_c_N3_cancel_shows_the_cancellation(tab, demo, shots):
     tab.goto(demo.mail_url)
     assert tab.locator("tr.message-row", has_text=EMAIL).count() == 3
     tab.screenshot(path=str(shots / "mail-2-catcher-list.png"))
+
+
+def test_d_N5_the_admin_sees_each_message_in_the_delivery_log(tab, demo, shots):
+    from webapp.services.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+
+    tab.goto(demo.url + "/login")
+    tab.fill("#email", DEMO_ADMIN_EMAIL)
+    tab.fill("#password", DEMO_ADMIN_PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_url("**/admin/**")
+    tab.click("nav.mainnav >> text=配信ログ")
+    rows = tab.locator("tr.message-row", has_text=EMAIL)
+    assert rows.count() == 3
+    assert rows.locator(".badge", has_text="送信済み").count() == 3
+    tab.screenshot(path=str(shots / "mail-3-delivery-log.png"))
