@@ -7,8 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, Regexp
 
+from webapp import settings as app_settings
 from webapp.models import LoginKind
-from webapp.services import connections
+from webapp.services.salesforce import connections
 
 
 class SalesforceConnectForm(FlaskForm):
@@ -46,7 +47,7 @@ class SalesforceConnectForm(FlaskForm):
         value = (field.data or "").strip().rstrip("/")
         if not value:
             raise ValidationError(_l("私のドメインのURLを入力してください。"))
-        if not connections.is_valid_my_domain(value):
+        if not connections.is_valid_my_domain(value, app_settings.current().salesforce):
             raise ValidationError(_l(
                 "https:// で始まり .my.salesforce.com で終わるURLを入力してください。"))
         field.data = value

@@ -14,16 +14,11 @@ from flask import Flask, current_app, has_app_context, render_template
 from flask_babel import force_locale
 from redis.exceptions import RedisError
 
+from webapp import settings as app_settings
 from webapp.jobs import _worker_app, get_queue
 
 log = logging.getLogger(__name__)
 JOB = "webapp.mail_jobs.send_message"
-
-
-def settings_for(app: Flask):
-    from webapp.services.notifications import NotificationSettings
-
-    return NotificationSettings.from_config(app.config)
 
 
 def enqueue_message(message_id: int, at: datetime | None = None) -> bool:
@@ -52,8 +47,12 @@ def enqueue_booking_messages(booking_id: int) -> int:
     """Queue the booking's new messages (call after the booking's commit); returns how many."""
     from webapp.services.notifications import delivery
 
-    rows = delivery.queued_ids(booking_id)
-    return sum(1 for message_id, due in rows if enqueue_message(message_id, due))
+    queued = 0
+    for message_id, due in delivery.queued_ids(booking_id):
+        if not enqueue_message(message_id, due):
+            break  # Redis is down: one wait is enough, the sweeper queues the rest (N5)
+        queued += 1
+    return queued
 
 
 def requeue_messages() -> int:
@@ -61,7 +60,7 @@ def requeue_messages() -> int:
     from webapp.extensions import db
     from webapp.services.notifications import delivery
 
-    settings = settings_for(current_app)
+    settings = app_settings.current().notifications
     delivery.expire_leases()
     ids = delivery.due_ids(timedelta(seconds=settings.stale_seconds))
     db.session.commit()
@@ -87,7 +86,7 @@ def _run(app: Flask, message_id: int) -> None:
     from webapp.extensions import db
     from webapp.services.notifications import delivery
 
-    outcome = delivery.deliver(message_id, settings_for(app), _render,
+    outcome = delivery.deliver(message_id, app_settings.settings_of(app).notifications, _render,
                                checkpoint=db.session.commit)
     db.session.commit()
     if outcome.retry_in is not None:

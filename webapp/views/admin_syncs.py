@@ -8,17 +8,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from webapp import jobs, sync_labels
+from webapp import jobs
 from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.htmx import is_htmx, render_partial
 from webapp.models import Booking, BookingPage, SyncRecord, SyncStatus
-from webapp.services import connections, sync_state
-from webapp.views.admin import bp, get_owned_or_404, org_id
+from webapp.services.sync import state as sync_state
+from webapp.views.admin import bp, get_owned_or_404, org_connection, org_id
 
 PAGE_SIZE = 50
-for _helper in sync_labels.HELPERS:
-    bp.add_app_template_global(_helper)
 
 
 def _day(value: str, tz: str, end: bool = False) -> datetime | None:
@@ -48,7 +46,7 @@ def _filtered(args, tz: str):
 
 
 def _instance_url() -> str:
-    connection = connections.get_connection(org_id())
+    connection = org_connection()
     return connection.instance_url if connection else ""
 
 

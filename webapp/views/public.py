@@ -1,8 +1,9 @@
 """Public booking flow: slots, the booking form, confirmation and the private manage link.
 
-Every state change is a CSRF-protected, rate-limited POST. The booking and its sync record are
-committed together, and the sync is queued only after the commit (S1); a queue outage is not
-the customer's problem (S2), so enqueue_sync's result is deliberately ignored here.
+Every state change is a CSRF-protected, rate-limited POST. The booking, its sync record and its
+e-mails are committed together, and queued only after the commit (S1, N5); a queue outage is
+not the customer's problem (S2): enqueue_sync's False only skips queueing the e-mails, which
+the sweeper then queues with the sync.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp import jobs, mail_jobs
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
     CancelForm,
@@ -30,7 +32,7 @@ from webapp.services import slots as slot_rules
 bp = Blueprint("public", __name__)
 
 COMMON_TIMEZONES = (
-    "Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Kolkata", "UTC",
+    DEFAULT_TIMEZONE, "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Kolkata", "UTC",
     "Europe/London", "Europe/Paris", "America/New_York", "America/Chicago",
     "America/Los_Angeles", "Australia/Sydney",
 )
@@ -74,8 +76,10 @@ def create_booking(slug: str):
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
-    mail_jobs.enqueue_booking_messages(booking_id)  # N5, likewise
+    # After the commit (S1). False: Redis is down, the records stay pending for the sweeper
+    # (S2), and the e-mails too (N5): one wait on a dead Redis is enough.
+    if jobs.enqueue_sync(sync_id):
+        mail_jobs.enqueue_booking_messages(booking_id)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -97,8 +101,8 @@ def cancel_booking(token: str):
         return _render_detail(booking, form, None, 422)
     sync_id, booking_id = bookings.cancel_booking(booking, form.reason.data or "").id, booking.id
     db.session.commit()
-    jobs.enqueue_sync(sync_id)
-    mail_jobs.enqueue_booking_messages(booking_id)
+    if jobs.enqueue_sync(sync_id):
+        mail_jobs.enqueue_booking_messages(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -135,8 +139,8 @@ def reschedule_booking(token: str):
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
-    jobs.enqueue_sync(sync_id)
-    mail_jobs.enqueue_booking_messages(booking_id)
+    if jobs.enqueue_sync(sync_id):
+        mail_jobs.enqueue_booking_messages(booking_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
 
 
@@ -174,7 +178,7 @@ def _open_booking_or_redirect(token: str):
 def _display_tz(page: BookingPage) -> str:
     """The zone slots are shown in: ?tz= (or the form's tz) when valid, else the org's zone."""
     chosen = request.values.get("tz")
-    return resolve_timezone(chosen) or page.organization.timezone or "Asia/Tokyo"
+    return resolve_timezone(chosen) or page.organization.timezone or DEFAULT_TIMEZONE
 
 
 def _render_slots(page: BookingPage, template: str, message=None, status: int = 200, **ctx):
