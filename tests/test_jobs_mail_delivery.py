@@ -280,3 +280,52 @@ def test_N6_starttls_with_a_verified_certificate_then_auth(booking, app, tmp_pat
         db.session.expire_all()
         assert db.session.get(OutboxMessage, second).status == MessageStatus.SENT.value
         assert len(server.messages) == 1
+
+
+def test_N5_four_workers_racing_for_one_message_send_it_once(booking, app, smtp_server):
+    import threading
+
+    row_id = customer_row().id
+    db.session.commit()
+    barrier, errors = threading.Barrier(4), []
+
+    def worker():
+        try:
+            with app.app_context():
+                barrier.wait()
+                mail_jobs.send_message(row_id)
+                db.session.remove()
+        except Exception as exc:  # surfaced below; a thread cannot fail the test itself
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert len(received(smtp_server, CUSTOMER)) == 1
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, row_id).attempts == 1
+
+
+def test_N4_reminders_are_scheduled_in_rq_at_their_time(app, redis_conn, smtp_server):
+    page = make_public_page(fields=[], members=1, window_days=30)
+    db.session.commit()
+    start = next(s.start for s in bookings.available_slots(page)
+                 if s.start > datetime.now(UTC) + timedelta(days=3))
+    booking, _record = bookings.create_booking(page, start, CustomerDetails(email=CUSTOMER))
+    db.session.commit()
+    mail_jobs.enqueue_booking_messages(booking.id)
+    [reminder] = outbox(kind="reminder")
+    queue = Queue(app.config["RQ_QUEUE"], connection=redis_conn, serializer=JSONSerializer)
+    registry = queue.scheduled_job_registry
+    [job_id] = [j for j in registry.get_job_ids() if queue.fetch_job(j).args == [reminder.id]]
+    assert registry.get_scheduled_time(job_id) == reminder.send_after.replace(microsecond=0)
+    db.session.refresh(reminder)
+    assert reminder.enqueued_at == reminder.send_after  # the sweeper leaves it to RQ till then
+    assert reminder.id not in mail_jobs_due_now()
+
+
+def mail_jobs_due_now() -> list[int]:
+    return delivery.due_ids(timedelta(seconds=120))
