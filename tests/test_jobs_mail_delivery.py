@@ -329,3 +329,24 @@ def test_N4_reminders_are_scheduled_in_rq_at_their_time(app, redis_conn, smtp_se
 
 def mail_jobs_due_now() -> list[int]:
     return delivery.due_ids(timedelta(seconds=120))
+
+
+def test_N6_a_typo_in_mail_tls_stops_the_app_at_startup(tmp_path):
+    from webapp import create_app
+
+    with pytest.raises(ValueError, match="MAIL_TLS"):
+        NotificationSettings.from_config({"MAIL_TLS": "tls"})
+    with pytest.raises(ValueError, match="MAIL_TLS"):
+        create_app({"TESTING": True, "MAIL_TLS": "TLS1.2", "APO_ENCRYPTION_KEYS": None,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+
+
+def test_N5_a_message_that_cannot_be_built_is_failed_not_unknown(booking, smtp_server):
+    booking.customer_timezone = "Mars/Olympus_Mons"
+    db.session.commit()
+    row_id = customer_row().id
+    mail_jobs.send_message(row_id)
+    db.session.expire_all()
+    row = db.session.get(OutboxMessage, row_id)
+    assert row.status == MessageStatus.FAILED.value and "cannot build" in row.last_error
+    assert smtp_server.messages == []

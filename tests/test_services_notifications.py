@@ -236,3 +236,21 @@ def test_F3_duplicate_addresses_get_one_message(page, smtp_server):
     db.session.commit()
     assert [r.recipient_role for r in outbox(kind="confirmation",
                                              recipient_email=CUSTOMER)] == ["customer"]
+
+
+def test_N3_a_member_taken_off_a_moved_booking_gets_a_cancellation(page, smtp_server):
+    from webapp.models import MessageKind
+
+    booking = book(page)
+    send_due()
+    leaving, staying = booking.members
+    booking.booking_members.remove(booking.booking_members[0])  # round robin picked again (O5)
+    db.session.flush()
+    assert booking.members == [staying]
+    mail_outbox.record_booking_change(booking, MessageKind.UPDATE, (leaving.id, staying.id))
+    db.session.commit()
+    send_due()
+    assert [m["Subject"] for m in received(smtp_server, leaving.email)][-1] == \
+        "予約のキャンセル: 山田 太郎 様(製品デモ)"
+    assert [m["Subject"] for m in received(smtp_server, staying.email)][-1] == \
+        "予約の日時変更: 山田 太郎 様(製品デモ)"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from webapp.integrations.mail import SmtpSettings
+from webapp.integrations.mail.smtp import TLS_MODES
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class NotificationSettings:
 
     smtp: SmtpSettings | None
     sender: str = "Apo <noreply@apo.invalid>"
-    base_url: str = "http://127.0.0.1"
+    base_url: str = ""  # APO_BASE_URL: the private links in e-mails need the public origin
     uid_domain: str = "apo.invalid"
     retry_intervals: tuple[float, ...] = (60.0, 300.0, 1800.0)
     lease_seconds: float = 120.0
@@ -32,17 +33,25 @@ class NotificationSettings:
 
     @classmethod
     def from_config(cls, config) -> NotificationSettings:
-        """Read the MAIL_* settings (README, Configuration)."""
+        """Read the MAIL_* settings (README, Configuration); a bad MAIL_TLS fails at startup.
+
+        Raises:
+            ValueError: MAIL_TLS is not one of none, starttls, ssl (a typo must never mean
+            "send in clear").
+        """
+        tls = (config.get("MAIL_TLS") or "none").strip().lower()
+        if tls not in TLS_MODES:
+            raise ValueError(f"MAIL_TLS must be one of {', '.join(TLS_MODES)}")
         smtp = None
         if config.get("MAIL_SERVER"):
             smtp = SmtpSettings(
                 host=config["MAIL_SERVER"], port=int(config.get("MAIL_PORT") or 25),
-                tls=(config.get("MAIL_TLS") or "none").lower(),
+                tls=tls,
                 username=config.get("MAIL_USERNAME") or "",
                 password=config.get("MAIL_PASSWORD") or "",
                 timeout=float(config.get("MAIL_TIMEOUT") or 10),
                 ca_file=config.get("MAIL_CA_FILE") or "")
-        base_url = (config.get("BASE_URL") or "http://127.0.0.1").rstrip("/")
+        base_url = (config.get("BASE_URL") or "").rstrip("/")
         raw = config.get("MAIL_RETRY_INTERVALS") or (60,)
         if isinstance(raw, str):  # from the environment: "60,300,1800"
             raw = [x for x in raw.split(",") if x.strip()]

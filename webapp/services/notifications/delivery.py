@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from jinja2 import TemplateError
 from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
@@ -53,12 +54,16 @@ def deliver(message_id: int, settings: NotificationSettings, render: Render,
     stale = _stale_reason(row, booking)
     if stale:
         return _finish(row, MessageStatus.SKIPPED, stale)
-    if settings.smtp is None:
-        return _finish(row, MessageStatus.FAILED, "mail server not configured (MAIL_SERVER)")
+    if settings.smtp is None or not settings.base_url:
+        return _finish(row, MessageStatus.FAILED, "not configured: MAIL_SERVER and APO_BASE_URL "
+                       "(the links in e-mails) are both needed")
     try:
         composed = compose(row, booking, settings, render)
     except HeaderInjection as exc:
         return _finish(row, MessageStatus.FAILED, str(exc))
+    except (ValueError, LookupError, TemplateError) as exc:
+        # Nothing went out: failed, not unknown (a bad stored time zone, a template bug).
+        return _finish(row, MessageStatus.FAILED, f"cannot build the message: {exc!r}"[:500])
     row.subject = composed.subject[:255]
     try:
         mail.send(settings.smtp, composed.message)
