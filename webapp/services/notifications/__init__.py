@@ -11,7 +11,7 @@ Settings arrive as a `NotificationSettings` argument; nothing here reads the app
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from webapp.integrations.mail import SmtpSettings
@@ -29,7 +29,6 @@ class NotificationSettings:
     retry_intervals: tuple[float, ...] = (60.0, 300.0, 1800.0)
     lease_seconds: float = 120.0
     stale_seconds: float = 120.0
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config) -> NotificationSettings:
