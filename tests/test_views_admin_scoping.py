@@ -9,7 +9,8 @@ import pytest
 
 from tests.factories import make_booking, make_member, make_org, make_page, make_sync
 from webapp.extensions import db
-from webapp.models import BookingPage, FormField, Member, PageMember
+from webapp.models import BookingPage, FormField, Member, MessageKind, MessageStatus, PageMember
+from webapp.services.notifications.outbox import record_booking_change
 
 # URL argument name -> key in the objects dict built by world(); add a line for a new id name.
 ID_ARGS = {
@@ -19,6 +20,7 @@ ID_ARGS = {
     "booking_id": "booking",
     "sync_id": "sync",
     "record_id": "sync",
+    "message_id": "message",
 }
 
 
@@ -28,8 +30,10 @@ def world(org):
     page = make_page(org, [member], fields=[{"field_type": "text", "label": "部署"}])
     booking = make_booking(page, [member])
     sync = make_sync(booking)
+    message = record_booking_change(booking, MessageKind.CONFIRMATION)[0]
+    message.status = MessageStatus.FAILED.value  # resendable: only the scoping can refuse it
     return {"page": page, "member": member, "field": page.fields[0], "booking": booking,
-            "sync": sync}
+            "sync": sync, "message": message}
 
 
 def admin_rules(app):
@@ -96,6 +100,7 @@ def test_O2_every_admin_route_answers_404_for_another_organizations_ids(app, adm
     assert db.session.get(Member, theirs["member"].id) is not None
     assert db.session.get(FormField, theirs["field"].id) is not None
     assert db.session.query(PageMember).filter_by(page_id=theirs["page"].id).count() == 1
+    assert theirs["message"].status == MessageStatus.FAILED.value
 
 
 def test_O2_id_args_fails_loudly_for_an_unknown_id_name(app):
