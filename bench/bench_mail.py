@@ -42,6 +42,7 @@ def main() -> None:
     catcher = MailCatcher().start()
     env = {"DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3", "REDIS_URL": redis_url,
            "SECRET_KEY": "bench", "APO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "APO_BASE_URL": "http://127.0.0.1:5000",
            "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(catcher.port), "MAIL_TIMEOUT": "5",
            "APO_SYNC_SWEEP_INTERVAL": "1", "APO_MAIL_RETRY_INTERVALS": "1,2,4"}
     os.environ.update(env)
@@ -54,14 +55,22 @@ def main() -> None:
             member = make_member(org, email="sato@example.com", working_hours=ALWAYS_WORKING)
             page = make_page(org, [member], title="ベンチ", window_days=60)
             db.session.commit()
+            log = open(os.path.join(workdir, "workers.log"), "ab")  # noqa: SIM115
+            print(f"worker log: {workdir}/workers.log")
             workers = [subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT,
-                                        env=os.environ | env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL) for _ in range(2)]
+                                        env=os.environ | env, stdout=log, stderr=log)
+                       for _ in range(2)]
             time.sleep(3)  # app import and worker registration
             _confirm_latency(app, page, catcher)
     finally:
+        # SIGTERM, not SIGKILL: worker.py then stops its spawned sweeper process too.
         for proc in workers:
-            proc.kill()
+            proc.terminate()
+        for proc in workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         redis_proc.kill()
 
 
