@@ -228,7 +228,7 @@ def test_N6_starttls_is_required_when_configured(booking, app, smtp_server):
     assert smtp_server.messages == []
 
 
-def test_send_due_helper_sends_everything_due(booking, smtp_server):
+def test_N1_N2_customer_and_member_messages_all_go_out(booking, smtp_server):
     assert {r.status for r in send_due()} == {MessageStatus.SENT.value}
 
 
