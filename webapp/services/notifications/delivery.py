@@ -65,6 +65,7 @@ def deliver(message_id: int, settings: NotificationSettings, render: Render,
         # Nothing went out: failed, not unknown (a bad stored time zone, a template bug).
         return _finish(row, MessageStatus.FAILED, f"cannot build the message: {exc!r}"[:500])
     row.subject = composed.subject[:255]
+    checkpoint()  # no transaction stays open across the (maybe slow) SMTP conversation
     try:
         mail.send(settings.smtp, composed.message)
     except mail.MailTemporaryError as exc:
