@@ -6,7 +6,8 @@ database, then prints:
 
 1. the booking confirm request (POST /p/<slug>/book through the Flask app, which writes the
    outbox and queues the messages) with the mail server normal, slow (2 s before it answers
-   each message) and down (port closed), median of 15, as ratios to normal (goal ~1);
+   each message) and down (port closed), median of 30 with the modes interleaved, as ratios
+   to normal (goal ~1);
 2. end to end: confirm to the customer's message accepted by the server (normal server).
 """
 
@@ -33,7 +34,7 @@ from webapp.extensions import db  # noqa: E402
 from webapp.services import bookings  # noqa: E402
 from webapp.services.slots import format_start  # noqa: E402
 
-ROUNDS = 15
+ROUNDS = 30
 
 
 def main() -> None:
