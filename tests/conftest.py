@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.fixtures_demo",
     "tests.fixtures_radicale",
     "tests.fixtures_graph",
+    "tests.fixtures_mail",
 ]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

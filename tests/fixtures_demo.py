@@ -24,7 +24,8 @@ from services import free_port  # noqa: E402
 
 # Settings of the surrounding test run that must not leak into the demo's processes.
 _DROPPED = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "APO_ENCRYPTION_KEYS", "APO_BASE_URL",
-            "APO_RQ_QUEUE", "APO_RATELIMIT_STORAGE_URI", "FLASK_APP")
+            "APO_RQ_QUEUE", "APO_RATELIMIT_STORAGE_URI", "FLASK_APP", "MAIL_SERVER", "MAIL_PORT",
+            "MAIL_TLS", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER")
 
 
 class RunningDemo:
@@ -35,6 +36,7 @@ class RunningDemo:
         self.url = demo.base_url
         self.login_url = demo.login_url
         self.instance_url = demo.instance_url
+        self.mail_url = demo.mail_url
         self.log_dir = Path(demo.log_dir)
         self.http = requests.Session()
         self.http.trust_env = False
@@ -73,6 +75,7 @@ def demo_fixture(name: str = "demo"):
         environ = {k: v for k, v in os.environ.items() if k not in _DROPPED}
         runner = Demo(str(instance), port=free_port(), login_port=free_port(),
                       instance_port=free_port(), google_port=free_port(), environ=environ,
+                      smtp_port=free_port(), mail_web_port=free_port(),
                       log_dir=str(instance / "logs"))
         with runner:
             yield RunningDemo(runner)

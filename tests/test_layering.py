@@ -43,6 +43,14 @@ def test_only_the_integration_module_imports_requests():
     assert users, "the Salesforce package no longer imports requests: is this test stale?"
 
 
+def test_only_the_mail_integration_speaks_smtp():
+    """N5: one place sends mail, so timeouts, TLS and the at-most-once rules live there."""
+    package = ROOT / "integrations" / "mail"
+    users = {path for path in ROOT.rglob("*.py") for module, _names in _imports(path)
+             if module == "smtplib"}
+    assert users and all(path.is_relative_to(package) for path in users)
+
+
 def _below_services():
     for folder in ("services", "models", "integrations"):
         yield from (ROOT / folder).rglob("*.py")

@@ -9,7 +9,16 @@ import pytest
 
 from tests.factories import make_booking, make_member, make_org, make_page, make_sync
 from webapp.extensions import db
-from webapp.models import BookingPage, CalendarConnection, FormField, Member, PageMember
+from webapp.models import (
+    BookingPage,
+    CalendarConnection,
+    FormField,
+    Member,
+    MessageKind,
+    MessageStatus,
+    PageMember,
+)
+from webapp.services.notifications.outbox import record_booking_change
 
 # URL argument name -> key in the objects dict built by world(); add a line for a new id name.
 ID_ARGS = {
@@ -20,6 +29,7 @@ ID_ARGS = {
     "sync_id": "sync",
     "record_id": "sync",
     "connection_id": "calendar_connection",
+    "message_id": "message",
 }
 
 
@@ -33,8 +43,10 @@ def world(org):
                                              provider="caldav", server_url="https://dav.invalid/")
     db.session.add(calendar_connection)
     db.session.flush()
+    message = record_booking_change(booking, MessageKind.CONFIRMATION)[0]
+    message.status = MessageStatus.FAILED.value  # resendable: only the scoping can refuse it
     return {"page": page, "member": member, "field": page.fields[0], "booking": booking,
-            "sync": sync, "calendar_connection": calendar_connection}
+            "sync": sync, "calendar_connection": calendar_connection, "message": message}
 
 
 def admin_rules(app):
@@ -101,6 +113,7 @@ def test_O2_every_admin_route_answers_404_for_another_organizations_ids(app, adm
     assert db.session.get(Member, theirs["member"].id) is not None
     assert db.session.get(FormField, theirs["field"].id) is not None
     assert db.session.query(PageMember).filter_by(page_id=theirs["page"].id).count() == 1
+    assert theirs["message"].status == MessageStatus.FAILED.value
 
 
 def test_O2_id_args_fails_loudly_for_an_unknown_id_name(app):

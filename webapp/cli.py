@@ -64,10 +64,11 @@ def seed_demo_calendars(caldav_url: str) -> None:
 @click.command("sweep-syncs")
 def sweep_syncs() -> None:
     """Queue again every sync record that is pending (S1); run it from cron or the worker."""
-    from webapp import jobs
+    from webapp import jobs, mail_jobs
 
     count = jobs.requeue_pending()
     click.echo(f"queued {count} pending sync record(s)")
+    click.echo(f"queued {mail_jobs.requeue_messages()} pending message(s)")  # N5
 
 
 @click.command("rotate-keys")

@@ -78,6 +78,20 @@ class Config:
     CALENDAR_LINK_MAX_AGE = 7 * 24 * 3600  # the member's own connect link (K1)
     CALENDAR_UID_DOMAIN = None  # domain of booking UIDs; default: BASE_URL's host
 
+    # Mail (N5, N6). No MAIL_SERVER: messages are still recorded and wait in the delivery log.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_TLS = "none"  # "none", "starttls" or "ssl" (implicit TLS, usually port 465)
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = "Apo <noreply@apo.invalid>"
+    MAIL_TIMEOUT = 10.0
+    MAIL_CA_FILE = ""
+    MAIL_UID_DOMAIN = ""  # iCalendar UID domain; default: the host of BASE_URL
+    MAIL_RETRY_INTERVALS = [60, 300, 1800]
+    MAIL_LEASE_SECONDS = 120  # longer than the SMTP timeouts of one send
+    MAIL_SWEEP_STALE_SECONDS = 120
+
 
 # Environment variables we read, and the config key each one sets.
 ENVIRONMENT = {
@@ -122,6 +136,16 @@ ENVIRONMENT = {
     "MS_LOGIN_URL": "MS_LOGIN_URL",
     "MS_GRAPH_URL": "MS_GRAPH_URL",
     "MS_TEST_HOSTS": "MS_TEST_HOSTS",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_TLS": "MAIL_TLS",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_SENDER": "MAIL_SENDER",
+    "MAIL_TIMEOUT": "MAIL_TIMEOUT",
+    "MAIL_CA_FILE": "MAIL_CA_FILE",
+    "APO_MAIL_UID_DOMAIN": "MAIL_UID_DOMAIN",
+    "APO_MAIL_RETRY_INTERVALS": "MAIL_RETRY_INTERVALS",
 }
 
 _BOOLEAN = {"DEMO", "INSECURE_COOKIES"}

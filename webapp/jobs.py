@@ -124,13 +124,13 @@ def sweep_process(interval: float) -> None:
         time.sleep(interval)
         with app.app_context():
             try:
-                count = requeue_pending()
-                from webapp import jobs_calendars
+                from webapp import jobs_calendars, mail_jobs
 
+                count = requeue_pending() + mail_jobs.requeue_messages()  # S1, N5
                 count += jobs_calendars.enqueue_due()  # calendar polling, K3 and K5
             except SQLAlchemyError as exc:
                 # A locked or unreachable database must not end the loop; the next round retries.
                 log.warning("sweeper round failed: %s", type(exc).__name__)
                 continue
             if count:
-                log.info("sweeper queued %s sync record(s)", count)
+                log.info("sweeper queued %s sync record(s) and message(s)", count)

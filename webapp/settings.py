@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from webapp.services.calendars.options import CalendarOptions
+from webapp.services.notifications import NotificationSettings
 from webapp.services.salesforce.settings import SalesforceSettings
 from webapp.services.sync.settings import SyncSettings
 
@@ -22,11 +23,12 @@ class Settings:
     salesforce: SalesforceSettings
     sync: SyncSettings
     calendars: CalendarOptions
+    notifications: NotificationSettings
 
     @classmethod
     def from_config(cls, config) -> Settings:
         return cls(SalesforceSettings.from_config(config), SyncSettings.from_config(config),
-                   CalendarOptions.from_config(config))
+                   CalendarOptions.from_config(config), NotificationSettings.from_config(config))
 
 _KEYS = ("SALESFORCE_LOGIN_URL", "SALESFORCE_SANDBOX_LOGIN_URL",
          "SALESFORCE_ALLOWED_INSTANCE_HOSTS", "SALESFORCE_TIMEOUT", "SALESFORCE_API_VERSION",
@@ -35,7 +37,9 @@ _KEYS = ("SALESFORCE_LOGIN_URL", "SALESFORCE_SANDBOX_LOGIN_URL",
          "SYNC_USER_CACHE_TTL", "SYNC_MAX_ATTEMPTS", "SYNC_SWEEP_STALE_SECONDS",
          "BASE_URL", "CALDAV_TEST_HOSTS", "CALENDAR_TIMEOUT", "CALENDAR_CONFIRM_TIMEOUT",
          "CALENDAR_CONFIRM_MAX_AGE", "CALENDAR_POLL_INTERVAL", "CALENDAR_HORIZON_DAYS",
-         "CALENDAR_LINK_MAX_AGE", "CALENDAR_UID_DOMAIN")
+         "CALENDAR_LINK_MAX_AGE", "CALENDAR_UID_DOMAIN", "MAIL_SERVER", "MAIL_PORT", "MAIL_TLS", "MAIL_USERNAME", "MAIL_PASSWORD",
+         "MAIL_SENDER", "MAIL_TIMEOUT", "MAIL_CA_FILE", "MAIL_UID_DOMAIN", "MAIL_RETRY_INTERVALS",
+         "MAIL_LEASE_SECONDS", "MAIL_SWEEP_STALE_SECONDS")
 
 
 def init_app(app: Flask) -> None:

@@ -28,6 +28,14 @@ from webapp.models.calendars import (  # noqa: F401
     CalendarWriteStatus,
     MemberCalendar,
 )
+from webapp.models.notifications import (  # noqa: F401
+    DEFAULT_REMINDER_MINUTES,
+    MessageKind,
+    MessageStatus,
+    OutboxMessage,
+    PageMailSettings,
+    RecipientRole,
+)
 from webapp.models.organizations import (  # noqa: F401
     DEFAULT_WORKING_HOURS,
     Admin,

@@ -23,6 +23,7 @@ from webapp.models import (
     BookingPage,
     BookingStatus,
     BusySlot,
+    MessageKind,
     SyncAction,
     SyncRecord,
     utcnow,
@@ -30,6 +31,7 @@ from webapp.models import (
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import availability as calendar_availability
 from webapp.services.calendars import writeback as calendar_writeback
+from webapp.services.notifications import outbox as mail_outbox
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
 CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
@@ -176,6 +178,7 @@ def create_booking(
     db.session.add(booking)
     _claim(booking, page.buffer_minutes)
     calendar_writeback.plan_writes(booking)  # K4, in the booking's transaction like S1
+    mail_outbox.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)  # N1, N5
     return booking, record
 
 
@@ -195,6 +198,7 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
     booking.syncs.append(record)
     db.session.flush()
     calendar_writeback.plan_writes(booking)
+    mail_outbox.record_booking_change(booking, MessageKind.CANCELLATION, now=now)  # N3
     return record
 
 
@@ -217,6 +221,7 @@ def reschedule_booking(
     slot = find_slot(page, start, now, exclude_booking_id=booking.id)
     if slot.start == booking.start_at:
         return None
+    before = tuple(bm.member_id for bm in booking.booking_members)
     # A bulk DELETE runs now; ORM deletes would run after the new claims' INSERTs and collide.
     db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
     _reassign_members(booking, page, slot)
@@ -227,6 +232,7 @@ def reschedule_booking(
     booking.syncs.append(record)
     _claim(booking, page.buffer_minutes)
     calendar_writeback.plan_writes(booking)
+    mail_outbox.record_booking_change(booking, MessageKind.UPDATE, before, now=now)  # N3, N4
     return record
 
 

@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
         admin,
         admin_calendars,
         admin_forms,
+        admin_mail,
         admin_members,
         admin_org,
         admin_page_salesforce,

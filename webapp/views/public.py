@@ -1,8 +1,9 @@
 """Public booking flow: slots, the booking form, confirmation and the private manage link.
 
-Every state change is a CSRF-protected, rate-limited POST. The booking and its sync record are
-committed together, and the sync is queued only after the commit (S1); a queue outage is not
-the customer's problem (S2), so enqueue_sync's result is deliberately ignored here.
+Every state change is a CSRF-protected, rate-limited POST. The booking, its sync record and its
+e-mails are committed together, and queued only after the commit (S1, N5); a queue outage is
+not the customer's problem (S2): enqueue_sync's False only skips queueing the e-mails, which
+the sweeper then queues with the sync.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from webapp import jobs, jobs_calendars
+from webapp import jobs, jobs_calendars, mail_jobs
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
@@ -103,8 +104,7 @@ def create_booking(slug: str):
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
-    jobs_calendars.enqueue_calendar_writes(booking_id)
+    _enqueue_after_commit(sync_id, booking_id)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -124,11 +124,9 @@ def cancel_booking(token: str):
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
     if not form.validate_on_submit():
         return _render_detail(booking, form, None, 422)
-    sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
-    booking_id = booking.id
+    sync_id, booking_id = bookings.cancel_booking(booking, form.reason.data or "").id, booking.id
     db.session.commit()
-    jobs.enqueue_sync(sync_id)
-    jobs_calendars.enqueue_calendar_writes(booking_id)
+    _enqueue_after_commit(sync_id, booking_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -171,9 +169,17 @@ def reschedule_booking(token: str):
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
-    jobs.enqueue_sync(sync_id)
-    jobs_calendars.enqueue_calendar_writes(booking_id)
+    _enqueue_after_commit(sync_id, booking_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
+
+
+def _enqueue_after_commit(sync_id: int, booking_id: int) -> None:
+    """Queue the booking's work after its commit (S1). When the sync cannot be queued, Redis is
+    down: the sync record, e-mails (N5) and calendar writes (K4) all stay pending for the
+    sweeper, and the customer waits on a dead Redis only once (S2)."""
+    if jobs.enqueue_sync(sync_id):
+        mail_jobs.enqueue_booking_messages(booking_id)
+        jobs_calendars.enqueue_calendar_writes(booking_id)
 
 
 def _refresh_calendars(page: BookingPage) -> None:
