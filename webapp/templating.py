@@ -1,8 +1,9 @@
 """Jinja globals and filters shared by every template."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton, get_day_names
 from flask import Flask, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -21,6 +22,17 @@ def localdatetime(value: datetime | None, tz: str = "Asia/Tokyo", fmt: str | Non
     if str(get_locale()) == "en":
         return local.strftime("%a %Y-%m-%d %H:%M")
     return f"{local:%Y/%m/%d}({weekday_ja}) {local:%H:%M}"
+
+
+def datelabel(value: date, skeleton: str = "MMMEd") -> str:
+    """A date in the page's language from a CLDR skeleton: 11月30日(月) / Mon, Nov 30."""
+    return format_skeleton(skeleton, value, locale=str(get_locale()))
+
+
+def weekday_names(width: str = "abbreviated") -> list[str]:
+    """Weekday names Sunday first, as the picker's month grid shows them."""
+    names = get_day_names(width, locale=str(get_locale()))
+    return [names[6]] + [names[i] for i in range(6)]
 
 
 def lang_url(lang: str) -> str:
@@ -62,6 +74,8 @@ def sync_action_label(action: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(localdatetime)
     app.add_template_filter(join_list)
+    app.add_template_filter(datelabel)
+    app.add_template_global(weekday_names)
     for helper in (sync_status_label, sync_status_class, sync_action_label):
         app.add_template_global(helper)
     app.add_template_global(lang_url)

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -24,7 +33,7 @@ from webapp.forms_public import (
 )
 from webapp.i18n import join_list
 from webapp.models import Booking, BookingPage, FieldType, utcnow
-from webapp.services import bookings
+from webapp.services import bookings, picker
 from webapp.services import slots as slot_rules
 
 bp = Blueprint("public", __name__)
@@ -38,6 +47,11 @@ COMMON_TIMEZONES = (
 
 def _booking_limit() -> str:
     return current_app.config["RATELIMIT_BOOKING"]
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/p/<slug>")
@@ -176,19 +190,21 @@ def _display_tz(page: BookingPage) -> str:
 
 def _render_slots(page: BookingPage, template: str, message=None, status: int = 200, **ctx):
     tz = _display_tz(page)
-    now = utcnow()
-    week = request.args.get("week", 0, type=int)
-    start, end, week, last_week = slot_rules.week_range(now, tz, week, page.window_days)
     booking = ctx.get("booking")
-    found = bookings.available_slots(page, now, start, end,
-                                     exclude_booking_id=booking.id if booking else None)
-    if booking is not None:  # moving to the current time would only add a useless sync
-        found = [slot for slot in found if slot.start != booking.start_at]
-    return render_template(
-        template, page=page, days=slot_rules.group_by_day(found, tz), tz=tz, week=week,
-        last_week=last_week, message=message, timezones=COMMON_TIMEZONES, range_start=start,
-        slot_href=lambda slot: _slot_href(page, slot, tz, ctx.get("booking")), **ctx,
-    ), status
+    view = picker.month_view(
+        page, utcnow(), tz, month=picker.parse_month(request.args.get("month")),
+        day=picker.parse_day(request.args.get("day")),
+        exclude_booking_id=booking.id if booking else None,
+        skip_start=booking.start_at if booking else None,  # moving to the same time is no move
+    )
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        template = "public/_slots.html"  # a day or month picked: only the picker is swapped
+    response = make_response(render_template(
+        template, page=page, view=view, tz=tz, message=message, timezones=COMMON_TIMEZONES,
+        slot_href=lambda slot: _slot_href(page, slot, tz, booking), **ctx,
+    ), status)
+    response.vary.add("HX-Request")
+    return response
 
 
 def _slot_href(page: BookingPage, slot, tz: str, booking: Booking | None) -> str:
