@@ -79,7 +79,9 @@ def test_F4_booking_works_without_javascript(browser, live_server, team_page):
     try:
         book_first_slot(page, live_server, team_page, with_js=False)
         assert page.get_by_role("heading", name="ご予約が確定しました").is_visible()
-        page.get_by_role("button", name="予約をキャンセルする").click()
+        page.get_by_role("link", name="予約をキャンセルする").click()
+        page.get_by_label("キャンセルの理由(任意)").fill("都合が悪くなりました")
+        page.get_by_role("button", name="キャンセルを確定する").click()
         page.wait_for_url(re.compile(r"done=cancelled"))
         assert page.get_by_role("heading", name="この予約はキャンセルされました").is_visible()
     finally:

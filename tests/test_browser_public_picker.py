@@ -29,7 +29,8 @@ def demo_page(app):
 
 
 def open_page(browser, viewport, zone="Asia/Tokyo", path=f"/p/{SLUG}", server=None):
-    context = browser.new_context(locale="ja-JP", timezone_id=zone, viewport=viewport)
+    context = browser.new_context(locale="ja-JP", timezone_id=zone, viewport=viewport,
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.goto(server.url + path)
@@ -75,6 +76,7 @@ def test_O4_picking_another_day_swaps_only_the_picker_and_keeps_the_address(
         page.locator("#month-next").focus()  # the demo window runs into the next month
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"month="))
+        page.wait_for_function("document.activeElement.id.startsWith('day-')")
         chosen = page.locator("a.cal-day[aria-current='true']")
         assert page.evaluate("document.activeElement.id") == chosen.get_attribute("id")
         page.keyboard.press("ArrowRight")
@@ -82,6 +84,7 @@ def test_O4_picking_another_day_swaps_only_the_picker_and_keeps_the_address(
         assert focused.startswith("day-") and focused != chosen.get_attribute("id")
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"day=" + focused[4:]))
+        page.wait_for_function(f"document.activeElement.id === '{focused}'")
         assert page.locator("a.cal-day[aria-current='true']").get_attribute("id") == focused
         assert page.evaluate("document.activeElement.id") == focused  # focus survives the swap
         assert page.locator("a.slot").count() > 0
@@ -131,6 +134,14 @@ def test_F4_keyboard_only_booking(browser, live_server, demo_page):
         assert page.get_by_role("heading", name="ご予約が確定しました").is_visible()
         db.session.expire_all()
         assert db.session.scalar(select(Booking.email)) == "keyboard@example.com"
+        # The private link wraps instead of being cut off on the phone, and copies in one press.
+        link = page.locator("#private-link")
+        assert link.evaluate("e => e.scrollWidth <= e.clientWidth")
+        assert link.bounding_box()["x"] + link.bounding_box()["width"] <= PHONE["width"]
+        tab_until(page, "button[data-copy]")
+        page.keyboard.press("Enter")
+        page.locator("#toast.show").wait_for()
+        assert page.evaluate("navigator.clipboard.readText()") == page.url
     finally:
         page.context.close()
 
@@ -162,6 +173,9 @@ def test_F5_public_pages_have_no_axe_violations(browser, live_server, demo_page,
         page.get_by_label("ご相談内容").fill("アクセシビリティ")
         page.get_by_role("button", name="予約を確定する").click()
         page.wait_for_url(re.compile(r"/b/[\w-]+$"))
+        assert violations(page) == []
+        page.get_by_role("link", name="予約をキャンセルする").click()
+        page.wait_for_url(re.compile(r"/cancel$"))
         assert violations(page) == []
         page.get_by_role("link", name="日時を変更する").click()
         page.wait_for_selector("#picker")

@@ -35,8 +35,10 @@ def weekday_names(width: str = "abbreviated") -> list[str]:
     return [names[6]] + [names[i] for i in range(6)]
 
 
-def lang_url(lang: str) -> str:
+def lang_url(lang: str, **keep) -> str:
+    """This page in another language; `keep` adds state a POST carried (the chosen slot)."""
     args = dict(request.args)
+    args.update({key: value for key, value in keep.items() if value})
     args["lang"] = lang
     if request.endpoint is None:
         return "?lang=" + lang

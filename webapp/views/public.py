@@ -8,6 +8,7 @@ the customer's problem (S2), so enqueue_sync's result is deliberately ignored he
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -33,8 +34,9 @@ from webapp.forms_public import (
 )
 from webapp.i18n import join_list
 from webapp.models import Booking, BookingPage, FieldType, utcnow
-from webapp.services import bookings, picker
+from webapp.services import bookings, calendar_links, picker
 from webapp.services import slots as slot_rules
+from webapp.services.ical_uid import booking_uid
 
 bp = Blueprint("public", __name__)
 
@@ -95,8 +97,27 @@ def create_booking(slug: str):
 @bp.get("/b/<token>")
 def booking_detail(token: str):
     booking = _booking_or_404(token)
-    return render_template("public/detail.html", booking=booking, page=booking.page,
-                           cancel_form=CancelForm(), answers=_answers(booking))
+    return _render_detail(booking, CancelForm(), None, 200)
+
+
+@bp.get("/b/<token>/calendar.ics")
+def booking_ics(token: str):
+    booking = _booking_or_404(token)
+    body = calendar_links.booking_ics(booking, booking_uid(booking.id, _uid_domain()),
+                                      _calendar_details(booking), utcnow())
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="apo-booking.ics"'
+    return response
+
+
+@bp.get("/b/<token>/cancel")
+def cancel_confirm(token: str):
+    booking = _booking_or_404(token)
+    if booking.is_cancelled:
+        return redirect(url_for(".booking_detail", token=token))
+    return render_template("public/cancel.html", booking=booking, page=booking.page,
+                           form=CancelForm())
 
 
 @bp.post("/b/<token>/cancel")
@@ -107,7 +128,8 @@ def cancel_booking(token: str):
     if booking.is_cancelled:
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
     if not form.validate_on_submit():
-        return _render_detail(booking, form, None, 422)
+        return render_template("public/cancel.html", booking=booking, page=booking.page,
+                               form=form), 422
     sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
     db.session.commit()
     jobs.enqueue_sync(sync_id)
@@ -221,9 +243,21 @@ def _render_form(page: BookingPage, form, start, status: int = 200):
 
 
 def _render_detail(booking: Booking, cancel_form, message, status: int):
+    google_url = calendar_links.google_calendar_url(booking, _calendar_details(booking))
     return render_template("public/detail.html", booking=booking, page=booking.page,
                            cancel_form=cancel_form, answers=_answers(booking),
-                           message=message), status
+                           message=message, google_url=google_url), status
+
+
+def _calendar_details(booking: Booking) -> str:
+    link = url_for(".booking_detail", token=booking.token, _external=True)
+    return _("予約の確認・変更・キャンセル: %(url)s", url=link)
+
+
+def _uid_domain() -> str:
+    """The UID domain the e-mail invitations use too: MAIL_UID_DOMAIN, else BASE_URL's host."""
+    base = current_app.config.get("BASE_URL") or "http://127.0.0.1"
+    return current_app.config.get("MAIL_UID_DOMAIN") or urlsplit(base).hostname or "apo.invalid"
 
 
 def _answers(booking: Booking) -> list[tuple[str, str]]:
