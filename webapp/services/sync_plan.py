@@ -220,7 +220,11 @@ def moved_event_fields(booking, page, tz: str) -> dict:
 
 
 def cancelled_event_fields(booking, page, tz: str) -> dict:
-    """Cancelling keeps the Event: subject prefixed with キャンセル, reason described (S7)."""
+    """Cancelling keeps the Event: subject prefixed with キャンセル, reason described (S7).
+
+    Show Time As becomes Free: the kept Event is history and must stop blocking the
+    salesperson's calendar (ShowAs is a standard, updateable Event picklist).
+    """
     subject = (CANCEL_PREFIX + event_subject(page.title, booking))[:SUBJECT_MAX]
-    return {"Subject": subject,
+    return {"Subject": subject, "ShowAs": "Free",
             "Description": event_description(booking, page, tz, booking.cancel_reason or "")}
