@@ -341,3 +341,13 @@ def test_C6_connecting_again_replaces_and_revokes_the_previous_grant(
         "client_id": connected_app[0], "client_secret": connected_app[1]})
     assert dead.json()["error"] == "invalid_grant"
     assert connections.client_for_org(org.id).describe("Lead")["name"] == "Lead"
+
+
+def test_C2_demo_mode_prefills_the_emulators_demo_app(sf_app, sf_admin_client):
+    connect = "/admin/integrations/salesforce/connect"
+    assert 'value="demo-key"' not in sf_admin_client.get(connect).get_data(as_text=True)
+    sf_app.config.update(DEMO=True, DEMO_CONSUMER_KEY="demo-key", DEMO_CONSUMER_SECRET="demo-s")
+    html = sf_admin_client.get(connect).get_data(as_text=True)
+    assert 'value="demo-key"' in html and 'value="demo-s"' in html
+    sf_app.config.update(DEMO=False)  # the keys alone never prefill outside demo mode
+    assert 'value="demo-key"' not in sf_admin_client.get(connect).get_data(as_text=True)

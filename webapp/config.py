@@ -63,6 +63,9 @@ ENVIRONMENT = {
     "REDIS_URL": "REDIS_URL",
     "APO_BASE_URL": "BASE_URL",
     "APO_DEMO": "DEMO",
+    # make run only: the emulator's demo Connected App, prefilled on the connect form.
+    "APO_DEMO_CONSUMER_KEY": "DEMO_CONSUMER_KEY",
+    "APO_DEMO_CONSUMER_SECRET": "DEMO_CONSUMER_SECRET",
     "APO_INSECURE_COOKIES": "INSECURE_COOKIES",
     "APO_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "APO_RQ_QUEUE": "RQ_QUEUE",

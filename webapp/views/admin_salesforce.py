@@ -47,7 +47,11 @@ def salesforce_integration():
 @bp.get("/integrations/salesforce/connect")
 def salesforce_connect_form():
     _require_plan()
-    return render_template("admin/salesforce/connect.html", form=SalesforceConnectForm(),
+    form = SalesforceConnectForm()
+    config = current_app.config
+    if config.get("DEMO") and config.get("DEMO_CONSUMER_KEY"):
+        form.prefill_demo(config["DEMO_CONSUMER_KEY"], config.get("DEMO_CONSUMER_SECRET", ""))
+    return render_template("admin/salesforce/connect.html", form=form,
                            callback_url=callback_url(),
                            connection=connections.get_connection(org_id()))
 
