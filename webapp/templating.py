@@ -35,6 +35,18 @@ def weekday_names(width: str = "abbreviated") -> list[str]:
     return [names[6]] + [names[i] for i in range(6)]
 
 
+def api_usage(info: str | None) -> str:
+    """Salesforce's `Sforce-Limit-Info` ("api-usage=3/100000") as "3 / 100,000 (0.1%)";
+    anything else is shown as it came."""
+    value = (info or "").partition("api-usage=")[2].split(";")[0].strip()
+    used, _sep, limit = value.partition("/")
+    if not (used.isdigit() and limit.isdigit() and int(limit) > 0):
+        return info or ""
+    percent = int(used) * 100 / int(limit)
+    shown = "<0.1" if 0 < percent < 0.1 else f"{percent:.1f}"
+    return f"{int(used):,} / {int(limit):,} ({shown}%)"
+
+
 def lang_url(lang: str, **keep) -> str:
     """This page in another language; `keep` adds state a POST carried (the chosen slot)."""
     args = dict(request.args)
@@ -77,6 +89,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localdatetime)
     app.add_template_filter(join_list)
     app.add_template_filter(datelabel)
+    app.add_template_filter(api_usage)
     app.add_template_global(weekday_names)
     for helper in (sync_status_label, sync_status_class, sync_action_label):
         app.add_template_global(helper)

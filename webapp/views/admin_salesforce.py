@@ -8,7 +8,7 @@ from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.forms_salesforce import SalesforceConnectForm
 from webapp.htmx import hx_redirect, is_htmx
-from webapp.services import connections, prerequisites
+from webapp.services import booking_pages, connections, prerequisites
 from webapp.views.admin import bp, org_id
 
 # Session key of the one OAuth flow in progress; popped by the callback so a code is one-use.
@@ -105,8 +105,9 @@ def salesforce_connected():
     connection = connections.get_connection(org_id())
     if connection is None:
         return redirect(url_for("admin.salesforce_integration"))
+    pages = [page for page in booking_pages.list_pages(org_id()) if page.is_team]
     return render_template("admin/salesforce/connected.html", connection=connection,
-                           active_nav="admin.salesforce_integration")
+                           pages=pages, active_nav="admin.salesforce_integration")
 
 
 @bp.post("/integrations/salesforce/disconnect")
