@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Booking, SyncRecord, SyncStatus
+from webapp.services import setup_guide
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,5 +47,6 @@ def home():
         .limit(10)
     ).all()
     return render_template(
-        "admin/home.html", counts=counts, recent=recent, SyncStatus=SyncStatus
+        "admin/home.html", counts=counts, recent=recent, SyncStatus=SyncStatus,
+        steps=setup_guide.setup_steps(org_id()), guide_page=setup_guide.guide_page(org_id()),
     )
