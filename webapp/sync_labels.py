@@ -7,7 +7,7 @@ codes; the sentences are built here in the admin's language.
 from flask_babel import gettext as _
 
 from webapp.integrations.salesforce import record_url
-from webapp.services import sync_errors
+from webapp.services import sync_errors, sync_plan
 
 _SOBJECTS = {"lead": "Lead", "contact": "Contact", "event": "Event"}
 
@@ -57,5 +57,13 @@ def sf_record_url(instance_url: str, kind: str, record_id: str) -> str:
     return record_url(instance_url, _SOBJECTS.get(kind, kind), record_id)
 
 
-HELPERS = (sync_done_text, sync_choice_text, sync_warning_text, sync_fix_text, sync_skip_text,
-           sf_record_url)
+def sync_record_name(kind: str, booking) -> str:
+    """The name a synced record carries, known without asking Salesforce: the customer for a
+    Lead or Contact (matched or created from this booking), the subject for the Event."""
+    if kind == "event":
+        return sync_plan.event_subject(booking.page.title, booking)
+    return sync_plan.customer_name(booking)
+
+
+HELPERS = (sync_record_name, sync_done_text, sync_choice_text, sync_warning_text, sync_fix_text,
+           sync_skip_text, sf_record_url)

@@ -66,7 +66,7 @@ def event_soql(subject: str, start: datetime) -> str:
             f"AND Subject = '{escape_soql(subject)}'")
 
 
-USERS_SOQL = "SELECT Id, Email FROM User WHERE IsActive = true"
+USERS_SOQL = "SELECT Id, Name, Email FROM User WHERE IsActive = true"
 
 
 # --- E2, E3 ------------------------------------------------------------------------------------
