@@ -34,7 +34,6 @@ from webapp.models import (  # noqa: E402
     Organization,
     PageMember,
 )
-from webapp.services import crypto  # noqa: E402
 
 BASE_URL = "http://127.0.0.1"
 CALLBACK = "/admin/integrations/salesforce/callback"
@@ -49,7 +48,6 @@ def build_app(emulator, database: str):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "RATELIMIT_ENABLED": False,
         "SESSION_COOKIE_SECURE": False, "BASE_URL": BASE_URL,
         **salesforce_config(emulator)})
-    crypto.init_app(app)
     return app
 
 

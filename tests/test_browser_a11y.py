@@ -23,7 +23,7 @@ def screens(org, sf_connection):
                    FormField(position=1, field_type="date", label="導入希望日")]
     member = page.members[0]
     _, record = booking_with_sync(page)  # a real sync against the emulator: rows with ids
-    jobs.sync_booking(record.id)
+    jobs.run_sync_record(record.id)
     date_field = next(f for f in page.fields if f.field_type == "date")
     text_field = next(f for f in page.fields if f.field_type == "text")
     db.session.commit()

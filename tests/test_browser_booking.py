@@ -1,4 +1,4 @@
-"""A customer books on a demo-like team page in headless Chromium (issue 2, item 11; F1-F4)."""
+"""A customer books on a demo-like team page in headless Chromium (F1-F4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The whole journey in a real browser on a real demo (issue 7; STYLE 3.9, system ring).
+"""The whole journey in a real browser on a real demo (STYLE 3.9, system ring).
 
 Each module-scoped `demo` is a fresh `make run` (gunicorn, worker.py, Redis, the emulator) in a
 throwaway directory. The Japanese journeys share one demo and run in order, each building on

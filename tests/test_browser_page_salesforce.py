@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_member, make_page
-from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser

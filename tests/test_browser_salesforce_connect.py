@@ -8,7 +8,6 @@ from tests.fixtures_emulator import ADMIN_USERNAME, DEMO_PASSWORD
 from tests.fixtures_salesforce import CALLBACK_PATH, salesforce_config
 from webapp.extensions import db
 from webapp.models import SalesforceConnection
-from webapp.services import crypto
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +16,6 @@ pytestmark = pytest.mark.browser
 def sf_live_server(app, emulator, live_server):
     """The live server with BASE_URL set to its own origin, pointed at the emulator."""
     app.config.update(salesforce_config(emulator), BASE_URL=live_server.url)
-    crypto.init_app(app)
     return live_server
 
 

@@ -1,4 +1,4 @@
-"""The UI is Japanese by default with a complete English catalog (issue 2, item 9)."""
+"""The UI is Japanese by default with a complete English catalog (BRIEF ground rules)."""
 
 import os
 

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from tests.fixtures_salesforce import TEST_KEY, connect, switch_to_other_org
 from tests.fixtures_sync import booking_with_sync, live, team_page
 from webapp import jobs

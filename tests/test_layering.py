@@ -40,3 +40,38 @@ def test_only_the_integration_module_imports_requests():
                      if not path.is_relative_to(package))
     assert outside == []
     assert users, "the Salesforce package no longer imports requests: is this test stale?"
+
+
+def _below_services():
+    for folder in ("services", "models", "integrations"):
+        yield from (ROOT / folder).rglob("*.py")
+    yield from (ROOT / name for name in ("config.py", "extensions.py", "i18n.py"))
+
+
+def test_services_never_read_current_app():
+    """Services take their settings as arguments (webapp/settings.py builds them)."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "services").rglob("*.py")
+        for module, names in _imports(path)
+        if (module == "flask" and "current_app" in names)
+        or "current_app" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+UPPER = ("webapp.views", "webapp.forms", "webapp.jobs")
+
+
+def test_nothing_below_services_imports_views_forms_or_jobs():
+    """Views and jobs call services, never the other way round (STYLE 3.2)."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in _below_services()
+        for module, names in _imports(path)
+        for upper in UPPER
+        if module == upper or module.startswith(upper + ".") or module.startswith(upper + "_")
+        or (module == "webapp" and names & {"views", "jobs", "forms", "forms_admin",
+                                            "forms_public", "forms_salesforce"})
+    )
+    assert offenders == []

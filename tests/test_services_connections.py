@@ -10,11 +10,12 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from tests import fixtures_salesforce as sfx
+from tests.fixtures_salesforce import decrypt
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
 from webapp.models import SalesforceAuditEvent, SalesforceConnection
-from webapp.services import connections
-from webapp.services.crypto import DecryptionError, decrypt
+from webapp.services.salesforce import connections
+from webapp.services.salesforce.crypto import DecryptionError
 
 SOQL = "SELECT Id FROM User WHERE IsActive = true"
 
@@ -52,7 +53,7 @@ def test_C8_secrets_are_encrypted_at_rest(sf_connection, connected_app):
 def test_S5_refresh_on_401_stores_the_new_access_token(emulator, sf_connection, org):
     before = decrypt(sf_connection.access_token_enc)
     emulator.control("POST", "tokens/expire")
-    assert connections.client_for_org(org.id).query(SOQL).total_size >= 1
+    assert sfx.client_for_org(org.id).query(SOQL).total_size >= 1
     assert decrypt(current(org.id).access_token_enc) != before
     assert not current(org.id).is_broken
 
@@ -61,7 +62,7 @@ def test_refresh_by_one_worker_is_reused_by_another_without_a_second_refresh(
         emulator, sf_admin_client, sf_callback, org):
     key, secret = emulator.register_app([sf_callback], rotation=True)
     sfx.connect(sf_admin_client, emulator, key, secret)
-    first, second = connections.client_for_org(org.id), connections.client_for_org(org.id)
+    first, second = sfx.client_for_org(org.id), sfx.client_for_org(org.id)
     emulator.control("POST", "tokens/expire")
     first.query(SOQL)
     refresh_token = decrypt(current(org.id).refresh_token_enc)
@@ -77,7 +78,7 @@ def _refresh_in_child(config: dict, org_id: int, barrier, results) -> None:
 
     app = create_app(config)
     with app.app_context():
-        client = connections.client_for_org(org_id)
+        client = sfx.client_for_org(org_id)
         barrier.wait(timeout=30)
         try:
             client.query(SOQL)
@@ -106,7 +107,7 @@ def test_concurrent_refresh_from_two_processes_with_rotation_keeps_working(
         worker.join(timeout=30)
     assert outcomes == ["ok", "ok"]
     assert not current(org.id).is_broken
-    assert connections.client_for_org(org.id).query(SOQL).total_size >= 1
+    assert sfx.client_for_org(org.id).query(SOQL).total_size >= 1
 
 
 @pytest.mark.parametrize("cause", ["revoke", "deactivate"])
@@ -117,20 +118,20 @@ def test_C7_invalid_grant_marks_the_connection_broken(emulator, sf_connection, o
         emulator.control("POST", f"users/{sf_connection.sf_user_id}/deactivate")
         emulator.control("POST", "tokens/expire")
     with pytest.raises(sf.SalesforceAuthError):
-        connections.client_for_org(org.id).query(SOQL)
+        sfx.client_for_org(org.id).query(SOQL)
     conn = current(org.id)
     assert conn.is_broken and conn.broken_at is not None
     assert "invalid_grant" in conn.broken_reason
     assert connections.audit_log(org.id)[0].kind == "broken"
     with pytest.raises(connections.ConnectionUnavailable):
-        connections.client_for_org(org.id)
+        sfx.client_for_org(org.id)
 
 
 def test_C6_disconnect_deletes_locally_even_when_salesforce_is_unreachable(sf_connection, org,
                                                                          admin):
     sf_connection.login_url = "http://127.0.0.1:9"
     db.session.commit()
-    assert connections.disconnect(org.id, admin) is False
+    assert connections.disconnect(current(org.id), admin, sfx.sf_settings()) is False
     db.session.commit()
     assert connections.get_connection(org.id) is None
     event = connections.audit_log(org.id)[0]
@@ -148,7 +149,7 @@ def test_C8_rotate_keys_reencrypts_and_the_old_key_can_go(sf_app, sf_connection,
     conn = current(org.id)
     assert conn.refresh_token_enc != old_ciphertext
     assert plain_secrets(conn) == before
-    assert connections.client_for_org(org.id).query(SOQL).total_size >= 1
+    assert sfx.client_for_org(org.id).query(SOQL).total_size >= 1
     sf_app.config["APO_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     with pytest.raises(DecryptionError):
         decrypt(conn.refresh_token_enc)
@@ -161,7 +162,7 @@ def test_C8_no_token_or_secret_in_database_dump_or_logs(emulator, sf_admin_clien
     sfx.connect(sf_admin_client, emulator, key, secret)
     seen = plain_secrets(current(org.id))
     emulator.control("POST", "tokens/expire")
-    connections.client_for_org(org.id).query(SOQL)
+    sfx.client_for_org(org.id).query(SOQL)
     seen |= plain_secrets(current(org.id))
     sf_admin_client.get("/admin/integrations/salesforce/checks")
     pages = "".join(sf_admin_client.get(path).get_data(as_text=True) for path in (

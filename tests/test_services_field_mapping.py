@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from webapp.models import FieldType
-from webapp.services import field_mapping as fm
-from webapp.services.field_mapping import FieldSpec, check_mapping
+from webapp.services.salesforce import field_mapping as fm
+from webapp.services.salesforce.field_mapping import FieldSpec, check_mapping
 
 # One Lead field per Salesforce data type the emulator's describe carries (its seed has a
 # custom field of every M2 type; the standard fields add the types outside the table).

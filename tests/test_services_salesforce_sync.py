@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_org
-from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from tests.fixtures_salesforce import connect
 from tests.fixtures_sync import (
     SATO,
@@ -26,8 +25,9 @@ from tests.fixtures_sync import (
 from webapp import jobs
 from webapp.extensions import db
 from webapp.models import SalesforceConnection, SyncAction, SyncPause, SyncRecord
-from webapp.services import sync, sync_state
-from webapp.services.connections import get_connection
+from webapp.services.salesforce.connections import get_connection
+from webapp.services.sync import state as sync_state
+from webapp.services.sync.settings import SyncSettings
 
 
 def user_ids(emulator) -> dict:
@@ -36,7 +36,7 @@ def user_ids(emulator) -> dict:
 
 
 def run(record):
-    jobs.sync_booking(record.id)
+    jobs.run_sync_record(record.id)
     return reload(record)
 
 
@@ -93,6 +93,21 @@ def test_F3_L4_attendees_are_listed_in_the_event_and_never_become_leads(conn, or
     [event] = live(emulator, "Event", WhoId=live(emulator, "Lead", Email="host@example.com")[0]
                    ["Id"])
     assert "guest@example.com" in event["Description"]
+
+
+def test_P3_event_off_and_a_matching_lead_makes_no_event(conn, org, emulator):
+    [lead] = live(emulator, "Lead", Email="lead.only@example.com")
+    events = len(live(emulator, "Event", WhoId=lead["Id"]))
+    off = team_page(org, sf_create_lead=True, sf_create_event=False)
+    booking, record = booking_with_sync(off, email="lead.only@example.com")
+    record = run(record)
+    assert record.result["who"]["id"] == lead["Id"]
+    assert len(live(emulator, "Event", WhoId=lead["Id"])) == events
+    assert not reload_booking(booking).sf_event_id
+    on = team_page(org, sf_create_lead=True, sf_create_event=True)
+    _, record = booking_with_sync(on, email="lead.only@example.com")
+    assert run(record).status == "succeeded"
+    assert len(live(emulator, "Event", WhoId=lead["Id"])) == events + 1  # ③ ticked: one Event
 
 
 def test_L1_converted_lead_is_not_matched_the_contact_is(conn, org, emulator):
@@ -414,5 +429,5 @@ def test_skipped_syncs_say_why(conn, org, emulator):
 
 
 def test_settings_from_config_reads_environment_strings():
-    settings = sync.SyncSettings.from_config({"SYNC_RETRY_INTERVALS": "0.2,0.5,1"})
+    settings = SyncSettings.from_config({"SYNC_RETRY_INTERVALS": "0.2,0.5,1"})
     assert settings.retry_intervals == (0.2, 0.5, 1.0)

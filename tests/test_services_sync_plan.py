@@ -8,7 +8,10 @@ from types import SimpleNamespace
 import pytest
 
 from webapp.integrations import salesforce as sf
-from webapp.services import sf_values, sync_errors, sync_plan
+from webapp.services.sync import errors as sync_errors
+from webapp.services.sync import plan as sync_plan
+from webapp.services.sync import values as sf_values
+from webapp.services.sync import wording
 
 LEAD_DESCRIBE = {"fields": [
     {"name": "Department__c", "type": "string", "length": 10},
@@ -210,7 +213,7 @@ def test_S3_errors_map_to_fixes_pointing_at_the_seed(app):
         ["InternalCode__c"]))
     assert entry["fix"] == "required_field" and entry["fields"] == ["InternalCode__c"]
     with app.test_request_context("/"):
-        assert "デフォルト値" in sync_errors.fix_text(entry["fix"])
+        assert "デフォルト値" in wording.sync_fix_text(entry["fix"])
     assert sync_errors.fix_key("DUPLICATES_DETECTED") == "duplicate_rule"
     assert sync_errors.fix_key("INVALID_FIELD") == "field_access"
     assert sync_errors.fix_key("STRING_TOO_LONG") == "too_long"

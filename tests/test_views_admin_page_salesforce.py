@@ -1,7 +1,7 @@
 """予約ページ > 詳細設定 > Salesforce and the field mapping, against the emulator (P1-P5, M1-M5).
 
-P2/P3/P4 are carried out by the sync engine (issue 6); these tests prove the settings are
-stored and shown, which is what the sync engine reads.
+P2/P3/P4 are carried out by the sync engine (tests/test_services_salesforce_sync.py); these
+tests prove the settings are stored and shown, which is what the sync engine reads.
 """
 
 from __future__ import annotations
@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
 
 from tests.factories import ALWAYS_WORKING, make_member, make_page
-from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from tests.fixtures_salesforce import switch_to_other_org
 from tests.test_views_public import first_start, post_booking
 from webapp.extensions import db
 from webapp.models import Booking, DescribeCache, FormField
-from webapp.services import connections
+from webapp.services.salesforce import connections
 
 HX = {"HX-Request": "true"}
 SETTINGS = {"sf_split_name": "y", "sf_create_lead": "y", "sf_create_event": "y",
@@ -190,8 +189,10 @@ def test_personal_pages_say_why_not(sf_admin_client, sf_connection, org):
     assert save(sf_admin_client, personal).status_code == 422
 
 
-def test_P5_combination_table_shows_outcomes_and_marks_the_current_row(
+def test_P2_P3_combination_table_shows_outcomes_and_marks_the_current_row(
         sf_admin_client, sf_connection, team_page):
+    """The table of what ② and ③ do together; its note words the P5 matching rule, which
+    test_L1_P5_tricky_emails_match_exactly_that_email proves in the sync engine."""
     save(sf_admin_client, team_page, dict(SETTINGS, sf_create_event=None))
     html = sf_admin_client.get(advanced(sf_admin_client, team_page)).get_data(as_text=True)
     assert "デフォルト項目のメールアドレスだけを使います" in html
@@ -201,7 +202,7 @@ def test_P5_combination_table_shows_outcomes_and_marks_the_current_row(
     assert "新規リードを作成します。行動は作成しません。" in current
 
 
-# ----- mapping overview (item 4) ------------------------------------------------------------
+# ----- mapping overview (P4, M1-M5) --------------------------------------------------------
 
 
 def test_mapping_overview_lists_fields_types_states_and_pencil_links(
@@ -229,6 +230,27 @@ def test_describe_cache_is_refreshed_on_demand(sf_admin_client, sf_connection, t
                                          token_from=advanced(sf_admin_client, team_page))
     assert response.status_code == 302
     assert api_calls(emulator) == before + 1
+
+
+def test_S8_read_only_screens_and_autocomplete_never_commit(sf_admin_client, sf_connection,
+                                                             team_page, emulator):
+    """A cold describe is stored in its own short transaction, not in the request's."""
+    db.session.execute(delete(DescribeCache))
+    db.session.commit()
+    commits = []
+    listener = lambda session: commits.append(session)  # noqa: E731
+    event.listen(db.session, "after_commit", listener)
+    try:
+        assert sf_admin_client.get(advanced(sf_admin_client, team_page)).status_code == 200
+        assert options(sf_admin_client, team_page, text="Bud").status_code == 200
+        assert sf_admin_client.get("/admin/integrations/salesforce/checks").status_code == 200
+    finally:
+        event.remove(db.session, "after_commit", listener)
+    assert commits == []
+    before = api_calls(emulator)
+    assert "Budget__c" in options(sf_admin_client, team_page, text="Bud").get_data(as_text=True)
+    assert api_calls(emulator) == before  # the describes fetched above were stored
+    assert {row.sobject for row in db.session.scalars(select(DescribeCache))} == {"Lead", "Event"}
 
 
 # ----- autocomplete (M5) --------------------------------------------------------------------

@@ -10,10 +10,10 @@ import requests
 from tests import fixtures_salesforce as sfx
 from tests.factories import login, make_admin, make_org, make_page
 from tests.fixtures_emulator import STANDARD_USERNAME
+from tests.fixtures_salesforce import client_for_org, decrypt, encrypt
 from webapp.extensions import db
 from webapp.models import SalesforceAuditEvent, SalesforceConnection
-from webapp.services import connections
-from webapp.services.crypto import decrypt, encrypt
+from webapp.services.salesforce import connections
 
 INTEGRATION = "/admin/integrations"
 CHECKS = "/admin/integrations/salesforce/checks"
@@ -240,7 +240,7 @@ def test_C6_disconnect_over_htmx_answers_hx_redirect(sf_admin_client, sf_connect
 def test_C7_broken_connection_shows_reason_everywhere_and_reconnect_restores(
         sf_admin_client, emulator, sf_connection, connected_app, org):
     emulator.control("POST", "tokens/revoke")
-    client = connections.client_for_org(org.id)
+    client = client_for_org(org.id)
     with pytest.raises(connections.sf.SalesforceAuthError):
         client.query("SELECT Id FROM Lead LIMIT 1")
     db.session.expire_all()
@@ -302,7 +302,7 @@ def test_O2_organization_b_never_sees_or_uses_organization_a_connection(sf_admin
     assert client.get(CHECKS).status_code == 302
     assert client.post_form(CHECKS, {}, token_from=INTEGRATION).status_code == 404
     with pytest.raises(connections.ConnectionUnavailable):
-        connections.client_for_org(other.id)
+        client_for_org(other.id)
     assert stored_connections() == 1
 
 
@@ -321,7 +321,7 @@ def test_C7_status_banner_partial_renders_for_other_screens(sf_app, sf_admin_cli
 
     emulator.control("POST", "tokens/revoke")
     with pytest.raises(connections.sf.SalesforceAuthError):
-        connections.client_for_org(sf_connection.organization_id).describe("Lead")
+        client_for_org(sf_connection.organization_id).describe("Lead")
     db.session.expire_all()
     with sf_app.test_request_context("/admin/pages/1/edit"):
         from flask_login import login_user
@@ -340,7 +340,7 @@ def test_C6_connecting_again_replaces_and_revokes_the_previous_grant(
         "grant_type": "refresh_token", "refresh_token": old_refresh,
         "client_id": connected_app[0], "client_secret": connected_app[1]})
     assert dead.json()["error"] == "invalid_grant"
-    assert connections.client_for_org(org.id).describe("Lead")["name"] == "Lead"
+    assert client_for_org(org.id).describe("Lead")["name"] == "Lead"
 
 
 def test_C2_demo_mode_prefills_the_emulators_demo_app(sf_app, sf_admin_client):

@@ -34,7 +34,7 @@ def test_C9_setup_guide_ticks_itself_from_real_state(sf_admin_client, emulator, 
     db.session.commit()
     _, record = booking_with_sync(page)
     assert done_steps(client) == ["connect", "checks", "page", "booking"]
-    jobs.sync_booking(record.id)
+    jobs.run_sync_record(record.id)
     html = client.get("/admin/").get_data(as_text=True)
     assert "Salesforce連携の準備は完了しています" in html and "setup-step" not in html
 

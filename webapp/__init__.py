@@ -16,9 +16,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
-    from webapp import cli, i18n, jobs, templating
+    from webapp import cli, i18n, jobs, settings, templating
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
-    from webapp.services import crypto
     from webapp.views import register_blueprints
 
     db.init_app(app)
@@ -30,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     jobs.init_app(app)
     cli.init_app(app)
-    crypto.init_app(app)
+    settings.init_app(app)
     register_blueprints(app)
     return app
 

@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-admin, seed-demo, sweep-syncs."""
+"""Flask CLI commands: create-admin, seed-demo, sweep-syncs, rotate-keys."""
 
 import click
 from flask import Flask
@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep_syncs)
+    app.cli.add_command(rotate_keys)
 
 
 @click.command("create-admin")
@@ -54,3 +55,14 @@ def sweep_syncs() -> None:
 
     count = jobs.requeue_pending()
     click.echo(f"queued {count} pending sync record(s)")
+
+
+@click.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt stored Salesforce secrets with the first key of APO_ENCRYPTION_KEYS (C8)."""
+    from webapp import settings
+    from webapp.services.salesforce import crypto
+
+    count = crypto.rotate_all(settings.current().salesforce.keyring)
+    db.session.commit()
+    click.echo(f"re-encrypted the secrets of {count} Salesforce connection(s)")

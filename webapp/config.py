@@ -2,6 +2,9 @@
 
 import os
 
+# The time zone of a new organization and member, and of dates shown without one.
+DEFAULT_TIMEZONE = "Asia/Tokyo"
+
 
 class Config:
     # Secrets are never defaulted: create_app refuses to start without SECRET_KEY (except tests).
@@ -12,13 +15,9 @@ class Config:
     RQ_QUEUE = "apo-sync"
     RQ_JOB_TIMEOUT = 120
     RQ_FAILURE_TTL = 7 * 24 * 3600
-    SYNC_RETRY_INTERVALS = [30, 120, 600]
-    # Sync engine (issue 6). A lease longer than the job timeout, so a live job keeps it.
-    SYNC_LEASE_SECONDS = 180
-    SYNC_LIMIT_PAUSE_SECONDS = 900  # REQUEST_LIMIT_EXCEEDED pauses the org this long (S5)
-    SYNC_USER_CACHE_TTL = 3600  # the active Salesforce user list, for Event owners (E3, S8)
+    # The sync engine's knobs (SYNC_RETRY_INTERVALS, SYNC_LEASE_SECONDS...) default in
+    # services/sync/settings.py (SyncSettings), the one place that reads them.
     SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper process
-    SYNC_SWEEP_STALE_SECONDS = 120  # a pending record queued this long ago may be lost
     REDIS_SOCKET_TIMEOUT = 2.0
 
     BASE_URL = None  # public origin used for callback URLs and links in e-mails
@@ -34,7 +33,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
 
     BABEL_DEFAULT_LOCALE = "ja"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    BABEL_DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
     LANGUAGES = ("ja", "en")
 
     RATELIMIT_STORAGE_URI = "memory://"
@@ -43,15 +42,14 @@ class Config:
 
     MAX_CONTENT_LENGTH = 256 * 1024
 
-    # Salesforce (issue 4). Login hosts come from config so tests and the demo use the emulator.
+    # Salesforce (C3). Login hosts come from config so tests and the demo use the emulator.
     SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
     SALESFORCE_SANDBOX_LOGIN_URL = "https://test.salesforce.com"
     # Extra instance/login origins accepted besides *.salesforce.com / *.force.com, e.g.
     # "127.0.0.1:5101" for the emulator; comma-separated in the environment.
     SALESFORCE_ALLOWED_INSTANCE_HOSTS: tuple[str, ...] = ()
-    SALESFORCE_TIMEOUT = 10.0
-    SALESFORCE_API_VERSION = "59.0"
-    SALESFORCE_DESCRIBE_TTL = 6 * 3600
+    # SALESFORCE_TIMEOUT, SALESFORCE_API_VERSION and SALESFORCE_DESCRIBE_TTL default in
+    # services/salesforce/settings.py (SalesforceSettings, from the integration constants).
     # Comma-separated Fernet keys, the first one encrypts (C8). Never defaulted in production.
     APO_ENCRYPTION_KEYS = None
 

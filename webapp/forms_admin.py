@@ -30,11 +30,12 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import AttendMode, CancelAction, FieldType, PageKind, Plan
 from webapp.services import members as member_service
 from webapp.services.booking_pages import PAGE_SETTINGS, slug_taken
-from webapp.services.field_mapping import FORM_TYPE_LABELS, FieldSpec
 from webapp.services.members import WEEKDAYS, WorkingHoursError, parse_day_ranges
+from webapp.services.salesforce.field_mapping import FORM_TYPE_LABELS, FieldSpec, mappable_type
 
 PLAN_LABELS = {
     Plan.FREE.value: _l("フリー"),
@@ -64,7 +65,7 @@ class TimezoneField(SelectField):
     """A select of IANA zones, validated with zoneinfo."""
 
     def __init__(self, label=None, **kwargs):
-        super().__init__(label, default="Asia/Tokyo", **kwargs)
+        super().__init__(label, default=DEFAULT_TIMEZONE, **kwargs)
         self.choices = [(name, name) for name in member_service.timezone_names()]
 
     def pre_validate(self, form):
@@ -266,8 +267,8 @@ class FormFieldForm(FlaskForm):
         name = (field.data or "").strip()
         if not name:
             return
-        if self.field_type.data == FieldType.DATE.value:
-            raise ValidationError(_l("日付フィールドはまだSalesforceと連携できません。"))
+        if not mappable_type(self.field_type.data):
+            return  # the mapping verdict refuses it, in its own words (M2)
         if not SALESFORCE_NAME.match(name):
             raise ValidationError(
                 _l("半角英字で始まり、半角英数字とアンダースコアだけの項目名を入力してください。"))

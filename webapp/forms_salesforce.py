@@ -8,8 +8,9 @@ from wtforms import PasswordField, RadioField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import PasswordInput
 
+from webapp import settings as app_settings
 from webapp.models import LoginKind
-from webapp.services import connections
+from webapp.services.salesforce import connections
 
 
 class SalesforceConnectForm(FlaskForm):
@@ -54,7 +55,7 @@ class SalesforceConnectForm(FlaskForm):
         value = (field.data or "").strip().rstrip("/")
         if not value:
             raise ValidationError(_l("私のドメインのURLを入力してください。"))
-        if not connections.is_valid_my_domain(value):
+        if not connections.is_valid_my_domain(value, app_settings.current().salesforce):
             raise ValidationError(_l(
                 "https:// で始まり .my.salesforce.com で終わるURLを入力してください。"))
         field.data = value

@@ -15,6 +15,11 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp import settings as app_settings
+from webapp.extensions import db
+from webapp.services.sync import run, sweeper
+from webapp.services.sync import state as sync_state
+
 log = logging.getLogger(__name__)
 
 
@@ -28,10 +33,6 @@ def init_app(app: Flask) -> None:
     app.extensions["rq_queue"] = Queue(
         app.config["RQ_QUEUE"], connection=connection, serializer=JSONSerializer
     )
-    from webapp.services import connections
-
-    # A module-level receiver (blinker keeps weak references; connecting twice is a no-op).
-    connections.connection_restored.connect(_on_connection_restored)
 
 
 def get_queue() -> Queue:
@@ -43,55 +44,40 @@ def enqueue_sync(sync_id: int, delay: float = 0) -> bool:
 
     Returns False when Redis is unreachable: the record stays pending in the database and the
     sweeper queues it later, so the booking that produced it is never affected (S2, F5). No RQ
-    Retry: the sync engine schedules its own retries with jitter (services/sync_state), and a
-    job lost with a dead worker is found again by the sweeper through the record's lease.
-    """
-    from webapp.extensions import db
-    from webapp.models import SyncRecord, utcnow
+    Retry: the sync engine schedules its own retries with jitter (sync/state), and a job lost
+    with a dead worker is found again by the sweeper through the record's lease.
 
+    A job queued now stamps ``enqueued_at`` with one UPDATE in its own short transaction: the
+    record is not loaded again and the caller's session is left as it is.
+    """
     config = current_app.config
     options = dict(job_timeout=int(config["RQ_JOB_TIMEOUT"]), failure_ttl=config["RQ_FAILURE_TTL"],
                    description=f"sync record {sync_id}")
     try:
         if delay and delay > 0:
-            get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.sync_booking",
+            get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.run_sync_record",
                                    sync_id, **options)
         else:
-            get_queue().enqueue("webapp.jobs.sync_booking", sync_id, **options)
+            get_queue().enqueue("webapp.jobs.run_sync_record", sync_id, **options)
     except RedisError as exc:
         log.warning("queue unavailable, sync %s stays pending: %s", sync_id, type(exc).__name__)
         return False
-    record = db.session.get(SyncRecord, sync_id)
-    if record is not None and not (delay and delay > 0):
-        record.enqueued_at = utcnow()
-        db.session.commit()
+    if not (delay and delay > 0):
+        sync_state.mark_enqueued(sync_id)
     return True
 
 
 def requeue_pending() -> int:
     """Enqueue every record the sweeper finds (S1, S4, S6); returns how many were queued."""
-    from webapp.extensions import db
-    from webapp.services import sweeper
-
-    stale = timedelta(seconds=float(current_app.config.get("SYNC_SWEEP_STALE_SECONDS", 120)))
+    stale = timedelta(seconds=app_settings.current().sync.sweep_stale_seconds)
     ids = sweeper.pending_ids(stale)
     db.session.commit()
-    return sum(1 for sync_id in ids if enqueue_sync(sync_id))
+    return enqueue_all(ids)
 
 
-def requeue_parked(org_id: int) -> int:
-    """After a reconnect: queue the organization's parked (要再連携) syncs again (S6)."""
-    from webapp.extensions import db
-    from webapp.services import sync_state
-
-    ids = sync_state.unpark_organization(org_id)
-    db.session.commit()
-    return sum(1 for sync_id in ids if enqueue_sync(sync_id))
-
-
-def _on_connection_restored(sender, org_id: int, **extra) -> None:
-    # Sent by the connect callback view after its commit (services/connections).
-    requeue_parked(org_id)
+def enqueue_all(sync_ids: list[int]) -> int:
+    """Queue records made pending by a committed transaction; returns how many were queued."""
+    return sum(1 for sync_id in sync_ids if enqueue_sync(sync_id))
 
 
 @lru_cache(maxsize=1)
@@ -103,13 +89,11 @@ def _worker_app() -> Flask:
     return app
 
 
-def sync_booking(sync_id: int) -> None:
+def run_sync_record(sync_id: int) -> None:
     """RQ job: run one sync record inside its own app context; queue follow-ups after commit.
 
     Called inside an existing app context (tests, `flask` shell), it runs in that app.
     """
-    from webapp.extensions import db
-
     if has_app_context():
         _run_sync_job(current_app, sync_id)
         return
@@ -124,11 +108,9 @@ def sync_booking(sync_id: int) -> None:
 
 
 def _run_sync_job(app: Flask, sync_id: int) -> None:
-    from webapp.extensions import db
-    from webapp.services import sync
-
-    outcome = sync.run_sync(sync_id, sync.SyncSettings.from_config(app.config),
-                            checkpoint=db.session.commit)
+    settings = app_settings.settings_of(app)
+    outcome = run.run_sync(sync_id, settings.sync, settings.salesforce,
+                           checkpoint=db.session.commit)
     db.session.commit()
     for follow_up, delay in outcome.follow_ups:
         enqueue_sync(follow_up, delay)

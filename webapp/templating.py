@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton, get_day_names
 from flask import Flask, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.i18n import join_list
+from webapp.services.sync import wording
 
 
-def localdatetime(value: datetime | None, tz: str = "Asia/Tokyo", fmt: str | None = None) -> str:
+def localdatetime(value: datetime | None, tz: str = DEFAULT_TIMEZONE,
+                  fmt: str | None = None) -> str:
     """Format a UTC datetime in the given zone (dates read the same in both languages)."""
     if value is None:
         return ""
@@ -57,41 +59,13 @@ def lang_url(lang: str, **keep) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def sync_status_label(status: str) -> str:
-    labels = {
-        "pending": _("同期待ち"),
-        "running": _("処理中"),
-        "succeeded": _("同期済み"),
-        "partial": _("一部成功"),
-        "failed": _("失敗"),
-        "waiting_reconnect": _("要再連携"),
-        "skipped": _("対象外"),
-    }
-    return labels.get(status, status)
-
-
-def sync_status_class(status: str) -> str:
-    return {
-        "succeeded": "badge-ok",
-        "partial": "badge-warn",
-        "failed": "badge-err",
-        "waiting_reconnect": "badge-err",
-        "running": "badge-info",
-    }.get(status, "badge-muted")
-
-
-def sync_action_label(action: str) -> str:
-    labels = {"create": _("予約の登録"), "reschedule": _("日時の変更"), "cancel": _("キャンセル")}
-    return labels.get(action, action)
-
-
 def init_app(app: Flask) -> None:
     app.add_template_filter(localdatetime)
     app.add_template_filter(join_list)
     app.add_template_filter(datelabel)
     app.add_template_filter(api_usage)
     app.add_template_global(weekday_names)
-    for helper in (sync_status_label, sync_status_class, sync_action_label):
+    for helper in wording.HELPERS:  # the sync log's wording (S3), registered here only
         app.add_template_global(helper)
     app.add_template_global(lang_url)
     app.add_template_global(lambda: str(get_locale()), "current_locale")

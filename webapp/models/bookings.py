@@ -151,7 +151,7 @@ class SyncRecord(db.Model):
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # Sync engine (issue 6): when a retry or an org pause lets the record run again, the
+    # Sync engine (S5): when a retry or an org pause lets the record run again, the
     # random token of the current lease holder (S4), and when it reached a final status.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_token: Mapped[str] = mapped_column(String(32), default="")

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
 from webapp.models.base import UTCDateTime, utcnow
 
@@ -47,7 +48,7 @@ class Organization(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     plan: Mapped[str] = mapped_column(String(20), default=Plan.FREE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -88,7 +89,7 @@ class Member(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     # {"mon": [["09:00", "18:00"]], ...}: local times in the member's time zone.
     working_hours: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_WORKING_HOURS))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -116,7 +116,7 @@ class DescribeCache(db.Model):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# --- Sync engine (issue 6: S5, S8) -----------------------------------------------------------
+# --- Sync engine (S5, S8) --------------------------------------------------------------------
 
 
 class SyncPause(db.Model):

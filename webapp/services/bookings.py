@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
 from webapp.models import (
     AttendMode,
@@ -274,7 +275,7 @@ def _schedules(
     for member_id, unit in db.session.execute(query):
         busy[member_id].add(_as_utc(unit))
     return [
-        slot_rules.MemberSchedule(m.id, m.timezone or "Asia/Tokyo", m.working_hours or {},
+        slot_rules.MemberSchedule(m.id, m.timezone or DEFAULT_TIMEZONE, m.working_hours or {},
                                   frozenset(busy[m.id]))
         for m in members
     ]

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import (
     Admin,
     AttendMode,
@@ -47,7 +48,7 @@ def seed(session: Session) -> bool:
     """Create the demo data unless the demo admin exists. Returns True when it created it."""
     if session.scalar(select(Admin).where(Admin.email == DEMO_ADMIN_EMAIL)) is not None:
         return False
-    org = Organization(name="Apo デモ株式会社", timezone="Asia/Tokyo", plan=Plan.PREMIUM.value)
+    org = Organization(name="Apo デモ株式会社", timezone=DEFAULT_TIMEZONE, plan=Plan.PREMIUM.value)
     session.add(org)
     members = [Member(organization=org, name=name, email=email) for name, email in DEMO_MEMBERS]
     session.add_all(members)

@@ -21,10 +21,10 @@ from webapp.models import (
     BookingPage,
     DescribeCache,
     PageKind,
+    SalesforceConnection,
     SyncRecord,
     SyncStatus,
 )
-from webapp.services import connections
 
 STEPS = ("connect", "checks", "page", "booking", "synced")
 
@@ -37,9 +37,8 @@ class SetupStep:
     done: bool
 
 
-def setup_steps(org_id: int) -> list[SetupStep]:
-    """The five steps in order, each done or not, for the organization."""
-    conn = connections.get_connection(org_id)
+def setup_steps(org_id: int, conn: SalesforceConnection | None) -> list[SetupStep]:
+    """The five steps in order, each done or not, for the organization and its connection."""
     connected = conn is not None and not conn.is_broken
     done = {"connect": connected}
     done["checks"] = connected and db.session.scalar(select(exists().where(

@@ -1,12 +1,15 @@
-"""Blueprint registration. The admin blueprint is one URL prefix split over several modules."""
+"""Blueprint registration. The admin blueprint is one URL prefix split over several modules.
+
+Every view module is listed here: importing an admin_* module attaches its routes to admin.bp.
+"""
 
 from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    # Importing the admin_* screen modules attaches their routes to admin.bp.
     from webapp.views import (  # noqa: F401
         admin,
+        admin_forms,
         admin_members,
         admin_org,
         admin_page_salesforce,

@@ -4,14 +4,15 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.forms_admin import FIELD_TYPE_LABELS, FormFieldForm, MoveForm
 from webapp.htmx import is_htmx, render_partial
 from webapp.models import BookingPage, FormField
 from webapp.services import booking_pages as page_service
-from webapp.services import field_mapping, page_salesforce
-from webapp.views.admin import bp, get_owned_or_404, org_id
+from webapp.services.salesforce import page_settings
+from webapp.views.admin import bp, get_owned_or_404, org_connection
 
 
 def _get_field_or_404(page: BookingPage, field_id: int) -> FormField:
@@ -38,16 +39,9 @@ def page_form(page_id: int):
 
 
 def _mapping_valid(form: FormFieldForm) -> tuple[bool, list[str]]:
-    """Check the Salesforce field name against the cached Lead describe (M1-M5).
-
-    Errors go onto the form field (the save is refused); warnings are returned for a flash.
-    """
-    spec = form.mapping_spec()
-    if not spec.salesforce_field:
-        return True, []
-    describe, _problem = page_salesforce.lead_describe(org_id())
-    db.session.commit()  # keeps a describe fetched on a cold cache, before any page change
-    check = field_mapping.check_mapping(spec, describe)
+    """The mapping verdict (M1-M5): errors go onto the form field, warnings to a flash."""
+    check = page_settings.check_field_mapping(form.mapping_spec(), org_connection(),
+                                              app_settings.current().salesforce)
     form.salesforce_field.errors = [*form.salesforce_field.errors,
                                     *(issue.message for issue in check.errors)]
     return check.ok, [issue.message for issue in check.warnings]

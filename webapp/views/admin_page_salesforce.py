@@ -5,29 +5,34 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.forms_admin import FIELD_TYPE_LABELS, FieldOptionsQuery, PageSalesforceForm
 from webapp.htmx import is_htmx, render_partial
 from webapp.models import BookingPage
-from webapp.services import page_salesforce
-from webapp.views.admin import bp, get_owned_or_404, org_id
+from webapp.services.salesforce import page_settings
+from webapp.views.admin import bp, get_owned_or_404, org_connection
+
+
+def _availability(page: BookingPage) -> page_settings.Availability:
+    return page_settings.availability(current_user.organization, page, org_connection())
 
 
 def _settings_context(page: BookingPage, form: PageSalesforceForm | None = None, **extra):
     return {"page": page, "form": form or PageSalesforceForm(obj=page),
-            "allowed": page_salesforce.availability(current_user.organization, page), **extra}
+            "allowed": _availability(page), **extra}
 
 
 def _screen(page: BookingPage, form: PageSalesforceForm | None = None, status: int = 200):
     """The whole 詳細設定 screen: settings partial, P5 table, mapping overview."""
     describe, problem = (None, None)
     if page.is_team and page.fields:
-        describe, problem = page_salesforce.lead_describe(org_id())
-        db.session.commit()  # keeps a describe fetched on a cold cache
+        describe, problem = page_settings.lead_describe(org_connection(),
+                                                        app_settings.current().salesforce)
     return render_template(
         "admin/pages/advanced.html", tab="advanced", refresh_form=EmptyForm(),
-        rows=page_salesforce.mapping_overview(page, describe), describe_problem=problem,
+        rows=page_settings.mapping_overview(page, describe), describe_problem=problem,
         type_labels=FIELD_TYPE_LABELS, **_settings_context(page, form)), status
 
 
@@ -40,11 +45,11 @@ def page_advanced(page_id: int):
 def update_page_salesforce(page_id: int):
     page = get_owned_or_404(BookingPage, page_id)
     form = PageSalesforceForm()
-    allowed = page_salesforce.availability(current_user.organization, page)
+    allowed = _availability(page)
     if not allowed.enabled:
         form.form_errors.append(_("この予約ページのSalesforce設定は現在変更できません。"))
     elif form.validate_on_submit():
-        page_salesforce.update_salesforce_settings(page, form.data, allowed)
+        page_settings.update_salesforce_settings(page, form.data, allowed)
         db.session.commit()
         saved = _("Salesforce設定を保存しました。")
         if not is_htmx():
@@ -61,12 +66,12 @@ def update_page_salesforce(page_id: int):
 
 @bp.post("/pages/<int:page_id>/salesforce/refresh")
 def refresh_page_salesforce_fields(page_id: int):
-    """Re-read the Lead fields from Salesforce now instead of waiting for the TTL (item 5)."""
+    """Re-read the Lead fields from Salesforce now instead of waiting for the TTL (M5)."""
     page = get_owned_or_404(BookingPage, page_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    describe, _problem = page_salesforce.lead_describe(org_id(), refresh=True)
-    db.session.commit()
+    describe, _problem = page_settings.lead_describe(
+        org_connection(), app_settings.current().salesforce, refresh=True)
     if describe is None:
         flash(_("Salesforceからフィールドを読み込めませんでした。"), "error")
     else:
@@ -81,8 +86,8 @@ def salesforce_field_options(page_id: int):
     query = FieldOptionsQuery(formdata=request.args)
     options, problem = [], "invalid"
     if query.validate():
-        options, problem = page_salesforce.field_options(
-            org_id(), query.field_type.data or "text", query.salesforce_field.data or "")
-        db.session.commit()  # keeps a describe fetched on a cold cache
+        options, problem = page_settings.field_options(
+            org_connection(), app_settings.current().salesforce,
+            query.field_type.data or "text", query.salesforce_field.data or "")
     return render_partial("admin/pages/_field_options.html", page=page, options=options,
                           problem=problem)

@@ -155,6 +155,3 @@ def move_page_member(page_id: int, member_id: int):
         _("メンバー並び順を変更しました。"),
     )
 
-
-# The booking-form screens share the /pages prefix; importing attaches their routes.
-from webapp.views import admin_forms  # noqa: E402, F401

@@ -4,21 +4,19 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp import jobs
+from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.forms_salesforce import SalesforceConnectForm
 from webapp.htmx import hx_redirect, is_htmx
-from webapp.services import booking_pages, connections, prerequisites
-from webapp.views.admin import bp, org_id
+from webapp.services import booking_pages
+from webapp.services.salesforce import connections, describe_cache, prerequisites
+from webapp.services.sync import state as sync_state
+from webapp.views.admin import bp, org_connection, org_id
 
 # Session key of the one OAuth flow in progress; popped by the callback so a code is one-use.
 PENDING_KEY = "salesforce_connect"
-
-
-@bp.app_context_processor
-def salesforce_template_helpers():
-    # A function, not a value: only screens that include the status banner query the row.
-    return {"salesforce_connection": lambda: connections.get_connection(org_id())}
 
 
 def callback_url() -> str:
@@ -38,7 +36,7 @@ def _require_plan():
 def salesforce_integration():
     org = current_user.organization
     return render_template(
-        "admin/salesforce/index.html", connection=connections.get_connection(org.id),
+        "admin/salesforce/index.html", connection=org_connection(),
         allowed=connections.plan_allows(org), events=connections.audit_log(org.id),
         form=EmptyForm(), active_nav="admin.salesforce_integration",
     )
@@ -52,8 +50,7 @@ def salesforce_connect_form():
     if config.get("DEMO") and config.get("DEMO_CONSUMER_KEY"):
         form.prefill_demo(config["DEMO_CONSUMER_KEY"], config.get("DEMO_CONSUMER_SECRET", ""))
     return render_template("admin/salesforce/connect.html", form=form,
-                           callback_url=callback_url(),
-                           connection=connections.get_connection(org_id()))
+                           callback_url=callback_url(), connection=org_connection())
 
 
 @bp.post("/integrations/salesforce/connect")
@@ -62,13 +59,12 @@ def salesforce_connect():
     form = SalesforceConnectForm()
     if not form.validate_on_submit():
         return render_template("admin/salesforce/connect.html", form=form,
-                               callback_url=callback_url(),
-                               connection=connections.get_connection(org_id())), 422
-    kind = form.login_kind.data
+                               callback_url=callback_url(), connection=org_connection()), 422
+    kind, conf = form.login_kind.data, app_settings.current().salesforce
     pending, url = connections.begin_connect(
         current_user.organization, current_user, form.consumer_key.data.strip(),
         form.consumer_secret.data.strip(), kind,
-        connections.login_url_for(kind, form.my_domain_url.data), callback_url())
+        connections.login_url_for(kind, form.my_domain_url.data, conf), callback_url(), conf)
     session[PENDING_KEY] = pending
     return redirect(url)
 
@@ -85,12 +81,13 @@ def salesforce_callback():
                                request.args.get("error_description", ""))
     try:
         connections.complete_connect(current_user.organization, current_user, pending,
-                                     request.args["code"])
+                                     request.args["code"], app_settings.current().salesforce)
     except connections.ConnectError as exc:
         db.session.rollback()
         return _connect_failed(exc.code, exc.detail)
+    parked = sync_state.unpark_organization(org_id())  # they run again (S6)
     db.session.commit()
-    connections.connection_restored.send(current_app._get_current_object(), org_id=org_id())
+    jobs.enqueue_all(parked)  # after the commit; the sweeper catches any Redis failure
     return redirect(url_for("admin.salesforce_connected"))
 
 
@@ -102,7 +99,7 @@ def _connect_failed(code: str, detail: str = ""):
 
 @bp.get("/integrations/salesforce/connected")
 def salesforce_connected():
-    connection = connections.get_connection(org_id())
+    connection = org_connection()
     if connection is None:
         return redirect(url_for("admin.salesforce_integration"))
     pages = [page for page in booking_pages.list_pages(org_id()) if page.is_team]
@@ -114,9 +111,10 @@ def salesforce_connected():
 def salesforce_disconnect():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if connections.get_connection(org_id()) is None:
+    connection = org_connection()
+    if connection is None:
         abort(404)
-    revoked = connections.disconnect(org_id(), current_user)
+    revoked = connections.disconnect(connection, current_user, app_settings.current().salesforce)
     db.session.commit()
     flash(_("Salesforceとの連携を解除しました。") if revoked else _(
         "Salesforceとの連携を解除しました。Salesforce側でのトークン取り消しは確認できませんでした。"),
@@ -127,21 +125,20 @@ def salesforce_disconnect():
 
 @bp.get("/integrations/salesforce/checks")
 def salesforce_checks():
-    connection = connections.get_connection(org_id())
+    connection = org_connection()
     if connection is None:
         return redirect(url_for("admin.salesforce_integration"))
-    checks = prerequisites.run_checks(connection)
-    db.session.commit()  # stores describes fetched on a cold cache
+    checks = prerequisites.run_checks(connection, app_settings.current().salesforce)
     return render_template("admin/salesforce/checks.html", connection=connection, checks=checks,
-                           fetched_at=prerequisites.cache_fetched_at(connection), form=EmptyForm(),
+                           fetched_at=describe_cache.fetched_at(connection), form=EmptyForm(),
                            active_nav="admin.salesforce_integration")
 
 
 @bp.post("/integrations/salesforce/checks")
 def refresh_salesforce_checks():
-    connection = connections.get_connection(org_id())
+    connection = org_connection()
     if connection is None or not EmptyForm().validate_on_submit():
         abort(404 if connection is None else 400)
-    prerequisites.run_checks(connection, refresh=True)
+    prerequisites.run_checks(connection, app_settings.current().salesforce, refresh=True)
     db.session.commit()
     return redirect(url_for("admin.salesforce_checks"))

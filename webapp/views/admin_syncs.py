@@ -8,17 +8,16 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from webapp import jobs, sync_labels
+from webapp import jobs
 from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.htmx import is_htmx, render_partial
 from webapp.models import Booking, BookingPage, SyncRecord, SyncStatus
-from webapp.services import connections, salesforce_sync, sync_state
-from webapp.views.admin import bp, get_owned_or_404, org_id
+from webapp.services.sync import state as sync_state
+from webapp.services.sync import writes
+from webapp.views.admin import bp, get_owned_or_404, org_connection, org_id
 
 PAGE_SIZE = 50
-for _helper in sync_labels.HELPERS:
-    bp.add_app_template_global(_helper)
 
 
 def _day(value: str, tz: str, end: bool = False) -> datetime | None:
@@ -49,9 +48,9 @@ def _filtered(args, tz: str):
 
 def _salesforce_context() -> dict:
     """Record links and owner names for the rows, from the connection and its caches (S8)."""
-    connection = connections.get_connection(org_id())
+    connection = org_connection()
     return {"instance_url": connection.instance_url if connection else "",
-            "user_names": salesforce_sync.user_names(connection)}
+            "user_names": writes.user_names(connection)}
 
 
 @bp.get("/syncs")

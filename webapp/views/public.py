@@ -24,6 +24,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp import jobs
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
     CancelForm,
@@ -41,7 +42,7 @@ from webapp.services.ical_uid import booking_uid
 bp = Blueprint("public", __name__)
 
 COMMON_TIMEZONES = (
-    "Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Kolkata", "UTC",
+    DEFAULT_TIMEZONE, "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Kolkata", "UTC",
     "Europe/London", "Europe/Paris", "America/New_York", "America/Chicago",
     "America/Los_Angeles", "Australia/Sydney",
 )
@@ -207,7 +208,7 @@ def _open_booking_or_redirect(token: str):
 def _display_tz(page: BookingPage) -> str:
     """The zone slots are shown in: ?tz= (or the form's tz) when valid, else the org's zone."""
     chosen = request.values.get("tz")
-    return resolve_timezone(chosen) or page.organization.timezone or "Asia/Tokyo"
+    return resolve_timezone(chosen) or page.organization.timezone or DEFAULT_TIMEZONE
 
 
 def _render_slots(page: BookingPage, template: str, message=None, status: int = 200, **ctx):

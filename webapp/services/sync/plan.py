@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from webapp.integrations.salesforce import api_datetime, escape_soql, soql_datetime
 from webapp.models import FieldType
-from webapp.services import field_mapping, sf_values
+from webapp.services.salesforce import field_mapping
+from webapp.services.sync import values as sf_values
 
 EVENT_TYPE = "Meeting"
 CANCEL_PREFIX = "キャンセル: "
@@ -135,7 +136,8 @@ def mapped_lead_fields(form_fields, answers: dict, lead_describe: dict | None,
     for form_field in form_fields:
         name = (form_field.salesforce_field or "").strip()
         kind = form_field.field_type
-        if not name or kind == FieldType.DATE.value or field_mapping.is_default_field(name):
+        if not name or not field_mapping.mappable_type(kind) or \
+                field_mapping.is_default_field(name):
             continue
         raw = form_field.hidden_value if kind == FieldType.HIDDEN.value \
             else answers.get(str(form_field.id))

@@ -1,8 +1,9 @@
 """予約ページ > 詳細設定 > Salesforce: availability, the page's settings, mapping overview (P1-P5).
 
-A thin layer over the connection (issue 4) and the pure rules of ``field_mapping``: the Lead
-describe always comes from the per-connection cache of ``prerequisites.describe_cached``, so a
-warm cache answers the autocomplete without any Salesforce call (M5, S8).
+A thin layer over the connection (C1, C7) and the pure rules of ``field_mapping``: the Lead
+describe always comes from the per-connection cache (``describe_cache``), so a warm cache answers
+the mapping checks and the autocomplete without any Salesforce call (M5, S8). The caller loads
+the connection row once and passes it in.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from dataclasses import dataclass
 
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
-from webapp.models import BookingPage, CancelAction, FormField, Organization, Plan
-from webapp.services import connections, field_mapping, prerequisites
+from webapp.models import (
+    BookingPage,
+    CancelAction,
+    FormField,
+    Organization,
+    Plan,
+    SalesforceConnection,
+)
+from webapp.services.salesforce import connections, describe_cache, field_mapping
+from webapp.services.salesforce.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +49,9 @@ class Availability:
         return self.enabled and self.map_fields_reason is None
 
 
-def availability(org: Organization, page: BookingPage) -> Availability:
+def availability(org: Organization, page: BookingPage,
+                 conn: SalesforceConnection | None) -> Availability:
     """Team pages of connected enterprise/premium orgs only (C1, C7); ④ premium only (P4)."""
-    conn = connections.get_connection(org.id)
     if not page.is_team:
         reason = PERSONAL
     elif not connections.plan_allows(org):
@@ -73,30 +82,44 @@ def update_salesforce_settings(page: BookingPage, data: dict, allowed: Availabil
     db.session.flush()
 
 
-def lead_describe(org_id: int, refresh: bool = False) -> tuple[dict | None, str | None]:
+def lead_describe(conn: SalesforceConnection | None, conf: SalesforceSettings,
+                  refresh: bool = False) -> tuple[dict | None, str | None]:
     """The organization's cached Lead describe, or ``(None, reason)`` when it cannot be had.
 
     The reason is ``not_connected``, ``broken`` or ``unavailable`` (Salesforce down or an API
     error); callers degrade to "cannot check" instead of failing the request. A cold cache
-    costs one describe call, stored for the next requests (the caller commits).
+    costs one describe call, stored for the next requests in its own transaction.
     """
-    conn = connections.get_connection(org_id)
     if conn is None:
         return None, NOT_CONNECTED
     if conn.is_broken:
         return None, BROKEN
     try:
-        return prerequisites.describe_cached(conn, ("Lead",), refresh)["Lead"], None
+        client = connections.client_for(conn, conf)
+        return describe_cache.describe_cached(conn, client, ("Lead",), conf.describe_ttl,
+                                              refresh)["Lead"], None
     except sf.SalesforceAuthError:
         return None, BROKEN
     except sf.SalesforceError as exc:
-        log.info("Lead describe failed for org %s: %s", org_id, exc.code)
+        log.info("Lead describe failed for org %s: %s", conn.organization_id, exc.code)
         return None, "unavailable"
+
+
+def check_field_mapping(spec: field_mapping.FieldSpec, conn: SalesforceConnection | None,
+                        conf: SalesforceSettings) -> field_mapping.MappingCheck:
+    """The save-time verdict on a form field's Lead field (M1-M5).
+
+    Its errors refuse the save; its warnings are shown once it is saved.
+    """
+    if not spec.salesforce_field:
+        return field_mapping.MappingCheck()
+    describe, _problem = lead_describe(conn, conf)
+    return field_mapping.check_mapping(spec, describe)
 
 
 @dataclass(frozen=True)
 class MappingRow:
-    """One custom field of the mapping overview (item 4)."""
+    """One custom field of the mapping overview (P5)."""
 
     field: FormField
     check: field_mapping.MappingCheck
@@ -112,10 +135,11 @@ def mapping_overview(page: BookingPage, describe: dict | None) -> list[MappingRo
     return [MappingRow(f, field_mapping.check_mapping(f, describe)) for f in page.fields]
 
 
-def field_options(org_id: int, form_field_type: str, query: str,
+def field_options(conn: SalesforceConnection | None, conf: SalesforceSettings,
+                  form_field_type: str, query: str,
                   ) -> tuple[list[field_mapping.FieldOption], str | None]:
     """Autocomplete suggestions from the cached describe, plus why there are none (M5)."""
-    describe, problem = lead_describe(org_id)
+    describe, problem = lead_describe(conn, conf)
     if describe is None:
         return [], problem
     return field_mapping.field_options(describe, form_field_type, query), None

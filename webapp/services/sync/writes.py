@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
 from webapp.models import (
@@ -28,7 +29,10 @@ from webapp.models import (
     SyncStatus,
     utcnow,
 )
-from webapp.services import prerequisites, sync_errors, sync_plan
+from webapp.services.salesforce import describe_cache
+from webapp.services.sync import errors as sync_errors
+from webapp.services.sync import plan as sync_plan
+from webapp.services.sync.settings import SyncSettings
 
 SUCCEEDED, PARTIAL = SyncStatus.SUCCEEDED.value, SyncStatus.PARTIAL.value
 FAILED, SKIPPED = SyncStatus.FAILED.value, SyncStatus.SKIPPED.value
@@ -36,7 +40,10 @@ FAILED, SKIPPED = SyncStatus.FAILED.value, SyncStatus.SKIPPED.value
 
 @dataclass
 class Context:
-    """Everything one run needs; ``checkpoint`` commits (the job owns the transaction)."""
+    """Everything one attempt needs, loaded once; ``checkpoint`` commits (the job's transaction).
+
+    ``client`` is the attempt's one Salesforce client: every call below goes through it.
+    """
 
     record: SyncRecord
     booking: Booking
@@ -45,12 +52,13 @@ class Context:
     client: sf.SalesforceClient
     premium: bool
     checkpoint: Callable[[], None]
-    user_cache_ttl: float = 3600
+    settings: SyncSettings
+    describe_ttl: float
     warnings: list[dict] = field(default_factory=list)
 
     @property
     def tz(self) -> str:
-        return self.booking.organization.timezone or "Asia/Tokyo"
+        return self.booking.organization.timezone or DEFAULT_TIMEZONE
 
     def note(self, key: str, value) -> None:
         self.record.result = {**(self.record.result or {}), key: value}
@@ -224,15 +232,15 @@ def cancel(ctx: Context) -> Done:
 # --- caches (S8) -----------------------------------------------------------------------------
 
 def _lead_describe(ctx: Context) -> dict:
-    describe = prerequisites.describe_cached(ctx.conn, ("Lead",))["Lead"]
-    ctx.checkpoint()  # a cold cache wrote rows: commit before the next call may refresh
-    return describe
+    # A cold cache is written in its own short transaction: our lease update stays ours.
+    return describe_cache.describe_cached(ctx.conn, ctx.client, ("Lead",),
+                                          ctx.describe_ttl)["Lead"]
 
 
 def _cached_users(ctx: Context) -> list[dict] | None:
     row = db.session.get(SalesforceUserCache, ctx.conn.id)
     if row is None or row.connected_at != ctx.conn.connected_at or \
-            row.fetched_at < utcnow() - timedelta(seconds=ctx.user_cache_ttl):
+            row.fetched_at < utcnow() - timedelta(seconds=ctx.settings.user_cache_ttl):
         return None
     return row.users
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import (
@@ -127,7 +128,7 @@ def pause_organization(record: SyncRecord, seconds: float, reason: str) -> float
 def _defer(record: SyncRecord, seconds: float) -> None:
     at = utcnow() + timedelta(seconds=seconds)
     record.status, record.lease_until = PENDING, None
-    # enqueued_at in the future keeps the sweeper off it until then (see services/sweeper).
+    # enqueued_at in the future keeps the sweeper off it until then (see sync/sweeper).
     record.next_attempt_at = record.enqueued_at = at
 
 
@@ -158,6 +159,19 @@ def successors(record: SyncRecord) -> list[int]:
     return list(db.session.scalars(select(SyncRecord.id).where(
         SyncRecord.booking_id == record.booking_id, SyncRecord.id > record.id,
         SyncRecord.status == PENDING).order_by(SyncRecord.id)))
+
+
+def mark_enqueued(sync_id: int) -> None:
+    """Stamp a record handed to the queue just now, in a short transaction of its own.
+
+    The sweeper re-queues a pending record only once this stamp is old (S1). One UPDATE by id:
+    the record is not loaded, and the caller's session is left as it is.
+    """
+    with Session(db.engine) as session:
+        session.execute(update(SyncRecord).where(SyncRecord.id == sync_id)
+                        .values(enqueued_at=utcnow())
+                        .execution_options(synchronize_session=False))
+        session.commit()
 
 
 def retry_failed(record: SyncRecord) -> None:

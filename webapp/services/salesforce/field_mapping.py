@@ -1,7 +1,7 @@
 """Which form field may feed which Lead field (SPEC M1-M5): pure rules over a Lead describe.
 
 No database, no HTTP: the form settings (save-time checks, autocomplete) and the sync engine
-(issue 6) both read the same table. The describe is the REST ``sobjects/Lead/describe`` dict.
+both read the same table. The describe is the REST ``sobjects/Lead/describe`` dict.
 
 Type keys name the Salesforce UI data types of the SPEC M2 table; types outside the table get
 their own keys (``textarea`` = the 255-character Text Area, ``date``, ``reference``...) so they
@@ -98,6 +98,11 @@ def compatible_types(form_field_type: str | FieldType) -> frozenset[str]:
         return frozenset()
 
 
+def mappable_type(form_field_type: str | FieldType) -> bool:
+    """False for the form field types no Lead type accepts: today the date field (M2)."""
+    return bool(compatible_types(form_field_type))
+
+
 def is_default_field(name: str) -> bool:
     """True for the Lead fields behind the default form fields (M1)."""
     return name.strip().lower() in DEFAULT_LEAD_FIELDS
@@ -184,7 +189,7 @@ def check_mapping(form_field: Any, lead_describe: dict | None) -> MappingCheck:
     if is_default_field(name):
         result.errors.append(Issue("default_field", {"name": name}))
         return result
-    if form_field.field_type == FieldType.DATE.value:
+    if not mappable_type(form_field.field_type):
         result.errors.append(Issue("date_unsupported"))
         return result
     if lead_describe is None:

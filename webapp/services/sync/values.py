@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from webapp.services.field_mapping import active_picklist_values
+from webapp.services.salesforce.field_mapping import active_picklist_values
 
 TEXT_TYPES = {"string", "textarea", "email", "phone", "url", "encryptedstring", "combobox"}
 NUMBER_TYPES = {"int", "double", "currency", "percent", "long"}

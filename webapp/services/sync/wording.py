@@ -1,38 +1,16 @@
-"""Salesforce errors and sync warnings translated into what the admin should do (S3).
+"""The sync log's wording (S3): what a sync did, E2 choices, dropped fields, fixes, skip reasons.
 
-A sync record stores codes (``result["error"]["fix"]``, ``warnings[i]["reason"]``), never
-sentences, so the sync log shows them in the admin's language. Each fix points at the seed's
-事前確認 item or troubleshooting list where one applies.
+The one home of these sentences. Sync records store codes (``errors``); the sentences are built
+here in the admin's language. ``HELPERS`` become template globals once, in the app factory
+(webapp/templating.py). Each fix points at the seed's 事前確認 item or troubleshooting list where
+one applies.
 """
 
-from __future__ import annotations
-
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.integrations import salesforce as sf
-
-# Salesforce error code -> fix key. Codes not listed fall back to "unknown".
-_FIX_BY_CODE = {
-    "REQUIRED_FIELD_MISSING": "required_field",
-    "INVALID_FIELD": "field_access",
-    "INVALID_FIELD_FOR_INSERT_UPDATE": "field_access",
-    "INSUFFICIENT_ACCESS_OR_READONLY": "field_access",
-    "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": "field_access",
-    "FIELD_INTEGRITY_EXCEPTION": "field_integrity",
-    "STRING_TOO_LONG": "too_long",
-    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "picklist",
-    "INVALID_EMAIL_ADDRESS": "email",
-    "DUPLICATES_DETECTED": "duplicate_rule",
-    "DUPLICATE_VALUE": "duplicate_rule",
-    "INACTIVE_OWNER_OR_USER": "inactive_owner",
-    "API_DISABLED_FOR_ORG": "api_disabled",
-    "ENTITY_IS_DELETED": "event_deleted",
-    "NOT_FOUND": "event_deleted",
-    "CANNOT_UPDATE_CONVERTED_LEAD": "converted_lead",
-    "TOO_MANY_ATTEMPTS": "unavailable",
-}
-RETRY_CODES = {"TIMEOUT", "CONNECTION_ERROR", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION",
-               "UNABLE_TO_LOCK_ROW", "SERVER_ERROR"}
+from webapp.integrations.salesforce import record_url
+from webapp.services.sync import plan
 
 FIXES = {
     "required_field": _l("Salesforce のリードに、値のない必須項目があります。Salesforce の設定 > "
@@ -94,26 +72,91 @@ SKIP_REASONS = {
     "no_event": _l("この予約の行動は Salesforce に作成されていないため、変更はありません。"),
 }
 
-
-def error_entry(exc: sf.SalesforceError) -> dict:
-    """What the sync record keeps about an error: code, Salesforce's message, fields, fix."""
-    return {"code": exc.code or "", "message": (exc.message or "")[:500],
-            "fields": list(getattr(exc, "fields", None) or []), "fix": fix_key(exc.code)}
+_SOBJECTS = {"lead": "Lead", "contact": "Contact", "event": "Event"}
 
 
-def fix_key(code: str | None) -> str:
-    if code in RETRY_CODES:
-        return "unavailable"
-    return _FIX_BY_CODE.get(code or "", "unknown")
+def sync_done_text(kind: str, action: str) -> str:
+    """What the sync did to a Salesforce record."""
+    labels = {
+        ("lead", "created"): _("リードを作成しました:"),
+        ("lead", "found"): _("既存のリードが一致しました:"),
+        ("lead", "updated"): _("既存のリードの項目を更新しました:"),
+        ("contact", "found"): _("既存の取引先責任者が一致しました:"),
+        ("event", "created"): _("行動を作成しました:"),
+        ("event", "found"): _("作成済みの行動が見つかりました(重複作成なし):"),
+        ("event", "moved"): _("行動の日時を変更しました:"),
+        ("event", "cancelled"): _("行動をキャンセル済みにしました:"),
+        ("event", "deleted"): _("行動を削除しました:"),
+    }
+    return labels.get((kind, action), f"{kind} {action}:")
 
 
-def fix_text(key: str) -> str:
+def sync_choice_text(who: dict) -> str:
+    """E2: which of several matching records got the Event, and why."""
+    if who.get("sobject") == "Lead":
+        return _("メールアドレスが一致するリードが %(n)s 件あったため、最終更新日時が最も新しい"
+                 "リードを選びました。", n=who.get("candidates"))
+    return _("メールアドレスが一致する取引先責任者が %(n)s 件あったため、最終更新日時が最も"
+             "新しい取引先責任者を選びました。", n=who.get("candidates"))
+
+
+def sync_warning_text(warning: dict) -> str:
+    """M3, M7: a field left out, with its value and the reason."""
+    return _("項目 %(field)s に値「%(value)s」を書き込みませんでした。%(reason)s",
+             field=warning.get("field", ""), value=warning.get("value", ""),
+             reason=str(DROP_REASONS.get(warning.get("reason", ""), warning.get("reason", ""))))
+
+
+def sync_fix_text(key: str) -> str:
+    """What the admin should do about an error (the fix key of ``errors.fix_key``)."""
     return str(FIXES.get(key, FIXES["unknown"]))
 
 
-def drop_reason_text(reason: str) -> str:
-    return str(DROP_REASONS.get(reason, reason))
-
-
-def skip_reason_text(reason: str) -> str:
+def sync_skip_text(reason: str) -> str:
     return str(SKIP_REASONS.get(reason, reason))
+
+
+def sf_record_url(instance_url: str, kind: str, record_id: str) -> str:
+    """The record's Lightning page at the real path."""
+    return record_url(instance_url, _SOBJECTS.get(kind, kind), record_id)
+
+
+def sync_status_label(status: str) -> str:
+    labels = {
+        "pending": _("同期待ち"),
+        "running": _("処理中"),
+        "succeeded": _("同期済み"),
+        "partial": _("一部成功"),
+        "failed": _("失敗"),
+        "waiting_reconnect": _("要再連携"),
+        "skipped": _("対象外"),
+    }
+    return labels.get(status, status)
+
+
+def sync_status_class(status: str) -> str:
+    return {
+        "succeeded": "badge-ok",
+        "partial": "badge-warn",
+        "failed": "badge-err",
+        "waiting_reconnect": "badge-err",
+        "running": "badge-info",
+    }.get(status, "badge-muted")
+
+
+def sync_action_label(action: str) -> str:
+    labels = {"create": _("予約の登録"), "reschedule": _("日時の変更"), "cancel": _("キャンセル")}
+    return labels.get(action, action)
+
+
+def sync_record_name(kind: str, booking) -> str:
+    """The name a synced record carries, known without asking Salesforce: the customer for a
+    Lead or Contact (matched or created from this booking), the subject for the Event."""
+    if kind == "event":
+        return plan.event_subject(booking.page.title, booking)
+    return plan.customer_name(booking)
+
+
+HELPERS = (sync_record_name, sync_status_label, sync_status_class, sync_action_label,
+           sync_done_text, sync_choice_text, sync_warning_text, sync_fix_text, sync_skip_text,
+           sf_record_url)

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from blinker import Namespace
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -35,12 +32,9 @@ from webapp.models import (
     SalesforceConnection,
     utcnow,
 )
-from webapp.services.crypto import decrypt, encrypt
+from webapp.services.salesforce.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
-_signals = Namespace()
-# Sent with the organization id after a reconnect: the sync engine re-queues parked syncs (S6).
-connection_restored = _signals.signal("salesforce-connection-restored")
 ADMIN_PROFILES = {"System Administrator", "システム管理者"}
 
 
@@ -56,27 +50,6 @@ class ConnectError(Exception):
         self.code, self.detail = code, detail
 
 
-@dataclass(frozen=True)
-class Settings:
-    login_url: str
-    sandbox_login_url: str
-    allowed_hosts: tuple[str, ...]
-    timeout: float
-    api_version: str
-
-
-def settings(config=None) -> Settings:
-    """The Salesforce settings from the app config (env values arrive as strings)."""
-    config = config or current_app.config
-    hosts = config.get("SALESFORCE_ALLOWED_INSTANCE_HOSTS") or ()
-    if isinstance(hosts, str):
-        hosts = tuple(h.strip() for h in hosts.split(",") if h.strip())
-    return Settings(config["SALESFORCE_LOGIN_URL"].rstrip("/"),
-                    config["SALESFORCE_SANDBOX_LOGIN_URL"].rstrip("/"), tuple(hosts),
-                    float(config.get("SALESFORCE_TIMEOUT") or sf.TIMEOUT),
-                    str(config.get("SALESFORCE_API_VERSION") or sf.API_VERSION))
-
-
 def plan_allows(org: Organization) -> bool:
     """C1: only enterprise and premium organizations can connect."""
     return org.plan_enum.at_least(Plan.ENTERPRISE)
@@ -89,9 +62,8 @@ def get_connection(org_id: int) -> SalesforceConnection | None:
     )
 
 
-def login_url_for(kind: str, my_domain: str | None, config=None) -> str:
+def login_url_for(kind: str, my_domain: str | None, conf: SalesforceSettings) -> str:
     """The login host for the chosen kind (C3); My Domain URLs were validated by the form."""
-    conf = settings(config)
     if kind == LoginKind.SANDBOX.value:
         return conf.sandbox_login_url
     if kind == LoginKind.MY_DOMAIN.value:
@@ -99,9 +71,8 @@ def login_url_for(kind: str, my_domain: str | None, config=None) -> str:
     return conf.login_url
 
 
-def is_valid_my_domain(url: str, config=None) -> bool:
+def is_valid_my_domain(url: str, conf: SalesforceSettings) -> bool:
     """https://<name>.my.salesforce.com (sandbox My Domains too), or a configured test origin."""
-    conf = settings(config)
     test_origins = conf.allowed_hosts + tuple(
         urlsplit(u).netloc for u in (conf.login_url, conf.sandbox_login_url))
     parts = urlsplit(url)
@@ -113,7 +84,8 @@ def is_valid_my_domain(url: str, config=None) -> bool:
 
 
 def begin_connect(org: Organization, admin: Admin, consumer_key: str, consumer_secret: str,
-                  login_kind: str, login_url: str, redirect_uri: str) -> tuple[dict, str]:
+                  login_kind: str, login_url: str, redirect_uri: str,
+                  conf: SalesforceSettings) -> tuple[dict, str]:
     """Start the web-server flow (C2): returns the session-bound pending data and the URL.
 
     The pending data holds the secret and the PKCE verifier encrypted, so the signed (not
@@ -122,16 +94,16 @@ def begin_connect(org: Organization, admin: Admin, consumer_key: str, consumer_s
     state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     pending = {
         "org_id": org.id, "admin_id": admin.id, "state": state,
-        "verifier": encrypt(verifier), "consumer_key": consumer_key,
-        "secret": encrypt(consumer_secret), "login_kind": login_kind,
+        "verifier": conf.keyring.encrypt(verifier), "consumer_key": consumer_key,
+        "secret": conf.keyring.encrypt(consumer_secret), "login_kind": login_kind,
         "login_url": login_url, "redirect_uri": redirect_uri,
     }
     url = sf.authorization_url(login_url, consumer_key, redirect_uri, state, verifier)
     return pending, url
 
 
-def complete_connect(org: Organization, admin: Admin, pending: dict,
-                     code: str) -> SalesforceConnection:
+def complete_connect(org: Organization, admin: Admin, pending: dict, code: str,
+                     conf: SalesforceSettings) -> SalesforceConnection:
     """Exchange the code, check the instance, read the user and store the connection (C4).
 
     Raises:
@@ -139,11 +111,11 @@ def complete_connect(org: Organization, admin: Admin, pending: dict,
     """
     if pending.get("org_id") != org.id or pending.get("admin_id") != admin.id:
         raise ConnectError("state_mismatch")
-    conf = settings()
-    secret = decrypt(pending["secret"])
+    secret = conf.keyring.decrypt(pending["secret"])
     try:
         tokens = sf.exchange_code(pending["login_url"], pending["consumer_key"], secret,
-                                  pending["redirect_uri"], code, decrypt(pending["verifier"]),
+                                  pending["redirect_uri"], code,
+                                  conf.keyring.decrypt(pending["verifier"]),
                                   conf.timeout)
         if not sf.is_trusted_url(tokens.instance_url, conf.allowed_hosts):
             raise ConnectError("untrusted_instance", tokens.instance_url)
@@ -159,16 +131,16 @@ def complete_connect(org: Organization, admin: Admin, pending: dict,
         profile = _profile_or_empty(client, identity.user_id)
     except sf.SalesforceError as exc:
         raise ConnectError(exc.code or "error", exc.message) from None
-    return _save_connection(org, admin, pending, secret, tokens, identity, profile)
+    return _save_connection(org, admin, pending, secret, (tokens, identity, profile), conf)
 
 
-def refresh_profile(conn: SalesforceConnection) -> None:
+def refresh_profile(conn: SalesforceConnection, client: sf.SalesforceClient) -> None:
     """Re-read the connecting user's profile (one API call); the caller commits.
 
     Raises:
         SalesforceError: the query failed for a reason other than a rejected request.
     """
-    profile = _profile_or_empty(client_for_org(conn.organization_id), conn.sf_user_id)
+    profile = _profile_or_empty(client, conn.sf_user_id)
     if profile.get("name"):
         conn.sf_profile_name = profile["name"]
         conn.sf_is_admin = profile["name"] in ADMIN_PROFILES
@@ -182,14 +154,16 @@ def _profile_or_empty(client: sf.SalesforceClient, user_id: str) -> dict:
         return {"name": "", "api_enabled": None, "error": exc.code}
 
 
-def _save_connection(org, admin, pending, secret, tokens, identity, profile):
+def _save_connection(org, admin, pending, secret, answers, conf: SalesforceSettings):
+    tokens, identity, profile = answers
+    encrypt = conf.keyring.encrypt
     conn = get_connection(org.id)
     kind = AuditKind.RECONNECT if conn is not None else AuditKind.CONNECT
     if conn is None:
         conn = SalesforceConnection(organization_id=org.id)
         db.session.add(conn)
     else:
-        _revoke_quietly(conn)  # a replaced grant must not stay alive at Salesforce
+        _revoke_quietly(conn, conf)  # a replaced grant must not stay alive at Salesforce
         db.session.execute(delete(DescribeCache).where(DescribeCache.connection_id == conn.id))
     conn.login_kind, conn.login_url = pending["login_kind"], pending["login_url"]
     conn.consumer_key, conn.consumer_secret_enc = pending["consumer_key"], encrypt(secret)
@@ -210,7 +184,7 @@ def _save_connection(org, admin, pending, secret, tokens, identity, profile):
 
 def record_event(org_id: int, admin: Admin | None, kind: AuditKind, detail: str = "",
                  session: Session | None = None) -> None:
-    """Append to the organization's Salesforce audit log (C6, C7, issue item 9)."""
+    """Append to the organization's Salesforce audit log (C6, C7)."""
     (session or db.session).add(SalesforceAuditEvent(
         organization_id=org_id, admin_id=admin.id if admin else None,
         actor_name=admin.name if admin else "", kind=kind.value, detail=detail[:1000]))
@@ -223,25 +197,26 @@ def audit_log(org_id: int, limit: int = 20) -> list[SalesforceAuditEvent]:
         .order_by(SalesforceAuditEvent.id.desc()).limit(limit)))
 
 
-def client_for_org(org_id: int, config=None) -> sf.SalesforceClient:
-    """A client for the organization's connection whose refreshes are serialized and stored.
+def client_for(conn: SalesforceConnection | None,
+               conf: SalesforceSettings) -> sf.SalesforceClient:
+    """A client for this connection row whose refreshes are serialized and stored.
+
+    The caller loads the row once and builds one client per request or sync attempt.
 
     Raises:
         ConnectionUnavailable: not connected, or the connection is broken (C7, S6).
     """
-    conn = get_connection(org_id)
     if conn is None or conn.is_broken:
         raise ConnectionUnavailable("Salesforce is not connected", "NOT_CONNECTED")
-    conf = settings(config)
     connection_id = conn.id
     return sf.SalesforceClient(
-        conn.instance_url, decrypt(conn.access_token_enc), timeout=conf.timeout,
+        conn.instance_url, conf.keyring.decrypt(conn.access_token_enc), timeout=conf.timeout,
         api_version=conf.api_version,
         refresher=lambda stale: refresh_serialized(connection_id, stale, conf))
 
 
 def refresh_serialized(connection_id: int, stale_access_token: str,
-                       conf: Settings | None = None) -> str:
+                       conf: SalesforceSettings) -> str:
     """Refresh under a row lock and return a working access token (see module docstring).
 
     Raises:
@@ -249,7 +224,7 @@ def refresh_serialized(connection_id: int, stale_access_token: str,
         SalesforceAuthError: the refresh token stopped working; the connection is marked broken.
         SalesforceRetryableError: Salesforce could not be reached; nothing changes.
     """
-    conf = conf or settings()
+    decrypt = conf.keyring.decrypt
     with Session(db.engine, expire_on_commit=False) as session:
         if db.engine.dialect.name == "sqlite":
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
@@ -269,9 +244,9 @@ def refresh_serialized(connection_id: int, stale_access_token: str,
             _mark_broken(session, conn, f"{exc.code}: {exc.message}")
             session.commit()
             raise
-        conn.access_token_enc = encrypt(tokens.access_token)
+        conn.access_token_enc = conf.keyring.encrypt(tokens.access_token)
         if tokens.refresh_token:  # rotation: the old one is already dead, store the new one now
-            conn.refresh_token_enc = encrypt(tokens.refresh_token)
+            conn.refresh_token_enc = conf.keyring.encrypt(tokens.refresh_token)
         session.commit()
         return tokens.access_token
 
@@ -294,25 +269,23 @@ def _mark_broken(session: Session, conn: SalesforceConnection, reason: str) -> N
     record_event(conn.organization_id, None, AuditKind.BROKEN, reason, session=session)
 
 
-def _revoke_quietly(conn: SalesforceConnection) -> bool:
+def _revoke_quietly(conn: SalesforceConnection, conf: SalesforceSettings) -> bool:
     try:
-        return sf.revoke_token(conn.login_url, decrypt(conn.refresh_token_enc),
-                               settings().timeout)
+        return sf.revoke_token(conn.login_url, conf.keyring.decrypt(conn.refresh_token_enc),
+                               conf.timeout)
     except sf.SalesforceError as exc:
         log.warning("revoke failed for org %s: %s", conn.organization_id, exc.code)
         return False
 
 
-def disconnect(org_id: int, admin: Admin) -> bool:
+def disconnect(conn: SalesforceConnection, admin: Admin, conf: SalesforceSettings) -> bool:
     """Revoke at Salesforce, delete locally, keep page settings, audit (C6).
 
     Returns whether Salesforce confirmed the revocation; the local delete happens regardless,
     since an unreachable Salesforce must not keep a token the admin asked us to forget.
     """
-    conn = get_connection(org_id)
-    if conn is None:
-        return False
-    revoked = _revoke_quietly(conn)
+    org_id = conn.organization_id
+    revoked = _revoke_quietly(conn, conf)
     detail = f"{conn.sf_username} ({conn.sf_org_id})" + ("" if revoked else " revoke-unconfirmed")
     db.session.execute(delete(DescribeCache).where(DescribeCache.connection_id == conn.id))
     db.session.delete(conn)

@@ -15,30 +15,13 @@ from dataclasses import dataclass, field
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
 from webapp.models import Plan, SyncAction, SyncStatus
-from webapp.services import connections, salesforce_sync, sync_errors, sync_plan, sync_state
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    """The knobs from config (SYNC_*), passed in so services read no app config."""
-
-    retry_intervals: tuple[float, ...] = (30, 120, 600)
-    lease_seconds: float = 180
-    limit_pause_seconds: float = 900
-    user_cache_ttl: float = 3600
-    max_attempts: int = 8
-
-    @classmethod
-    def from_config(cls, config) -> SyncSettings:
-        raw = config.get("SYNC_RETRY_INTERVALS") or (30,)
-        if isinstance(raw, str):  # from the environment: "0.2,0.5,1"
-            raw = [x for x in raw.split(",") if x.strip()]
-        intervals = tuple(float(x) for x in raw)
-        # Unset SYNC_MAX_ATTEMPTS follows the retry list: every interval, then five more tries.
-        return cls(intervals, float(config.get("SYNC_LEASE_SECONDS", cls.lease_seconds)),
-                   float(config.get("SYNC_LIMIT_PAUSE_SECONDS", cls.limit_pause_seconds)),
-                   float(config.get("SYNC_USER_CACHE_TTL", cls.user_cache_ttl)),
-                   int(config.get("SYNC_MAX_ATTEMPTS", len(intervals) + 5)))
+from webapp.services.salesforce import connections
+from webapp.services.salesforce.settings import SalesforceSettings
+from webapp.services.sync import errors as sync_errors
+from webapp.services.sync import plan as sync_plan
+from webapp.services.sync import state as sync_state
+from webapp.services.sync import writes
+from webapp.services.sync.settings import SyncSettings
 
 
 @dataclass
@@ -48,22 +31,23 @@ class Outcome:
     follow_ups: list[tuple[int, float]] = field(default_factory=list)
 
 
-def run_sync(sync_id: int, settings: SyncSettings, checkpoint: Callable[[], None]) -> Outcome:
+def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
+             checkpoint: Callable[[], None]) -> Outcome:
     """Run one sync record if this worker can take its lease (S4); never raises Salesforce errors.
 
     ``checkpoint`` commits: it runs after the lease is taken and after every Salesforce write.
     """
-    claim = sync_state.claim(sync_id, settings.lease_seconds)
+    claim = sync_state.claim(sync_id, conf.lease_seconds)
     if claim.record is None:
         return Outcome([(sync_id, claim.retry_in)] if claim.retry_in is not None else [])
     record = claim.record
     checkpoint()
-    if record.attempts > settings.max_attempts:
+    if record.attempts > conf.max_attempts:
         sync_state.finish(record, SyncStatus.FAILED.value, {
             "code": "TOO_MANY_ATTEMPTS", "message": "", "fields": [],
             "fix": sync_errors.fix_key("TOO_MANY_ATTEMPTS")})
         return Outcome(_next(record))
-    delay = _attempt(record, settings, checkpoint)
+    delay = _attempt(record, conf, sf_conf, checkpoint)
     if not sync_state.holds_lease(record):
         db.session.rollback()  # our lease ran out and another worker owns the record now
         return Outcome()
@@ -76,8 +60,12 @@ def _next(record) -> list[tuple[int, float]]:
     return [(i, 0.0) for i in sync_state.successors(record)] if record.is_final else []
 
 
-def _attempt(record, settings: SyncSettings, checkpoint) -> float | None:
-    """One attempt; returns a delay when the record should run again later."""
+def _attempt(record, conf: SyncSettings, sf_conf: SalesforceSettings,
+             checkpoint) -> float | None:
+    """One attempt; returns a delay when the record should run again later.
+
+    The connection row is read once and the attempt's one client is built from it.
+    """
     booking = record.booking
     page, org = booking.page, booking.organization
     reason = sync_plan.skip_reason(org.plan_enum.at_least(Plan.ENTERPRISE), page.is_team,
@@ -90,16 +78,16 @@ def _attempt(record, settings: SyncSettings, checkpoint) -> float | None:
         return None
     try:
         conn = connections.get_connection(org.id)
-        client = connections.client_for_org(org.id)
-        ctx = salesforce_sync.Context(record, booking, page, conn, client,
-                                      org.plan_enum.at_least(Plan.PREMIUM), checkpoint,
-                                      settings.user_cache_ttl)
+        client = connections.client_for(conn, sf_conf)
+        ctx = writes.Context(record, booking, page, conn, client,
+                             org.plan_enum.at_least(Plan.PREMIUM), checkpoint, conf,
+                             sf_conf.describe_ttl)
         done = _RUNNERS[record.action](ctx)
     except sf.SalesforceAuthError as exc:
         _park(record, exc, checkpoint)
         return None
     except sf.SalesforceRetryableError as exc:
-        return _retry_later(record, exc, settings)
+        return _retry_later(record, exc, conf)
     except sf.SalesforceRequestError as exc:
         sync_state.finish(record, SyncStatus.FAILED.value, sync_errors.error_entry(exc))
         return None
@@ -113,9 +101,9 @@ def _attempt(record, settings: SyncSettings, checkpoint) -> float | None:
     return None
 
 
-_RUNNERS = {SyncAction.CREATE.value: salesforce_sync.create,
-            SyncAction.RESCHEDULE.value: salesforce_sync.reschedule,
-            SyncAction.CANCEL.value: salesforce_sync.cancel}
+_RUNNERS = {SyncAction.CREATE.value: writes.create,
+            SyncAction.RESCHEDULE.value: writes.reschedule,
+            SyncAction.CANCEL.value: writes.cancel}
 
 
 def _skip(record, reason: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, SalesforceConnection, SyncRecord, SyncStatus, utcnow
-from webapp.services import sync_state
+from webapp.services.sync import state
 
 
 def pending_ids(stale_after: timedelta = timedelta(minutes=2)) -> list[int]:
@@ -25,7 +25,7 @@ def pending_ids(stale_after: timedelta = timedelta(minutes=2)) -> list[int]:
     """
     now = utcnow()
     for org_id in _reconnected_orgs():
-        sync_state.unpark_organization(org_id)
+        state.unpark_organization(org_id)
     return list(db.session.scalars(
         select(SyncRecord.id)
         .where(or_(

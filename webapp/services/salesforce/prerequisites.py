@@ -1,22 +1,20 @@
 """事前確認 (C9): the seed's prerequisites checked against the connected org, with few API calls.
 
-Describe results are cached per connection in ``DescribeCache`` with a TTL
-(SALESFORCE_DESCRIBE_TTL); a warm check screen costs no API call at all. Field autocomplete
-(M5) reuses ``describe_cached``.
+The Lead and Event describes come from the per-connection cache (``describe_cache``), so a warm
+check screen costs no API call at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
-from webapp.models import BookingPage, DescribeCache, FormField, SalesforceConnection, utcnow
-from webapp.services import connections
+from webapp.models import BookingPage, FormField, SalesforceConnection
+from webapp.services.salesforce import connections, describe_cache
+from webapp.services.salesforce.settings import SalesforceSettings
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 LEAD_FIELDS = ("LastName", "FirstName", "Company", "Email")
@@ -34,47 +32,16 @@ class Check:
     error: str = ""
 
 
-def describe_cached(conn: SalesforceConnection, sobjects: tuple[str, ...],
-                    refresh: bool = False) -> dict[str, dict]:
-    """Describe results for ``sobjects``, from the cache unless stale, missing or ``refresh``.
+def run_checks(conn: SalesforceConnection, conf: SalesforceSettings,
+               refresh: bool = False) -> list[Check]:
+    """The five checks of the seed's 事前確認, in the seed's order (C9).
 
-    Misses are all fetched before any row is written, so no write is pending while the client
-    may need to refresh its token (see services/connections). The caller commits.
-
-    Raises:
-        SalesforceError: a describe call failed (the cached rows stay untouched).
+    With ``refresh`` the profile is re-read too (a write on ``conn``; the caller commits).
     """
-    ttl = timedelta(seconds=current_app.config.get("SALESFORCE_DESCRIBE_TTL", 6 * 3600))
-    rows = {row.sobject: row for row in db.session.scalars(
-        select(DescribeCache).where(DescribeCache.connection_id == conn.id,
-                                    DescribeCache.sobject.in_(sobjects)))}
-    fresh = {name: row.data for name, row in rows.items()
-             if not refresh and row.fetched_at > utcnow() - ttl}
-    missing = [name for name in sobjects if name not in fresh]
-    if not missing:
-        return fresh
-    client = connections.client_for_org(conn.organization_id)
-    fetched = {name: client.describe(name) for name in missing}
-    for name, data in fetched.items():
-        row = rows.get(name) or DescribeCache(connection_id=conn.id, sobject=name)
-        row.data, row.fetched_at = data, utcnow()
-        db.session.add(row)
-    if client.last_limit_info:
-        conn.last_limit_info = client.last_limit_info
-    db.session.flush()
-    return fresh | fetched
-
-
-def cache_fetched_at(conn: SalesforceConnection) -> object:
-    """When the oldest cached describe was fetched (shown next to the refresh button)."""
-    return db.session.scalar(select(db.func.min(DescribeCache.fetched_at))
-                             .where(DescribeCache.connection_id == conn.id))
-
-
-def run_checks(conn: SalesforceConnection, refresh: bool = False) -> list[Check]:
-    """The five checks of the seed's 事前確認, in the seed's order (C9)."""
     try:
-        describes = describe_cached(conn, ("Lead", "Event"), refresh)
+        client = connections.client_for(conn, conf)
+        describes = describe_cache.describe_cached(conn, client, ("Lead", "Event"),
+                                                   conf.describe_ttl, refresh)
     except sf.SalesforceRequestError as exc:
         api = FAIL if exc.code in ("API_DISABLED_FOR_ORG", "INSUFFICIENT_ACCESS") else UNKNOWN
         rest = [Check(k, UNKNOWN, error=exc.code or "") for k in ("lead_fields", "required",
@@ -85,16 +52,16 @@ def run_checks(conn: SalesforceConnection, refresh: bool = False) -> list[Check]
                    ("api", "lead_fields", "required", "event_fields")]
         return [unknown[0], _profile_check(conn), *unknown[1:]]
     if refresh:
-        _refresh_profile(conn)
+        _refresh_profile(conn, client)
     lead, event = describes["Lead"], describes["Event"]
     return [Check("api", PASS), _profile_check(conn), _lead_fields_check(conn, lead),
             _required_check(lead), _event_check(event)]
 
 
-def _refresh_profile(conn: SalesforceConnection) -> None:
+def _refresh_profile(conn: SalesforceConnection, client: sf.SalesforceClient) -> None:
     # The profile check reads what was stored at connect time; the refresh button re-reads it.
     try:
-        connections.refresh_profile(conn)
+        connections.refresh_profile(conn, client)
     except sf.SalesforceError:
         pass  # the stored profile stays; the describes above already succeeded
 

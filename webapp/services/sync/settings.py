@@ -1,0 +1,41 @@
+"""The sync engine's knobs (S4-S6, S8), parsed from the app config here once.
+
+Built by ``webapp/settings.py`` for the running app and passed in by the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webapp.services.salesforce.settings import config_value
+
+
+def _floats(raw) -> tuple[float, ...]:
+    if isinstance(raw, str):  # from the environment: "0.2,0.5,1"
+        raw = [x for x in raw.split(",") if x.strip()]
+    return tuple(float(x) for x in raw)
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The sync engine's knobs (S4-S6, S8); the defaults here are the only ones."""
+
+    retry_intervals: tuple[float, ...] = (30, 120, 600)
+    lease_seconds: float = 180
+    limit_pause_seconds: float = 900
+    user_cache_ttl: float = 3600
+    max_attempts: int = 8
+    sweep_stale_seconds: float = 120
+
+    @classmethod
+    def from_config(cls, config) -> SyncSettings:
+        def get(key, default):
+            return config_value(config, key, default)
+
+        intervals = _floats(config.get("SYNC_RETRY_INTERVALS") or cls.retry_intervals)
+        # Unset SYNC_MAX_ATTEMPTS follows the retry list: every interval, then five more tries.
+        return cls(intervals, float(get("SYNC_LEASE_SECONDS", cls.lease_seconds)),
+                   float(get("SYNC_LIMIT_PAUSE_SECONDS", cls.limit_pause_seconds)),
+                   float(get("SYNC_USER_CACHE_TTL", cls.user_cache_ttl)),
+                   int(get("SYNC_MAX_ATTEMPTS", len(intervals) + 5)),
+                   float(get("SYNC_SWEEP_STALE_SECONDS", cls.sweep_stale_seconds)))

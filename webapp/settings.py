@@ -1,0 +1,50 @@
+"""The services' settings of the running app, built once from its config (views, jobs, CLI).
+
+Services take these as arguments and never read ``current_app`` themselves: each part is parsed
+by its own package (``services/salesforce/settings.py``, ``services/sync/settings.py``). The
+object is rebuilt only when a config value it reads changes (tests and ``flask`` commands may
+change config after the factory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from webapp.services.salesforce.settings import SalesforceSettings
+from webapp.services.sync.settings import SyncSettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    salesforce: SalesforceSettings
+    sync: SyncSettings
+
+    @classmethod
+    def from_config(cls, config) -> Settings:
+        return cls(SalesforceSettings.from_config(config), SyncSettings.from_config(config))
+
+_KEYS = ("SALESFORCE_LOGIN_URL", "SALESFORCE_SANDBOX_LOGIN_URL",
+         "SALESFORCE_ALLOWED_INSTANCE_HOSTS", "SALESFORCE_TIMEOUT", "SALESFORCE_API_VERSION",
+         "SALESFORCE_DESCRIBE_TTL", "APO_ENCRYPTION_KEYS", "SECRET_KEY", "DEMO", "TESTING",
+         "SYNC_RETRY_INTERVALS", "SYNC_LEASE_SECONDS", "SYNC_LIMIT_PAUSE_SECONDS",
+         "SYNC_USER_CACHE_TTL", "SYNC_MAX_ATTEMPTS", "SYNC_SWEEP_STALE_SECONDS")
+
+
+def init_app(app: Flask) -> None:
+    """Build the settings at startup: a malformed or missing encryption key fails here (C8)."""
+    settings_of(app)
+
+
+def settings_of(app: Flask) -> Settings:
+    stamp = tuple(repr(app.config.get(key)) for key in _KEYS)
+    cached = app.extensions.get("apo_settings")
+    if cached is None or cached[0] != stamp:
+        cached = app.extensions["apo_settings"] = (stamp, Settings.from_config(app.config))
+    return cached[1]
+
+
+def current() -> Settings:
+    """The settings of the app handling this request or job."""
+    return settings_of(current_app._get_current_object())
