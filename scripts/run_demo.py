@@ -82,6 +82,7 @@ class Demo:
                        "sqlite:///" + os.path.join(self.instance_dir, "apo.sqlite3"))
         from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
+        env.setdefault("APO_OUTBOUND_IPS", "127.0.0.1")  # what the emulator sees Apo call from
         env.setdefault("APO_DEMO_CONSUMER_KEY", DEMO_CLIENT_ID)
         env.setdefault("APO_DEMO_CONSUMER_SECRET", DEMO_CLIENT_SECRET)
         env.setdefault("SALESFORCE_LOGIN_URL", self.login_url)

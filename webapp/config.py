@@ -61,6 +61,8 @@ ENVIRONMENT = {
     "REDIS_URL": "REDIS_URL",
     "APO_BASE_URL": "BASE_URL",
     "APO_DEMO": "DEMO",
+    # Apo's outbound addresses, comma-separated, for 事前確認 item 2 (login IP restrictions).
+    "APO_OUTBOUND_IPS": "OUTBOUND_IPS",
     # make run only: the emulator's demo Connected App, prefilled on the connect form.
     "APO_DEMO_CONSUMER_KEY": "DEMO_CONSUMER_KEY",
     "APO_DEMO_CONSUMER_SECRET": "DEMO_CONSUMER_SECRET",
