@@ -35,6 +35,7 @@ def fill_and_submit(page, with_js: bool) -> None:
     page.get_by_label("従業員規模").select_option("11-50名")
     if with_js:
         page.get_by_label("導入希望日").fill("2026-12-01")
+    page.get_by_text("同席者を追加する(任意)").click()  # attendees fold away until wanted
     page.fill("#attendees-0-name", "佐々木 次郎")
     page.fill("#attendees-0-email", "jiro@example.com")
     page.get_by_role("button", name="予約を確定する").click()
