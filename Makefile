@@ -13,6 +13,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# axe-core (pinned in package-lock.json) for the browser tests' accessibility checks; skipped
+# when npm is missing (the axe tests then skip too, except in CI where .ci/run installs npm).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --ignore-scripts; \
+	else echo "npm not found: accessibility checks will be skipped"; fi
+
 translations: $(VENV)/.installed
 	@if ls webapp/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile -d webapp/translations; fi
@@ -20,7 +26,7 @@ translations: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(BIN)/python scripts/run_demo.py
 
-test: $(VENV)/.installed translations
+test: $(VENV)/.installed translations node_modules/.package-lock.json
 	$(BIN)/python scripts/run_tests.py
 
 lint: $(VENV)/.installed
@@ -31,6 +37,7 @@ bench: $(VENV)/.installed translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf node_modules
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 # Re-extract the Japanese msgids and merge them into the English catalog (then translate).

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from . import tokens
 from .errors import OAuthError
 from .identity import identity_body, userinfo_body
-from .seed import DEMO_PASSWORD
+from .seed import ADMIN_USERNAME, DEMO_PASSWORD
 from .state import ORG_ID
 
 bp = Blueprint("oauth", __name__)
@@ -112,6 +112,16 @@ def authorize():
         code = tokens.issue_code(org, app, user["Id"], redirect_uri, scopes,
                                  args.get("code_challenge"), args.get("code_challenge_method"))
     return _callback(redirect_uri, code=code, state=state)
+
+
+@bp.context_processor
+def demo_login() -> dict:
+    """The login page names the demo administrator when the org has one (every user of the
+    emulator shares the demo password), so nobody hunts for it in the README."""
+    org = _org()
+    with org.lock:
+        known = any(u["Username"] == ADMIN_USERNAME for u in org.records["User"].values())
+    return {"demo_login": (ADMIN_USERNAME, DEMO_PASSWORD) if known else None}
 
 
 @bp.route("/", methods=["GET", "POST"])

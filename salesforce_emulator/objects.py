@@ -226,6 +226,20 @@ def _profile() -> SObjectDef:
                       createable=False, updateable=False, deletable=False)
 
 
+def _login_ip_range() -> SObjectDef:
+    # A profile's 「ログイン IP アドレスの制限」 as the REST API serves it (the Metadata API calls
+    # the same rows Profile.loginIpRanges, ProfileLoginIpRange: startAddress, endAddress).
+    fields = [
+        _id_field(),
+        ref("ProfileId", "Profile ID", ["Profile"], "Profile", nillable=False),
+        text("StartAddress", "IP Start Address", 39, nillable=False),
+        text("EndAddress", "IP End Address", 39, nillable=False),
+        text("Description", "Description", 255),
+        *_audit_fields(),
+    ]
+    return SObjectDef("LoginIpRange", "Login IP Range", "Login IP Ranges", "0NV", fields)
+
+
 def _organization() -> SObjectDef:
     fields = [
         _id_field(), text("Name", "Name", 80, nillable=False, name_field=True),
@@ -249,7 +263,7 @@ def _organization() -> SObjectDef:
 def build() -> dict[str, SObjectDef]:
     """Fresh object definitions (fresh because org switches mutate field flags)."""
     objects = [_lead(), _contact(), _account(), _event(), _task(), _user(), _profile(),
-               _organization()]
+               _login_ip_range(), _organization()]
     return {obj.name: obj for obj in objects}
 
 

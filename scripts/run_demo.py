@@ -100,6 +100,11 @@ class Demo:
             self.instance_dir, "encryption_key", fernet_key))
         env.setdefault("DATABASE_URL",
                        "sqlite:///" + os.path.join(self.instance_dir, "apo.sqlite3"))
+        from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+        env.setdefault("APO_OUTBOUND_IPS", "127.0.0.1")  # what the emulator sees Apo call from
+        env.setdefault("APO_DEMO_CONSUMER_KEY", DEMO_CLIENT_ID)
+        env.setdefault("APO_DEMO_CONSUMER_SECRET", DEMO_CLIENT_SECRET)
         env.setdefault("SALESFORCE_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", self.login_url)
         env.setdefault("SALESFORCE_ALLOWED_INSTANCE_HOSTS", f"127.0.0.1:{self.instance_port}")

@@ -186,7 +186,7 @@ def google_app(app, gcal):
 
     client_id, secret = gcal.register_client([APP_CALLBACK])
     app.config.update(GOOGLE_CLIENT_ID=client_id, GOOGLE_CLIENT_SECRET=secret,
-                      GOOGLE_BASE_URL=gcal.url, CALENDAR_UID_DOMAIN="apo.test")
+                      GOOGLE_BASE_URL=gcal.url, ICAL_UID_DOMAIN="apo.test")
     google_connect.init_app(app)
     yield app
     google_calendar.configure(None)

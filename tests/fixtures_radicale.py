@@ -58,7 +58,7 @@ def caldav_account(radicale) -> CalDAVAccount:
 def caldav_app(app, radicale):
     """The app fixture with the local Radicale origin allowed over http (X3 test host)."""
     app.config["CALDAV_TEST_HOSTS"] = (radicale.origin,)
-    app.config["CALENDAR_UID_DOMAIN"] = "apo.test"
+    app.config["ICAL_UID_DOMAIN"] = "apo.test"
     return app
 
 

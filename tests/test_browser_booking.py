@@ -35,6 +35,7 @@ def fill_and_submit(page, with_js: bool) -> None:
     page.get_by_label("従業員規模").select_option("11-50名")
     if with_js:
         page.get_by_label("導入希望日").fill("2026-12-01")
+    page.get_by_text("同席者を追加する(任意)").click()  # attendees fold away until wanted
     page.fill("#attendees-0-name", "佐々木 次郎")
     page.fill("#attendees-0-email", "jiro@example.com")
     page.get_by_role("button", name="予約を確定する").click()
@@ -79,7 +80,9 @@ def test_F4_booking_works_without_javascript(browser, live_server, team_page):
     try:
         book_first_slot(page, live_server, team_page, with_js=False)
         assert page.get_by_role("heading", name="ご予約が確定しました").is_visible()
-        page.get_by_role("button", name="予約をキャンセルする").click()
+        page.get_by_role("link", name="予約をキャンセルする").click()
+        page.get_by_label("キャンセルの理由(任意)").fill("都合が悪くなりました")
+        page.get_by_role("button", name="キャンセルを確定する").click()
         page.wait_for_url(re.compile(r"done=cancelled"))
         assert page.get_by_role("heading", name="この予約はキャンセルされました").is_visible()
     finally:

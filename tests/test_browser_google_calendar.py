@@ -31,7 +31,7 @@ def journey_app(app, gcal, live_server):
     client_id, secret = gcal.register_client([f"{live_server.url}/calendar/google/callback"])
     app.config.update(BASE_URL=live_server.url, GOOGLE_CLIENT_ID=client_id,
                       GOOGLE_CLIENT_SECRET=secret, GOOGLE_BASE_URL=gcal.url,
-                      CALENDAR_UID_DOMAIN="apo.test")
+                      ICAL_UID_DOMAIN="apo.test")
     google_connect.init_app(app)
     yield app
     google_calendar.configure(None)

@@ -26,6 +26,8 @@ def test_login_and_consent_screens_look_like_salesforce(emulator):
     assert 'name="username"' in login.text and 'name="pw"' in login.text
     assert "salesforce" in login.text and "<script" not in login.text
     assert "http://" not in login.text.split("<body>")[1].split("startURL")[0]  # no assets
+    demo_login = login.text.split('id="demo-login"')[1].split("</div>")[0]
+    assert "admin@apo-demo.example" in demo_login and "apo-demo<" in demo_login
     after = browser.post(f"{emulator.login_url}/", data={
         "username": "admin@apo-demo.example", "pw": "apo-demo",
         "startURL": url[len(emulator.login_url):]}, allow_redirects=True)

@@ -31,7 +31,7 @@ def ms_app(app, graph):
                       MS_LOGIN_URL=graph.login_url, MS_GRAPH_URL=graph.graph_url,
                       MS_TEST_HOSTS=",".join(urlsplit(u).netloc for u in (
                           graph.login_url, graph.graph_url)),
-                      CALENDAR_UID_DOMAIN="apo.test")
+                      ICAL_UID_DOMAIN="apo.test")
     return app
 
 

@@ -400,6 +400,7 @@ def test_S7_cancel_marks_or_deletes_the_event(conn, org, emulator, action, expec
     [event] = [e for e in emulator.records("Event") if e["Id"] == event_id]
     if action == "mark":
         assert event["Subject"].startswith("キャンセル") and "急用のため" in event["Description"]
+        assert event["ShowAs"] == "Free"  # was Busy (the default) until the cancel
     else:
         assert event["IsDeleted"]
     assert run(cancel).status == "succeeded"  # a second run changes nothing

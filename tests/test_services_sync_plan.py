@@ -193,6 +193,7 @@ def test_S7_cancel_prefixes_the_subject_and_describes_the_reason():
     fields = sync_plan.cancelled_event_fields(b, page, "Asia/Tokyo")
     assert fields["Subject"].startswith("キャンセル") and "製品デモ" in fields["Subject"]
     assert "キャンセル理由: 都合が悪くなりました" in fields["Description"]
+    assert fields["ShowAs"] == "Free"  # no longer blocks the salesperson's calendar
     moved = sync_plan.moved_event_fields(
         booking(start_at=b.start_at + timedelta(days=1), end_at=b.end_at + timedelta(days=1)),
         page, "Asia/Tokyo")

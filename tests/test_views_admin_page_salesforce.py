@@ -6,6 +6,8 @@ tests prove the settings are stored and shown, which is what the sync engine rea
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import delete, event, select
 
@@ -248,7 +250,8 @@ def test_S8_read_only_screens_and_autocomplete_never_commit(sf_admin_client, sf_
     before = api_calls(emulator)
     assert "Budget__c" in options(sf_admin_client, team_page, text="Bud").get_data(as_text=True)
     assert api_calls(emulator) == before  # the describes fetched above were stored
-    assert {row.sobject for row in db.session.scalars(select(DescribeCache))} == {"Lead", "Event"}
+    stored = {row.sobject for row in db.session.scalars(select(DescribeCache))}
+    assert stored == {"Lead", "Event", "LoginIpRange@profile"}  # 事前確認 2's ranges too
 
 
 # ----- autocomplete (M5) --------------------------------------------------------------------
@@ -258,20 +261,22 @@ def test_M5_options_match_name_or_label_and_show_label_and_type(sf_admin_client,
                                                                 team_page):
     body = options(sf_admin_client, team_page, "text", "bud").get_data(as_text=True)
     assert body.lstrip().startswith(f'<div id="sf-field-options-{team_page.id}"')
-    assert '<option value="Budget__c">予算 (通貨)</option>' in body
+    assert re.search(r'role="option" id="[^"]+" data-value="Budget__c" aria-selected="false">'
+                     r'予算 \(通貨\) <span class="mono combo-api">Budget__c</span>', body)
     assert "予算" in options(sf_admin_client, team_page, "text", "予算").get_data(as_text=True)
 
 
 def test_M5_options_offer_compatible_types_only(sf_admin_client, sf_connection, team_page):
     radio = options(sf_admin_client, team_page, "radio").get_data(as_text=True)
-    assert 'value="ChatTool__c"' in radio and 'value="Budget__c"' not in radio
-    assert 'value="Interests__c"' not in radio
+    assert 'data-value="ChatTool__c"' in radio and 'data-value="Budget__c"' not in radio
+    assert 'data-value="Interests__c"' not in radio
     dropdown = options(sf_admin_client, team_page, "dropdown").get_data(as_text=True)
-    assert 'value="Interests__c"' in dropdown and 'value="ChatTool__c"' not in dropdown
+    assert 'data-value="Interests__c"' in dropdown and 'data-value="ChatTool__c"' not in dropdown
     text = options(sf_admin_client, team_page, "text").get_data(as_text=True)
     for default in ("LastName", "Company", "Email"):
-        assert f'value="{default}"' not in text  # M1
-    assert "<option" not in options(sf_admin_client, team_page, "date").get_data(as_text=True)
+        assert f'data-value="{default}"' not in text  # M1
+    assert 'role="option"' not in options(sf_admin_client, team_page, "date").get_data(
+        as_text=True)
 
 
 def test_M5_warm_cache_makes_no_salesforce_call_per_keystroke(sf_admin_client, sf_connection,
@@ -289,7 +294,7 @@ def test_M5_not_connected_answers_200_with_a_notice(admin_client, team_page):
     response = options(admin_client, team_page, "text", "bud")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert "<option" not in body and "フィールド名を直接入力してください" in body
+    assert 'role="option"' not in body and "フィールド名を直接入力してください" in body
 
 
 def test_M5_salesforce_down_answers_200_with_a_notice(sf_admin_client, sf_connection, team_page,
@@ -298,7 +303,7 @@ def test_M5_salesforce_down_answers_200_with_a_notice(sf_admin_client, sf_connec
     response = options(sf_admin_client, team_page, "text", "bud")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert "<option" not in body and "Salesforceに接続できないため" in body
+    assert 'role="option"' not in body and "Salesforceに接続できないため" in body
 
 
 def test_M5_field_form_input_is_wired_to_the_autocomplete(sf_admin_client, sf_connection,
@@ -307,10 +312,11 @@ def test_M5_field_form_input_is_wired_to_the_autocomplete(sf_admin_client, sf_co
     for url in (f"/admin/pages/{team_page.id}/fields/new",
                 f"/admin/pages/{team_page.id}/fields/{budget.id}/edit"):
         html = sf_admin_client.get(url).get_data(as_text=True)
-        assert f'list="sf-fields-{team_page.id}"' in html
+        assert 'role="combobox"' in html and 'aria-autocomplete="list"' in html
+        assert f'aria-controls="sf-fields-{team_page.id}"' in html
         assert 'hx-trigger="input changed delay:300ms, focus once"' in html
         assert 'hx-include="#field_type"' in html
-        assert f'<datalist id="sf-fields-{team_page.id}">' in html
+        assert f'<ul id="sf-fields-{team_page.id}" role="listbox"' in html
 
 
 def test_O2_other_organizations_pages_answer_404(sf_admin_client, sf_connection, team_page):

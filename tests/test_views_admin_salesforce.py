@@ -261,14 +261,15 @@ def test_C9_check_screen_passes_on_the_demo_org_and_costs_few_calls(sf_admin_cli
     emulator.control("POST", "usage/reset")
     html = sf_admin_client.get(CHECKS).get_data(as_text=True)
     cold = emulator.usage()["total"]
-    assert html.count("badge-ok") == 5, html
+    assert html.count("badge-ok") == 6, html
     sf_admin_client.get(CHECKS)
     warm = emulator.usage()["total"] - cold
-    assert (cold, warm) == (2, 0)
+    # Cold: two describes, then the profile's login IP ranges (its ProfileId, its ranges).
+    assert (cold, warm) == (4, 0)
     response = sf_admin_client.post_form(CHECKS, {}, token_from=CHECKS)
     assert response.status_code == 302
-    # The refresh button re-describes Lead and Event and re-reads the user's profile.
-    assert emulator.usage()["total"] - cold == 3
+    # The refresh button re-describes Lead and Event, re-reads the IP ranges and the profile.
+    assert emulator.usage()["total"] - cold == 5
 
 
 def test_C9_check_screen_reports_failures_with_fixes(sf_admin_client, emulator, sf_connection,
@@ -312,7 +313,7 @@ def test_C9_describe_cache_expires_after_its_ttl(sf_app, sf_admin_client, emulat
     sf_app.config["SALESFORCE_DESCRIBE_TTL"] = 0
     emulator.control("POST", "usage/reset")
     sf_admin_client.get(CHECKS)
-    assert emulator.usage()["total"] == 2
+    assert emulator.usage()["total"] == 4  # Lead, Event, and the IP ranges (two queries)
 
 
 def test_C7_status_banner_partial_renders_for_other_screens(sf_app, sf_admin_client, emulator,
@@ -341,3 +342,47 @@ def test_C6_connecting_again_replaces_and_revokes_the_previous_grant(
         "client_id": connected_app[0], "client_secret": connected_app[1]})
     assert dead.json()["error"] == "invalid_grant"
     assert client_for_org(org.id).describe("Lead")["name"] == "Lead"
+
+
+def test_C2_demo_mode_prefills_the_emulators_demo_app(sf_app, sf_admin_client):
+    connect = "/admin/integrations/salesforce/connect"
+    assert 'value="demo-key"' not in sf_admin_client.get(connect).get_data(as_text=True)
+    sf_app.config.update(DEMO=True, DEMO_CONSUMER_KEY="demo-key", DEMO_CONSUMER_SECRET="demo-s")
+    html = sf_admin_client.get(connect).get_data(as_text=True)
+    assert 'value="demo-key"' in html and 'value="demo-s"' in html
+    sf_app.config.update(DEMO=False)  # the keys alone never prefill outside demo mode
+    assert 'value="demo-key"' not in sf_admin_client.get(connect).get_data(as_text=True)
+
+
+
+def ip_item(html: str) -> str:
+    return html.split('id="check-ip"')[1].split('id="check-')[0]
+
+
+def admin_profile_id(emulator) -> str:
+    return next(u["ProfileId"] for u in emulator.records("User")
+                if u["Username"] == "admin@apo-demo.example")
+
+
+def test_C9_ip_check_reads_the_profiles_login_ip_ranges(sf_app, sf_admin_client, emulator,
+                                                        sf_connection):
+    """Seed item 2: Apo's outbound addresses (configuration) against the connecting user's
+    profile login IP ranges (LoginIpRange rows), with the seed's steps when they block."""
+    sf_app.config["OUTBOUND_IPS"] = "203.0.113.7, 198.51.100.1"
+    html = sf_admin_client.get(CHECKS).get_data(as_text=True)
+    item = ip_item(html)
+    assert "badge-ok" in item and "設定は不要です" in item and "203.0.113.7" in item
+    emulator.insert("LoginIpRange", ProfileId=admin_profile_id(emulator),
+                    StartAddress="203.0.113.0", EndAddress="203.0.113.255")
+    sf_admin_client.post_form(CHECKS, {}, token_from=CHECKS)  # refresh reads the ranges again
+    item = ip_item(sf_admin_client.get(CHECKS).get_data(as_text=True))
+    assert "badge-err" in item and "許可していません: 198.51.100.1" in item
+    assert "203.0.113.0 – 203.0.113.255" in item
+    assert "「ログイン IP アドレスの制限」関連リスト" in item  # the seed's steps, step 4
+    emulator.insert("LoginIpRange", ProfileId=admin_profile_id(emulator),
+                    StartAddress="198.51.100.1", EndAddress="198.51.100.1")
+    sf_admin_client.post_form(CHECKS, {}, token_from=CHECKS)
+    item = ip_item(sf_admin_client.get(CHECKS).get_data(as_text=True))
+    assert "badge-ok" in item and "許可しています" in item
+    html = sf_admin_client.get(CHECKS).get_data(as_text=True)
+    assert 'id="check-profile"' in html  # the profile check stays an item of its own

@@ -73,3 +73,18 @@ def test_S3_home_counts_failed_and_parked_syncs_with_links(sf_connection, sf_adm
     db.session.commit()
     html = sf_admin_client.get("/admin/").get_data(as_text=True)
     assert "/admin/syncs?status=waiting_reconnect" in html and "/admin/syncs?status=failed" in html
+
+
+def test_S3_S8_log_names_the_owner_and_records_beside_their_ids_without_api_calls(
+        sf_connection, sf_admin_client, org, emulator, redis_conn):
+    page = team_page(org)  # its member is sato@example.com, a Salesforce user (E3)
+    booking, record = booking_with_sync(page, email="names@example.com", name="名前 太郎")
+    jobs.run_sync_record(record.id)
+    record = reload(record)
+    before = emulator.usage()["total"]
+    html = sf_admin_client.get("/admin/syncs").get_data(as_text=True)
+    assert emulator.usage()["total"] == before  # names come from caches, not from Salesforce
+    row = html.split(f'id="sync-{record.id}"')[1].split("</tr>")[0]
+    assert "割り当て先: 佐藤 一郎 (sato@example.com)" in row
+    assert "名前 太郎</a>" in row and record.result["lead"]["id"] in row
+    assert f"{page.title}: 名前 太郎様</a>" in row and record.result["event"]["id"] in row

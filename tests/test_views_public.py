@@ -97,12 +97,35 @@ def test_O4_customer_may_choose_a_display_zone_and_bad_zones_fall_back(client, p
     assert "時刻は Asia/Tokyo の時間で表示しています。" in html
 
 
-def test_O4_weeks_page_through_the_window(client, page):
-    html = client.get(f"/p/{page.slug}?week=1").get_data(as_text=True)
-    assert 'rel="prev"' in html and 'rel="next"' in html
-    html = client.get(f"/p/{page.slug}?week=2").get_data(as_text=True)
-    assert 'rel="next"' not in html  # a 14-day window touches at most three display weeks
-    assert client.get(f"/p/{page.slug}?week=99").status_code == 200
+def test_O4_month_view_marks_bookable_days_and_lists_the_chosen_days_times(client, page):
+    slots = bookings.available_slots(page)
+    zone = __import__("zoneinfo").ZoneInfo("Asia/Tokyo")
+    second_day = sorted({s.start.astimezone(zone).date() for s in slots})[1]
+    html = client.get(f"/p/{page.slug}?day={second_day.isoformat()}").get_data(as_text=True)
+    assert f'id="day-{second_day.isoformat()}" aria-label=' in html
+    chosen = re.findall(r'id="day-([\d-]+)"[^>]*aria-current="true"', html)
+    assert chosen == [second_day.isoformat()]  # only the chosen day
+    times = [s for s in slots if s.start.astimezone(zone).date() == second_day]
+    assert html.count('class="slot"') == len(times)
+    assert f"{second_day.month}月{second_day.day}日" in html  # slot names carry the date
+    for bad in ("2020-01-01", "nonsense", "2026-13-45"):  # outside or invalid: first day
+        assert client.get(f"/p/{page.slug}?day={bad}&month={bad[:7]}").status_code == 200
+
+
+def test_O4_months_page_through_the_window_only(client, page):
+    html = client.get(f"/p/{page.slug}?month=2099-01").get_data(as_text=True)
+    assert 'rel="next"' not in html  # clamped to the window's last month
+    html = client.get(f"/p/{page.slug}?month=2000-01").get_data(as_text=True)
+    assert 'rel="prev"' not in html  # clamped to this month
+
+
+def test_O4_htmx_gets_only_the_picker_partial(client, page):
+    full = client.get(f"/p/{page.slug}")
+    partial = client.get(f"/p/{page.slug}", headers={"HX-Request": "true"})
+    assert "HX-Request" in partial.headers["Vary"]
+    body = partial.get_data(as_text=True)
+    assert 'id="picker"' in body
+    assert "<html" not in body and "<html" in full.get_data(as_text=True)
 
 
 def test_F1_F2_form_shows_default_fields_custom_fields_and_attendee_rows(client, page):

@@ -76,7 +76,9 @@ class Config:
     CALENDAR_POLL_INTERVAL = 300  # seconds between background syncs of one calendar
     CALENDAR_HORIZON_DAYS = 120  # busy times are expanded this far ahead
     CALENDAR_LINK_MAX_AGE = 7 * 24 * 3600  # the member's own connect link (K1)
-    CALENDAR_UID_DOMAIN = None  # domain of booking UIDs; default: BASE_URL's host
+    # Domain of booking UIDs (apo-booking-<id>@domain) in invitations and calendar events alike
+    # (N3, K4); default: BASE_URL's host.
+    ICAL_UID_DOMAIN = None
 
     # Mail (N5, N6). No MAIL_SERVER: messages are still recorded and wait in the delivery log.
     MAIL_SERVER = None
@@ -87,7 +89,6 @@ class Config:
     MAIL_SENDER = "Apo <noreply@apo.invalid>"
     MAIL_TIMEOUT = 10.0
     MAIL_CA_FILE = ""
-    MAIL_UID_DOMAIN = ""  # iCalendar UID domain; default: the host of BASE_URL
     MAIL_RETRY_INTERVALS = [60, 300, 1800]
     MAIL_LEASE_SECONDS = 120  # longer than the SMTP timeouts of one send
     MAIL_SWEEP_STALE_SECONDS = 120
@@ -100,6 +101,11 @@ ENVIRONMENT = {
     "REDIS_URL": "REDIS_URL",
     "APO_BASE_URL": "BASE_URL",
     "APO_DEMO": "DEMO",
+    # Apo's outbound addresses, comma-separated, for 事前確認 item 2 (login IP restrictions).
+    "APO_OUTBOUND_IPS": "OUTBOUND_IPS",
+    # make run only: the emulator's demo Connected App, prefilled on the connect form.
+    "APO_DEMO_CONSUMER_KEY": "DEMO_CONSUMER_KEY",
+    "APO_DEMO_CONSUMER_SECRET": "DEMO_CONSUMER_SECRET",
     "APO_INSECURE_COOKIES": "INSECURE_COOKIES",
     "APO_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "APO_RATELIMIT_BOOKING": "RATELIMIT_BOOKING",
@@ -144,7 +150,7 @@ ENVIRONMENT = {
     "MAIL_SENDER": "MAIL_SENDER",
     "MAIL_TIMEOUT": "MAIL_TIMEOUT",
     "MAIL_CA_FILE": "MAIL_CA_FILE",
-    "APO_MAIL_UID_DOMAIN": "MAIL_UID_DOMAIN",
+    "APO_UID_DOMAIN": "ICAL_UID_DOMAIN",
     "APO_MAIL_RETRY_INTERVALS": "MAIL_RETRY_INTERVALS",
 }
 

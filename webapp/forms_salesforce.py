@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.widgets import PasswordInput
 
 from webapp import settings as app_settings
 from webapp.models import LoginKind
@@ -40,6 +41,13 @@ class SalesforceConnectForm(FlaskForm):
         description=_l("例: https://example.my.salesforce.com"),
         render_kw={"placeholder": "https://example.my.salesforce.com", "inputmode": "url"},
     )
+
+    def prefill_demo(self, key: str, secret: str) -> None:
+        """Demo mode only: the emulator's published demo app, so nobody copies from the banner.
+        The secret is public there, so echoing it into the password input is harmless."""
+        self.consumer_key.data = key
+        self.consumer_secret.data = secret
+        self.consumer_secret.widget = PasswordInput(hide_value=False)
 
     def validate_my_domain_url(self, field) -> None:
         if self.login_kind.data != LoginKind.MY_DOMAIN.value:

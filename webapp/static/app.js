@@ -13,6 +13,13 @@
   document.addEventListener("saved", function (event) {
     toast(event.detail && event.detail.value);
   });
+  // Copy buttons only appear where the Clipboard API can work (they do nothing without it).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!navigator.clipboard) return;
+    document.querySelectorAll("button[data-copy][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
     if (!button) return;

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Booking, SalesforceConnection, SyncRecord, SyncStatus
+from webapp.services import setup_guide
 from webapp.services.salesforce import connections
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -68,5 +69,7 @@ def home():
         .limit(10)
     ).all()
     return render_template(
-        "admin/home.html", counts=counts, recent=recent, SyncStatus=SyncStatus
+        "admin/home.html", counts=counts, recent=recent, SyncStatus=SyncStatus,
+        steps=setup_guide.setup_steps(org_id(), org_connection()),
+        guide_page=setup_guide.guide_page(org_id()),
     )

@@ -10,6 +10,7 @@ from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.forms_salesforce import SalesforceConnectForm
 from webapp.htmx import hx_redirect, is_htmx
+from webapp.services import booking_pages
 from webapp.services.salesforce import connections, describe_cache, prerequisites
 from webapp.services.sync import state as sync_state
 from webapp.views.admin import bp, org_connection, org_id
@@ -44,7 +45,11 @@ def salesforce_integration():
 @bp.get("/integrations/salesforce/connect")
 def salesforce_connect_form():
     _require_plan()
-    return render_template("admin/salesforce/connect.html", form=SalesforceConnectForm(),
+    form = SalesforceConnectForm()
+    config = current_app.config
+    if config.get("DEMO") and config.get("DEMO_CONSUMER_KEY"):
+        form.prefill_demo(config["DEMO_CONSUMER_KEY"], config.get("DEMO_CONSUMER_SECRET", ""))
+    return render_template("admin/salesforce/connect.html", form=form,
                            callback_url=callback_url(), connection=org_connection())
 
 
@@ -97,8 +102,9 @@ def salesforce_connected():
     connection = org_connection()
     if connection is None:
         return redirect(url_for("admin.salesforce_integration"))
+    pages = [page for page in booking_pages.list_pages(org_id()) if page.is_team]
     return render_template("admin/salesforce/connected.html", connection=connection,
-                           active_nav="admin.salesforce_integration")
+                           pages=pages, active_nav="admin.salesforce_integration")
 
 
 @bp.post("/integrations/salesforce/disconnect")

@@ -14,6 +14,7 @@ from webapp.forms import EmptyForm
 from webapp.htmx import is_htmx, render_partial
 from webapp.models import Booking, BookingPage, SyncRecord, SyncStatus
 from webapp.services.sync import state as sync_state
+from webapp.services.sync import writes
 from webapp.views.admin import bp, get_owned_or_404, org_connection, org_id
 
 PAGE_SIZE = 50
@@ -47,9 +48,11 @@ def _filtered(args, tz: str):
     return db.session.scalars(query).all()
 
 
-def _instance_url() -> str:
+def _salesforce_context() -> dict:
+    """Record links and owner names for the rows, from the connection and its caches (S8)."""
     connection = org_connection()
-    return connection.instance_url if connection else ""
+    return {"instance_url": connection.instance_url if connection else "",
+            "user_names": writes.user_names(connection)}
 
 
 @bp.get("/syncs")
@@ -59,14 +62,14 @@ def list_syncs():
                                .order_by(BookingPage.title)).all()
     return render_template(
         "admin/syncs/index.html", records=_filtered(request.args, tz), args=request.args,
-        statuses=list(SyncStatus), pages=pages, instance_url=_instance_url(), form=EmptyForm())
+        statuses=list(SyncStatus), pages=pages, form=EmptyForm(), **_salesforce_context())
 
 
 @bp.get("/syncs/<int:sync_id>/row")
 def sync_row(sync_id: int):
     record = get_owned_or_404(SyncRecord, sync_id)
-    return render_partial("admin/syncs/_row.html", r=record, instance_url=_instance_url(),
-                          form=EmptyForm())
+    return render_partial("admin/syncs/_row.html", r=record, form=EmptyForm(),
+                          **_salesforce_context())
 
 
 @bp.post("/syncs/<int:sync_id>/retry")

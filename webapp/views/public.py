@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from email.utils import parseaddr
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp import jobs, jobs_calendars, mail_jobs
+from webapp import settings as app_settings
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
 from webapp.forms_public import (
@@ -27,9 +38,10 @@ from webapp.forms_public import (
 )
 from webapp.i18n import join_list
 from webapp.models import Booking, BookingPage, FieldType, utcnow
-from webapp.services import bookings
+from webapp.services import bookings, calendar_links, picker
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import sync as calendar_sync
+from webapp.services.ical_uid import booking_uid
 
 bp = Blueprint("public", __name__)
 
@@ -65,6 +77,11 @@ _per_page = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_PAGE
 _per_email = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_EMAIL"],
                            key_func=_email_key, deduct_when=_created,
                            exempt_when=lambda: not request.form.get("email"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/p/<slug>")
@@ -111,8 +128,29 @@ def create_booking(slug: str):
 @bp.get("/b/<token>")
 def booking_detail(token: str):
     booking = _booking_or_404(token)
-    return render_template("public/detail.html", booking=booking, page=booking.page,
-                           cancel_form=CancelForm(), answers=_answers(booking))
+    return _render_detail(booking, CancelForm(), None, 200)
+
+
+@bp.get("/b/<token>/calendar.ics")
+def booking_ics(token: str):
+    booking = _booking_or_404(token)
+    mail = app_settings.current().notifications
+    body = calendar_links.booking_ics(booking, booking_uid(booking.id, mail.uid_domain),
+                                      _calendar_details(booking), utcnow(),
+                                      parseaddr(mail.sender)[1])
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="apo-booking.ics"'
+    return response
+
+
+@bp.get("/b/<token>/cancel")
+def cancel_confirm(token: str):
+    booking = _booking_or_404(token)
+    if booking.is_cancelled:
+        return redirect(url_for(".booking_detail", token=token))
+    return render_template("public/cancel.html", booking=booking, page=booking.page,
+                           form=CancelForm())
 
 
 @bp.post("/b/<token>/cancel")
@@ -123,7 +161,8 @@ def cancel_booking(token: str):
     if booking.is_cancelled:
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
     if not form.validate_on_submit():
-        return _render_detail(booking, form, None, 422)
+        return render_template("public/cancel.html", booking=booking, page=booking.page,
+                               form=form), 422
     sync_id, booking_id = bookings.cancel_booking(booking, form.reason.data or "").id, booking.id
     db.session.commit()
     _enqueue_after_commit(sync_id, booking_id)
@@ -230,19 +269,21 @@ def _display_tz(page: BookingPage) -> str:
 
 def _render_slots(page: BookingPage, template: str, message=None, status: int = 200, **ctx):
     tz = _display_tz(page)
-    now = utcnow()
-    week = request.args.get("week", 0, type=int)
-    start, end, week, last_week = slot_rules.week_range(now, tz, week, page.window_days)
     booking = ctx.get("booking")
-    found = bookings.available_slots(page, now, start, end,
-                                     exclude_booking_id=booking.id if booking else None)
-    if booking is not None:  # moving to the current time would only add a useless sync
-        found = [slot for slot in found if slot.start != booking.start_at]
-    return render_template(
-        template, page=page, days=slot_rules.group_by_day(found, tz), tz=tz, week=week,
-        last_week=last_week, message=message, timezones=COMMON_TIMEZONES, range_start=start,
-        slot_href=lambda slot: _slot_href(page, slot, tz, ctx.get("booking")), **ctx,
-    ), status
+    view = picker.month_view(
+        page, utcnow(), tz, month=picker.parse_month(request.args.get("month")),
+        day=picker.parse_day(request.args.get("day")),
+        exclude_booking_id=booking.id if booking else None,
+        skip_start=booking.start_at if booking else None,  # moving to the same time is no move
+    )
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        template = "public/_slots.html"  # a day or month picked: only the picker is swapped
+    response = make_response(render_template(
+        template, page=page, view=view, tz=tz, message=message, timezones=COMMON_TIMEZONES,
+        slot_href=lambda slot: _slot_href(page, slot, tz, booking), **ctx,
+    ), status)
+    response.vary.add("HX-Request")
+    return response
 
 
 def _slot_href(page: BookingPage, slot, tz: str, booking: Booking | None) -> str:
@@ -259,9 +300,15 @@ def _render_form(page: BookingPage, form, start, status: int = 200):
 
 
 def _render_detail(booking: Booking, cancel_form, message, status: int):
+    google_url = calendar_links.google_calendar_url(booking, _calendar_details(booking))
     return render_template("public/detail.html", booking=booking, page=booking.page,
                            cancel_form=cancel_form, answers=_answers(booking),
-                           message=message), status
+                           message=message, google_url=google_url), status
+
+
+def _calendar_details(booking: Booking) -> str:
+    link = url_for(".booking_detail", token=booking.token, _external=True)
+    return _("予約の確認・変更・キャンセル: %(url)s", url=link)
 
 
 def _answers(booking: Booking) -> list[tuple[str, str]]:

@@ -161,6 +161,22 @@ class SalesforceClient:
         return {"name": profile.get("Name") or "",
                 "api_enabled": profile.get("PermissionsApiEnabled")}
 
+    def login_ip_ranges(self, user_id: str) -> list[tuple[str, str]]:
+        """The (start, end) login IP ranges of the user's profile: the related list
+        「ログイン IP アドレスの制限」, read as LoginIpRange rows (two SOQL calls).
+
+        Raises:
+            SalesforceRequestError: e.g. INVALID_TYPE where the org does not expose the object.
+        """
+        users = self.query("SELECT ProfileId FROM User "  # noqa: S608 - escaped literal
+                           f"WHERE Id = '{escape_soql(user_id)}'").records
+        if not users or not users[0].get("ProfileId"):
+            return []
+        soql = ("SELECT StartAddress, EndAddress FROM LoginIpRange "  # noqa: S608 - escaped
+                f"WHERE ProfileId = '{escape_soql(users[0]['ProfileId'])}'")
+        return [(r.get("StartAddress") or "", r.get("EndAddress") or "")
+                for r in self.query(soql).records]
+
     def data_path(self, path: str) -> str:
         """Absolute URL for a data-API path (relative to /services/data/vXX.X/ or rooted)."""
         if path.startswith("/services/"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from webapp.services.ical_uid import uid_domain
 from webapp.services.salesforce.crypto import Keyring
 
 
@@ -33,13 +34,8 @@ class CalendarOptions:
             poll_interval=timedelta(seconds=float(config.get("CALENDAR_POLL_INTERVAL", 300))),
             horizon_days=int(config.get("CALENDAR_HORIZON_DAYS", 120)),
             test_hosts=tuple(hosts),
-            domain=config.get("CALENDAR_UID_DOMAIN") or _host(config.get("BASE_URL")),
+            domain=uid_domain(config),
             link_max_age=int(config.get("CALENDAR_LINK_MAX_AGE", 7 * 24 * 3600)),
             keyring=Keyring.from_config(config),
         )
 
-
-def _host(base_url: str | None) -> str:
-    from urllib.parse import urlsplit
-
-    return (urlsplit(base_url or "").hostname or "apo.invalid").lower()

@@ -12,10 +12,10 @@ Settings arrive as a `NotificationSettings` argument; nothing here reads the app
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from webapp.integrations.mail import SmtpSettings
 from webapp.integrations.mail.smtp import TLS_MODES
+from webapp.services.ical_uid import uid_domain
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class NotificationSettings:
             raw = [x for x in raw.split(",") if x.strip()]
         return cls(smtp=smtp, sender=config.get("MAIL_SENDER") or cls.sender,
                    base_url=base_url,
-                   uid_domain=config.get("MAIL_UID_DOMAIN") or urlsplit(base_url).hostname
-                   or cls.uid_domain,
+                   uid_domain=uid_domain(config),
                    retry_intervals=tuple(float(x) for x in raw),
                    lease_seconds=float(config.get("MAIL_LEASE_SECONDS") or 120),
                    stale_seconds=float(config.get("MAIL_SWEEP_STALE_SECONDS") or 120))

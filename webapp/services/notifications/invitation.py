@@ -22,7 +22,7 @@ class Invitation:
 
     uid: str
     sequence: int
-    method: str  # "REQUEST" or "CANCEL"
+    method: str  # "REQUEST" or "CANCEL"; "PUBLISH" for the customer's add-to-calendar file
     start: datetime
     end: datetime
     summary: str
@@ -32,6 +32,7 @@ class Invitation:
     attendees: tuple[tuple[str, str], ...]  # (name, email)
     url: str = ""
     stamp: datetime | None = None
+    cancelled: bool = False  # a PUBLISH of a cancelled booking
 
 
 def build_ics(invitation: Invitation) -> bytes:
@@ -49,7 +50,7 @@ def build_ics(invitation: Invitation) -> bytes:
     event.add("dtend", invitation.end.astimezone(UTC))
     event.add("summary", invitation.summary)
     event.add("description", invitation.description)
-    cancelled = invitation.method == "CANCEL"
+    cancelled = invitation.method == "CANCEL" or invitation.cancelled
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     if invitation.url:

@@ -42,6 +42,23 @@ def describe_cached(conn: SalesforceConnection, client: sf.SalesforceClient,
     return fresh | fetched
 
 
+def cached_value(conn: SalesforceConnection, key: str, fetch, ttl: float,
+                 refresh: bool = False) -> dict:
+    """Another per-connection Salesforce answer kept beside the describes (same TTL rules):
+    ``fetch()`` runs only when the row under ``key`` is missing, stale or ``refresh``.
+
+    Raises:
+        SalesforceError: ``fetch`` failed (the cached row stays untouched).
+    """
+    row = db.session.scalar(select(DescribeCache).where(
+        DescribeCache.connection_id == conn.id, DescribeCache.sobject == key))
+    if row is not None and not refresh and row.fetched_at > utcnow() - timedelta(seconds=ttl):
+        return row.data
+    data = fetch()
+    _store(conn.id, {key: data}, None)
+    return data
+
+
 def _store(connection_id: int, fetched: dict[str, dict], limit_info: dict | None) -> None:
     with Session(db.engine) as session:
         rows = {row.sobject: row for row in session.scalars(

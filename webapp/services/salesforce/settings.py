@@ -28,6 +28,8 @@ class SalesforceSettings:
     timeout: float = sf.TIMEOUT
     api_version: str = sf.API_VERSION
     describe_ttl: float = 6 * 3600
+    # The addresses Apo's servers call Salesforce from (事前確認 item 2 names them).
+    outbound_ips: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config) -> SalesforceSettings:
@@ -39,4 +41,11 @@ class SalesforceSettings:
                    Keyring.from_config(config),
                    float(config.get("SALESFORCE_TIMEOUT") or cls.timeout),
                    str(config.get("SALESFORCE_API_VERSION") or cls.api_version),
-                   float(config_value(config, "SALESFORCE_DESCRIBE_TTL", cls.describe_ttl)))
+                   float(config_value(config, "SALESFORCE_DESCRIBE_TTL", cls.describe_ttl)),
+                   _address_list(config.get("OUTBOUND_IPS")))
+
+
+def _address_list(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(part.strip() for part in value or () if part.strip())

@@ -70,7 +70,7 @@ def event_soql(subject: str, start: datetime,
     return f"SELECT Id, WhoId FROM Event WHERE {where}"  # noqa: S608 - escaped
 
 
-USERS_SOQL = "SELECT Id, Email FROM User WHERE IsActive = true"
+USERS_SOQL = "SELECT Id, Name, Email FROM User WHERE IsActive = true"
 
 
 # --- E2, E3 ------------------------------------------------------------------------------------
@@ -225,7 +225,11 @@ def moved_event_fields(booking, page, tz: str) -> dict:
 
 
 def cancelled_event_fields(booking, page, tz: str) -> dict:
-    """Cancelling keeps the Event: subject prefixed with キャンセル, reason described (S7)."""
+    """Cancelling keeps the Event: subject prefixed with キャンセル, reason described (S7).
+
+    Show Time As becomes Free: the kept Event is history and must stop blocking the
+    salesperson's calendar (ShowAs is a standard, updateable Event picklist).
+    """
     subject = (CANCEL_PREFIX + event_subject(page.title, booking))[:SUBJECT_MAX]
-    return {"Subject": subject,
+    return {"Subject": subject, "ShowAs": "Free",
             "Description": event_description(booking, page, tz, booking.cancel_reason or "")}

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from webapp.integrations.salesforce import record_url
+from webapp.services.sync import plan
 
 FIXES = {
     "required_field": _l("Salesforce のリードに、値のない必須項目があります。Salesforce の設定 > "
@@ -148,5 +149,14 @@ def sync_action_label(action: str) -> str:
     return labels.get(action, action)
 
 
-HELPERS = (sync_status_label, sync_status_class, sync_action_label, sync_done_text,
-           sync_choice_text, sync_warning_text, sync_fix_text, sync_skip_text, sf_record_url)
+def sync_record_name(kind: str, booking) -> str:
+    """The name a synced record carries, known without asking Salesforce: the customer for a
+    Lead or Contact (matched or created from this booking), the subject for the Event."""
+    if kind == "event":
+        return plan.event_subject(booking.page.title, booking)
+    return plan.customer_name(booking)
+
+
+HELPERS = (sync_record_name, sync_status_label, sync_status_class, sync_action_label,
+           sync_done_text, sync_choice_text, sync_warning_text, sync_fix_text, sync_skip_text,
+           sf_record_url)

@@ -267,7 +267,9 @@ def _cached_users(ctx: Context) -> list[dict] | None:
 
 
 def _store_users(ctx: Context, records: list[dict]) -> None:
-    users = [{"Id": r["Id"], "Email": r.get("Email") or ""} for r in records]
+    # Names ride along in the same query: the 同期ログ shows owners by name (S3, S8).
+    users = [{"Id": r["Id"], "Name": r.get("Name") or "", "Email": r.get("Email") or ""}
+             for r in records]
     row = db.session.get(SalesforceUserCache, ctx.conn.id) or \
         SalesforceUserCache(connection_id=ctx.conn.id)
     row.users, row.connected_at, row.fetched_at = users, ctx.conn.connected_at, utcnow()
@@ -278,3 +280,16 @@ def _forget_users(ctx: Context) -> None:
     row = db.session.get(SalesforceUserCache, ctx.conn.id)
     if row is not None:
         db.session.delete(row)
+
+
+def user_names(conn: SalesforceConnection | None) -> dict[str, str]:
+    """Salesforce user id -> "Name (email)" from the cached user list and the connecting user;
+    no API call (S8). Users cached before names were kept show their email."""
+    if conn is None:
+        return {}
+    row = db.session.get(SalesforceUserCache, conn.id)
+    names = {u["Id"]: (f"{u['Name']} ({u['Email']})" if u.get("Name") else u.get("Email", ""))
+             for u in (row.users if row else [])}
+    if conn.sf_user_id and conn.sf_display_name:
+        names[conn.sf_user_id] = f"{conn.sf_display_name} ({conn.sf_username})"
+    return names
