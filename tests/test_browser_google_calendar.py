@@ -8,6 +8,7 @@ import os
 import re
 from datetime import timedelta
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -68,7 +69,9 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     offered = bookings.available_slots(team_page, utcnow())
     busy = next(s for s in offered if s.start >= offered[0].start + timedelta(hours=3))
     busy_href = "start=" + slot_rules.format_start(busy.start)
-    public_url = f"{live_server.url}/p/{team_page.slug}"
+    # The picker shows one day at a time (date first): open the busy slot's day.
+    day = busy.start.astimezone(ZoneInfo(team_page.organization.timezone)).date()
+    public_url = f"{live_server.url}/p/{team_page.slug}?day={day.isoformat()}"
     assert any(busy_href in href for href in slot_hrefs(page, public_url))
     gcal.seed_event(SATO, summary="社内会議",
                     start={"dateTime": busy.start.isoformat(), "timeZone": "Asia/Tokyo"},
@@ -114,6 +117,7 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
 
     # The customer cancels; the event leaves the member's calendar.
     page.goto(f"{live_server.url}/b/{booking.token}")
+    page.click("a.cancel-link")  # cancelling asks first, on its own page
     page.fill(".cancel-form textarea", "都合が悪くなりました")
     page.on("dialog", lambda dialog: dialog.accept())
     page.click(".cancel-form button[type=submit]")

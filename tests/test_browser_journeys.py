@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from salesforce_emulator.seed import ADMIN_USERNAME, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from tests.fixtures_demo import demo_fixture
@@ -220,8 +221,8 @@ def admin_sets_up(page, demo, directory: Path, prefix: str = "") -> int:
     option = page.locator(f'#sf-fields-{page_id} [role=option][data-value="Department__c"]')
     option.wait_for()
     # The typed text's suggestions (not the ones fetched on focus) are the ones shown.
-    page.wait_for_function(f"document.querySelector('#sf-fields-{page_id} [role=option]')"
-                           ".dataset.value === 'Department__c'")
+    expect(page.locator(f"#sf-fields-{page_id} [role=option]").first).to_have_attribute(
+        "data-value", "Department__c")
     assert "部署" in option.text_content()
     shot(page, directory, f"{prefix}08-field-mapping")
     option.click()

@@ -107,6 +107,7 @@ def test_b_N3_reschedule_shows_the_update(tab, demo):
 def test_c_N3_cancel_shows_the_cancellation(tab, demo, shots):
     assert STATE.get("uid"), "journey b did not finish"
     tab.goto(STATE["link"])
+    tab.click("a.cancel-link")  # cancelling asks first, on its own page
     tab.fill(".cancel-form textarea", "都合が合わなくなりました")
     tab.on("dialog", lambda dialog: dialog.accept())
     tab.click(".cancel-form button[type=submit]")
