@@ -44,6 +44,12 @@ def _finish_config(app: Flask) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "apo.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Workers, the sweeper and the web share one file: wait for its write lock instead of
+        # failing a job after pysqlite's 5 s default (the job then waited for the sweeper).
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("INSECURE_COOKIES"):
         # Plain-HTTP local runs (make run) cannot send Secure cookies back.
         app.config["SESSION_COOKIE_SECURE"] = False

@@ -70,12 +70,13 @@ def create_booking(slug: str):
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
-        sync_id, token = record.id, booking.token  # read before the commit expires the rows
+        # Read before the commit expires the rows.
+        sync_id, token, org = record.id, booking.token, page.organization_id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    jobs.enqueue_sync(sync_id)  # after the commit (S1); False just leaves it pending (S2)
+    jobs.enqueue_sync(sync_id, org_id=org)  # after the commit (S1); False leaves it pending (S2)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -95,9 +96,10 @@ def cancel_booking(token: str):
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
     if not form.validate_on_submit():
         return _render_detail(booking, form, None, 422)
+    org = booking.organization_id
     sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
     db.session.commit()
-    jobs.enqueue_sync(sync_id)
+    jobs.enqueue_sync(sync_id, org_id=org)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -128,13 +130,13 @@ def reschedule_booking(token: str):
     form = RescheduleForm()
     try:
         start = _requested_start(form.start.data if form.validate_on_submit() else None)
-        sync_id = bookings.reschedule_booking(booking, start).id
+        sync_id, org = bookings.reschedule_booking(booking, start).id, booking.organization_id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
-    jobs.enqueue_sync(sync_id)
+    jobs.enqueue_sync(sync_id, org_id=org)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
 
 
