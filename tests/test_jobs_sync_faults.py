@@ -66,7 +66,7 @@ def workers(sf_connection, sf_app, emulator, redis_conn, tmp_path):
         "SALESFORCE_ALLOWED_INSTANCE_HOSTS": ",".join(
             (urlsplit(emulator.instance_url).netloc, urlsplit(emulator.login_url).netloc)),
         "SALESFORCE_TIMEOUT": "1.5", "APO_SYNC_RETRY_INTERVALS": "0.2,0.5,1,1,1,1",
-        "APO_SYNC_LEASE_SECONDS": "4", "APO_SYNC_LIMIT_PAUSE_SECONDS": "3",
+        "APO_SYNC_LEASE_SECONDS": "4", "APO_SYNC_LIMIT_PAUSE_SECONDS": "6",
         "APO_SYNC_SWEEP_INTERVAL": "0.5", "APO_SYNC_SWEEP_STALE_SECONDS": "2",
         "APO_RQ_JOB_TIMEOUT": "30",
     })
