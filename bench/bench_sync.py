@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -88,13 +89,22 @@ class Workers:
         return total
 
     def stop(self) -> None:
+        """SIGTERM first (RQ's warm shutdown: a running job finishes and gives its org slot
+        back, as on a deploy), SIGKILL after 20 s; then whatever is left below them."""
+        trees = {}
         for proc in self.procs:
             try:
-                tree = psutil.Process(proc.pid).children(recursive=True)
+                trees[proc.pid] = psutil.Process(proc.pid).children(recursive=True)
             except psutil.NoSuchProcess:
-                tree = []
-            proc.kill()
-            proc.wait()
+                trees[proc.pid] = []
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            tree = trees[proc.pid]
             for child in tree:
                 try:
                     child.kill()
@@ -115,6 +125,8 @@ def main() -> None:
     parser.add_argument("--throughput-only", action="store_true",
                         help="only CPU per sync and throughput (e.g. to watch SQLite for stalls)")
     args = parser.parse_args()
+    # A SIGTERM (timeout, Ctrl-C in a wrapper) still runs the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     emulator = start_emulator("--seed", "demo")
     redis_proc, redis_url = start_embedded_redis()
     workdir = tempfile.mkdtemp(prefix="apo-bench-")
@@ -135,6 +147,7 @@ def main() -> None:
                 _profile(emulator, bench, workers, args.profile)
                 return
             _cpu_and_throughput(emulator, bench, workers)
+            _failed_jobs()
             if args.throughput_only:
                 return
             _end_to_end(app, emulator, bench, workers)
@@ -246,6 +259,18 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
                  f" ({statistics.median(rates[n]) / one:.2f}x)") for n in (1, 2, 4)]
         print(f"throughput {ms}ms: " + ", ".join(parts))
     _latency(emulator, 0)
+
+
+def _failed_jobs() -> None:
+    """Jobs that raised (a locked SQLite file once did, and then waited for the sweeper)."""
+    registry = jobs.get_queue().failed_job_registry
+    errors = Counter()
+    for job_id in registry.get_job_ids():
+        job = jobs.get_queue().fetch_job(job_id)
+        result = job.latest_result() if job else None
+        lines = (result.exc_string or "").strip().splitlines() if result else []
+        errors[lines[-1][:120] if lines else "?"] += 1
+    print(f"failed jobs: {registry.count}" + "".join(f"; {n}x {e}" for e, n in errors.items()))
 
 
 def _confirm(client, page) -> tuple[float, int]:
