@@ -12,6 +12,7 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, RateLimit
+from rq.rate_limit import RateLimitRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,17 +55,21 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> b
     ``SYNC_ORG_CONCURRENCY`` of them are queued or running at once, the rest wait their turn in
     Redis. Another organization's new sync therefore waits behind a few jobs per busy
     organization, never behind a whole backlog, and one org's concurrent Salesforce calls stay
-    under that cap across every worker. ``org_id`` saves a lookup when the caller knows it.
+    under that cap across every worker. An org with nothing queued or running goes to the front:
+    a quiet org's booking does not even wait for the busy orgs' turns. ``org_id`` saves a
+    lookup when the caller knows it.
     """
     config = current_app.config
     options = dict(job_timeout=int(config["RQ_JOB_TIMEOUT"]), failure_ttl=config["RQ_FAILURE_TTL"],
                    description=f"sync record {sync_id}")
     if org_id is None:
         org_id = sync_state.organization_of(sync_id)
-    if org_id is not None:
-        options["rate_limit"] = RateLimit(f"apo-sync-org-{org_id}",
-                                          app_settings.current().sync.org_concurrency)
     try:
+        if org_id is not None:
+            options["rate_limit"] = limit = RateLimit(f"apo-sync-org-{org_id}",
+                                                      app_settings.current().sync.org_concurrency)
+            options["at_front"] = not delay and RateLimitRegistry(
+                limit.key, get_queue().connection).get_allowed_job_count() == 0
         if delay and delay > 0:
             get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.run_sync_record",
                                    sync_id, **options)
