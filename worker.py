@@ -1,35 +1,54 @@
 """RQ worker: `python worker.py` (queues and Redis from the app's configuration).
 
-Besides the RQ work loop (with the scheduler, which runs delayed retries and org pauses), a
+Jobs run in this process, one after another (RQ's SimpleWorker): the app, its database pool,
+SQLAlchemy's compiled statements and the keep-alive HTTP sessions to Salesforce serve every job,
+instead of a forked work horse building them afresh per job. A job that hangs is still stopped
+after APO_RQ_JOB_TIMEOUT (RQ's SIGALRM death penalty runs in this main thread), and a killed
+worker loses nothing: the record's lease runs out and the sweeper hands it on (S4). Run several
+workers for more throughput.
+
+Besides the work loop (with RQ's scheduler, which runs delayed retries and org pauses), a
 sweeper process re-queues sync records every SYNC_SWEEP_INTERVAL seconds: pending ones whose job
 may be lost, running ones whose lease ran out, parked ones whose connection works again (S1).
 It reads the database only, so a flushed or restarted Redis loses nothing. Several workers each
-sweep; that is harmless because a record runs only under its lease.
-
-The sweeper is a spawned process, not a thread: the worker forks a work horse per job, and a
-fork taken while a thread holds a SQLite or pool lock leaves the horse deadlocked.
+sweep; that is harmless because a record runs only under its lease. The sweeper and the
+scheduler end with this process, even when it is killed with SIGKILL.
 """
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
 
-from rq import Worker
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from webapp.jobs import _worker_app, sweep_process
+from webapp.jobs import sweep_process, worker_app
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: this (forked) process gets SIGTERM when worker.py dies, however it died."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # elsewhere the sweeper watches its parent; RQ's scheduler ends on its own
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Build the app once before forking work horses, so each job reuses it (STYLE 3.8).
-    app = _worker_app()
+    app = worker_app()
     queue = app.extensions["rq_queue"]
+    # RQ's scheduler is a forked child of this process.
+    os.register_at_fork(after_in_child=_die_with_parent)
     sweeper = multiprocessing.get_context("spawn").Process(
-        target=sweep_process, args=(float(app.config["SYNC_SWEEP_INTERVAL"]),),
+        target=sweep_process, args=(float(app.config["SYNC_SWEEP_INTERVAL"]), os.getpid()),
         name="sync-sweeper", daemon=True)
     sweeper.start()
-    worker = Worker([queue], connection=queue.connection, serializer=JSONSerializer)
+    worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
     try:
         worker.work(with_scheduler=True)
     finally:

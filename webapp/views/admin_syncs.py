@@ -81,7 +81,8 @@ def retry_sync(sync_id: int):
         abort(409)
     sync_state.retry_failed(record)
     db.session.commit()
-    jobs.enqueue_sync(record.id)  # after the commit; a down Redis leaves it to the sweeper
+    # After the commit; a down Redis leaves it to the sweeper.
+    jobs.enqueue_sync(sync_id, org_id=org_id())
     if is_htmx():
         return sync_row(sync_id)
     return redirect(url_for("admin.list_syncs"))

@@ -116,12 +116,14 @@ def create_booking(slug: str):
             return _render_form(page, form, start, status=422)
         _refresh_calendars(page)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
-        sync_id, token, booking_id = record.id, booking.token, booking.id  # before the commit
+        # Read before the commit expires the rows.
+        sync_id, token, booking_id = record.id, booking.token, booking.id
+        org_id = page.organization_id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    _enqueue_after_commit(sync_id, booking_id)
+    _enqueue_after_commit(sync_id, booking_id, org_id)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -163,9 +165,10 @@ def cancel_booking(token: str):
     if not form.validate_on_submit():
         return render_template("public/cancel.html", booking=booking, page=booking.page,
                                form=form), 422
-    sync_id, booking_id = bookings.cancel_booking(booking, form.reason.data or "").id, booking.id
+    booking_id, org_id = booking.id, booking.organization_id
+    sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
     db.session.commit()
-    _enqueue_after_commit(sync_id, booking_id)
+    _enqueue_after_commit(sync_id, booking_id, org_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -202,21 +205,21 @@ def reschedule_booking(token: str):
         record = bookings.reschedule_booking(booking, start)
         if record is None:  # already at that time (a repeated submit): nothing to sync
             return redirect(url_for(".booking_detail", token=token))
-        sync_id, booking_id = record.id, booking.id
+        sync_id, booking_id, org_id = record.id, booking.id, booking.organization_id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
-    _enqueue_after_commit(sync_id, booking_id)
+    _enqueue_after_commit(sync_id, booking_id, org_id)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
 
 
-def _enqueue_after_commit(sync_id: int, booking_id: int) -> None:
+def _enqueue_after_commit(sync_id: int, booking_id: int, org_id: int) -> None:
     """Queue the booking's work after its commit (S1). When the sync cannot be queued, Redis is
     down: the sync record, e-mails (N5) and calendar writes (K4) all stay pending for the
     sweeper, and the customer waits on a dead Redis only once (S2)."""
-    if jobs.enqueue_sync(sync_id):
+    if jobs.enqueue_sync(sync_id, org_id=org_id):
         mail_jobs.enqueue_booking_messages(booking_id)
         jobs_calendars.enqueue_calendar_writes(booking_id)
 

@@ -40,9 +40,11 @@ from .oauth import (
     refresh_access_token,
     revoke_token,
 )
+from .sessions import pooled_session
 from .soql import api_datetime, escape_soql, record_url, soql_datetime
 
 __all__ = [
+    "pooled_session",
     "API_VERSION",
     "AUTO_ASSIGN_OFF",
     "AUTO_ASSIGN_ON",

@@ -26,6 +26,9 @@ class SyncSettings:
     user_cache_ttl: float = 3600
     max_attempts: int = 8
     sweep_stale_seconds: float = 120
+    # Queued or running syncs per organization (S10): fairness, and a cap on the org's
+    # concurrent Salesforce calls well below Salesforce's per-org concurrency limit.
+    org_concurrency: int = 4
 
     @classmethod
     def from_config(cls, config) -> SyncSettings:
@@ -38,4 +41,5 @@ class SyncSettings:
                    float(get("SYNC_LIMIT_PAUSE_SECONDS", cls.limit_pause_seconds)),
                    float(get("SYNC_USER_CACHE_TTL", cls.user_cache_ttl)),
                    int(get("SYNC_MAX_ATTEMPTS", len(intervals) + 5)),
-                   float(get("SYNC_SWEEP_STALE_SECONDS", cls.sweep_stale_seconds)))
+                   float(get("SYNC_SWEEP_STALE_SECONDS", cls.sweep_stale_seconds)),
+                   int(get("SYNC_ORG_CONCURRENCY", cls.org_concurrency)))

@@ -161,6 +161,11 @@ def successors(record: SyncRecord) -> list[int]:
         SyncRecord.status == PENDING).order_by(SyncRecord.id)))
 
 
+def organization_of(sync_id: int) -> int | None:
+    """The record's organization, read by primary key (None when the record is gone)."""
+    return db.session.scalar(select(SyncRecord.organization_id).where(SyncRecord.id == sync_id))
+
+
 def mark_enqueued(sync_id: int) -> None:
     """Stamp a record handed to the queue just now, in a short transaction of its own.
 
