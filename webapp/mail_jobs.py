@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from redis.exceptions import RedisError
 
 from webapp import settings as app_settings
-from webapp.jobs import worker_app, get_queue
+from webapp.jobs import get_queue, worker_app
 
 log = logging.getLogger(__name__)
 JOB = "webapp.mail_jobs.send_message"
