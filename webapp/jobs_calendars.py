@@ -92,12 +92,12 @@ def enqueue_due() -> int:
 
 
 def _run(function, *args) -> None:
-    from webapp.jobs import _worker_app
+    from webapp.jobs import worker_app
 
     if has_app_context():
         function(current_app, *args)
         return
-    app = _worker_app()
+    app = worker_app()
     with app.app_context():
         function(app, *args)
 

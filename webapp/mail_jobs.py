@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from redis.exceptions import RedisError
 
 from webapp import settings as app_settings
-from webapp.jobs import _worker_app, get_queue
+from webapp.jobs import get_queue, worker_app
 
 log = logging.getLogger(__name__)
 JOB = "webapp.mail_jobs.send_message"
@@ -74,7 +74,7 @@ def send_message(message_id: int) -> None:
     if has_app_context():
         _run(current_app, message_id)
         return
-    app = _worker_app()
+    app = worker_app()
     with app.app_context():
         if app.extensions.get("apo_pid") != os.getpid():
             db.engine.dispose(close=False)  # a forked horse must not reuse pooled connections
