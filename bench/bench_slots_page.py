@@ -26,9 +26,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from datetime import timedelta
+import time as clock
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
@@ -52,7 +53,8 @@ from webapp.models import (  # noqa: E402
 from webapp.services import slots as slot_rules  # noqa: E402
 
 MEMBERS = 5
-WINDOW_DAYS = 60
+WINDOW_DAYS = 365
+TOKYO = ZoneInfo("Asia/Tokyo")
 DURATION = 30
 SLUG = "team"
 
@@ -62,24 +64,37 @@ def spread(values: list[float], fmt: str = "{:.1f}") -> str:
            f"{fmt.format(max(values))}]"
 
 
-def seed(count: int, rng: random.Random) -> None:
+def cells(first: datetime, window_days: int, anytime: bool) -> list[tuple[int, datetime]]:
+    """(member index, start) of every half hour a booking can take: the members' working hours
+    (Mon-Fri 9:00-18:00 Tokyo, where customers book) or, with `anytime`, round the clock."""
+    found = []
+    for offset in range(1, window_days - 1):
+        day = (first + timedelta(days=offset)).date()
+        if not anytime and day.weekday() >= 5:
+            continue
+        hours = range(24) if anytime else range(9, 18)
+        for hour in hours:
+            for minute in (0, 30):
+                start = datetime.combine(day, time(hour, minute), tzinfo=TOKYO).astimezone(UTC)
+                found += [(m, start) for m in range(MEMBERS)]
+    return found
+
+
+def seed(count: int, rng: random.Random, window_days: int, anytime: bool) -> None:
     """One team page and `count` confirmed bookings, claims included, over its window."""
     org = Organization(name="Bench", plan="premium")
     members = [Member(organization=org, name=f"m{i}", email=f"m{i}@example.com")
                for i in range(MEMBERS)]
     page = BookingPage(organization=org, title="Team", slug=SLUG, duration_minutes=DURATION,
-                       window_days=WINDOW_DAYS, attend_mode="round_robin")
+                       window_days=window_days, attend_mode="round_robin")
     page.page_members = [PageMember(member=m, position=i) for i, m in enumerate(members)]
     db.session.add_all([org, page])
     db.session.flush()
-    # Distinct (member, half-hour) cells from tomorrow on, so no two claims collide.
-    first = (utcnow() + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    per_member = (WINDOW_DAYS - 2) * 24 * 60 // DURATION
-    cells = rng.sample(range(MEMBERS * per_member), count)
+    # Distinct (member, half-hour) cells, so no two claims collide.
     rows, links, claims = [], [], []
-    for booking_id, cell in enumerate(cells, start=1):
-        member = members[cell % MEMBERS]
-        start = first + timedelta(minutes=DURATION * (cell // MEMBERS))
+    for booking_id, (index, start) in enumerate(
+            rng.sample(cells(utcnow().astimezone(TOKYO), window_days, anytime), count), 1):
+        member = members[index]
         end = start + timedelta(minutes=DURATION)
         rows.append({"id": booking_id, "organization_id": org.id, "page_id": page.id,
                      "status": "confirmed", "start_at": start, "end_at": end,
@@ -113,10 +128,10 @@ def time_requests(client, n: int, paths: dict) -> dict[str, float]:
     results = {}
     for name, (path, headers) in paths.items():
         assert client.get(path, headers=headers).status_code == 200  # warm-up
-        began = time.perf_counter()
+        began = clock.perf_counter()
         for _ in range(n):
             assert client.get(path, headers=headers).status_code == 200
-        results[name] = (time.perf_counter() - began) / n * 1000
+        results[name] = (clock.perf_counter() - began) / n * 1000
     return results
 
 
@@ -142,7 +157,7 @@ def concurrent(database_url: str, paths: dict, clients: int, per_client: int,
     base = f"http://127.0.0.1:{port}"
     latencies: list[float] = []
     failures = [0]
-    deadline = time.monotonic() + limit
+    deadline = clock.monotonic() + limit
     try:
         _wait_up(base + f"/p/{SLUG}", server)
         lock = threading.Lock()
@@ -151,17 +166,17 @@ def concurrent(database_url: str, paths: dict, clients: int, per_client: int,
         def client(index: int) -> None:
             session = requests.Session()
             for i in range(per_client):
-                if time.monotonic() > deadline:
+                if clock.monotonic() > deadline:
                     return
                 path, headers = choices[(i + index) % len(choices)]
-                began = time.perf_counter()
+                began = clock.perf_counter()
                 try:
                     ok = session.get(base + path, timeout=30,
                                      headers=headers).status_code == 200
                 except requests.RequestException:
                     ok = False
                 with lock:
-                    latencies.append((time.perf_counter() - began) * 1000)
+                    latencies.append((clock.perf_counter() - began) * 1000)
                     failures[0] += not ok
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -187,8 +202,8 @@ def _stop(server: subprocess.Popen) -> None:
 
 
 def _wait_up(url: str, server: subprocess.Popen, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + limit
+    while clock.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("gunicorn exited")
         try:
@@ -196,7 +211,7 @@ def _wait_up(url: str, server: subprocess.Popen, limit: float = 30) -> None:
                 return
         except requests.RequestException:
             pass
-        time.sleep(0.2)
+        clock.sleep(0.2)
     raise RuntimeError("gunicorn did not answer")
 
 
@@ -206,7 +221,8 @@ def p95(values: list[float]) -> float:
 
 
 def measure(counts=(100, 1000, 10000), reps: int = 3, n: int = 20, clients: int = 50,
-            per_client: int = 10, database_url: str | None = None, out=print) -> dict:
+            per_client: int = 10, database_url: str | None = None, out=print,
+            window_days: int = WINDOW_DAYS, anytime: bool = False) -> dict:
     """Seed, time and print per count; returns the figures bench_sync.py summarises."""
     workdir = tempfile.mkdtemp(prefix="apo-bench-slots-")
     rng = random.Random(12)
@@ -219,7 +235,7 @@ def measure(counts=(100, 1000, 10000), reps: int = 3, n: int = 20, clients: int 
         with app.app_context():
             db.drop_all()
             db.create_all()
-            seed(count, rng)
+            seed(count, rng, window_days, anytime)
         paths = targets(app)
         client = app.test_client()
         rounds = [time_requests(client, n, paths) for _ in range(reps)]
@@ -261,10 +277,14 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20, help="requests per timed round")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--window-days", type=int, default=WINDOW_DAYS)
+    parser.add_argument("--anytime", action="store_true",
+                        help="bookings round the clock (denser months) instead of in working hours")
     args = parser.parse_args()
     counts = tuple(int(c) for c in args.counts.split(","))
     result = measure(counts, args.reps, args.n, args.clients, args.per_client,
-                     os.environ.get("DATABASE_URL"))
+                     os.environ.get("DATABASE_URL"), window_days=args.window_days,
+                     anytime=args.anytime)
     print(summary(result))
 
 
