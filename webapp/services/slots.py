@@ -16,6 +16,7 @@ Rules chosen here (the spec is silent on them):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -193,7 +194,9 @@ def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, d
 
 
 def _inside(start: datetime, end: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
-    return any(begin <= start and end <= finish for begin, finish in intervals)
+    # Merged intervals are sorted and apart: only the last one beginning by `start` can hold it.
+    at = bisect_right(intervals, start, key=lambda interval: interval[0]) - 1
+    return at >= 0 and end <= intervals[at][1]
 
 
 def _floor_unit(moment: datetime) -> datetime:
