@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -225,36 +226,39 @@ def measure(counts=(100, 1000, 10000), reps: int = 3, n: int = 20, clients: int 
             window_days: int = WINDOW_DAYS, anytime: bool = False) -> dict:
     """Seed, time and print per count; returns the figures bench_sync.py summarises."""
     workdir = tempfile.mkdtemp(prefix="apo-bench-slots-")
-    rng = random.Random(12)
-    times: dict[int, dict[str, list[float]]] = {}
-    result: dict = {}
-    for count in counts:
-        url = database_url or f"sqlite:///{workdir}/slots-{count}.sqlite3"
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
-                          "SQLALCHEMY_DATABASE_URI": url})
-        with app.app_context():
-            db.drop_all()
-            db.create_all()
-            seed(count, rng, window_days, anytime)
-        paths = targets(app)
-        client = app.test_client()
-        rounds = [time_requests(client, n, paths) for _ in range(reps)]
-        times[count] = {name: [r[name] for r in rounds] for name in paths}
-        out(f"  {count:>6} bookings (ms, median [min-max] of {reps} x {n}): " + ", ".join(
-            f"{name} {spread(values)}" for name, values in times[count].items()))
-        if count == counts[-1]:
-            p95s, failed, total = [], 0, 0
-            for _ in range(reps):
-                latencies, bad = concurrent(url, paths, clients, per_client)
-                p95s.append(p95(latencies))
-                failed, total = failed + bad, total + len(latencies)
-            out(f"  {count:>6} bookings, {clients} clients x {per_client} requests (the three "
-                f"in turn; gunicorn 2 workers x 8 threads): p95 {spread(p95s, '{:.0f}')} ms, "
-                f"{failed} failed of {total}")
-            result["p95_ms"] = statistics.median(p95s)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    try:
+        rng = random.Random(12)
+        times: dict[int, dict[str, list[float]]] = {}
+        result: dict = {}
+        for count in counts:
+            url = database_url or f"sqlite:///{workdir}/slots-{count}.sqlite3"
+            app = create_app({"TESTING": True, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                              "SQLALCHEMY_DATABASE_URI": url})
+            with app.app_context():
+                db.drop_all()
+                db.create_all()
+                seed(count, rng, window_days, anytime)
+            paths = targets(app)
+            client = app.test_client()
+            rounds = [time_requests(client, n, paths) for _ in range(reps)]
+            times[count] = {name: [r[name] for r in rounds] for name in paths}
+            out(f"  {count:>6} bookings (ms, median [min-max] of {reps} x {n}): " + ", ".join(
+                f"{name} {spread(values)}" for name, values in times[count].items()))
+            if count == counts[-1]:
+                p95s, failed, total = [], 0, 0
+                for _ in range(reps):
+                    latencies, bad = concurrent(url, paths, clients, per_client)
+                    p95s.append(p95(latencies))
+                    failed, total = failed + bad, total + len(latencies)
+                out(f"  {count:>6} bookings, {clients} clients x {per_client} requests (the three "
+                    f"in turn; gunicorn 2 workers x 8 threads): p95 {spread(p95s, '{:.0f}')} ms, "
+                    f"{failed} failed of {total}")
+                result["p95_ms"] = statistics.median(p95s)
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     low, high = counts[0], counts[-1]
     result["ratios"] = {name: statistics.median(times[high][name])
                         / statistics.median(times[low][name]) for name in times[high]}
