@@ -153,12 +153,26 @@ def main() -> None:
             _end_to_end(app, emulator, bench, workers)
             _fairness(emulator, bench, quiet, workers)
             _confirm_latency(app, emulator, bench, workers)
-            print("slots page: not measured by this bench")
+            db.session.remove()
+            db.engine.dispose()
+            workers.stop()  # the slots bench drops and creates the tables on PostgreSQL
+            _slots_page()
     finally:
         workers.stop()
         emulator.stop()
         redis_proc.kill()
         redis_proc.wait()
+
+
+def _slots_page() -> None:
+    """The public page as bookings grow (bench_slots_page.py): its own SQLite files, or this
+    run's PostgreSQL database once the workers are gone."""
+    from bench_slots_page import measure, summary
+
+    database = os.environ["DATABASE_URL"]
+    result = measure(database_url=None if database.startswith("sqlite") else database,
+                     out=lambda line: None)
+    print(summary(result))
 
 
 def _env(emulator, redis_url: str, database_url: str) -> dict:

@@ -77,6 +77,24 @@ def test_O4_booked_time_is_no_longer_offered_on_any_page_of_the_org(page):
         bookings.create_booking(other, start, details(), now=NOW)
 
 
+def test_O4_claims_block_exactly_their_units_even_with_a_gap(page):
+    """Slots read one row per booking's run of claims; a run with a gap (never written by
+    _claim, made by hand here) must still block only the units it holds."""
+    start = first_start(page)
+    booking, _ = book(page, start)
+    later = start + timedelta(hours=3)
+    db.session.add_all(BusySlot(member_id=m.id, unit_start=later, booking_id=booking.id)
+                       for m in page.members)
+    db.session.commit()
+    offered = {slot.start for slot in bookings.available_slots(page, NOW)}
+    assert start not in offered and start + timedelta(minutes=15) not in offered
+    assert start + timedelta(minutes=45) in offered  # inside the gap: free
+    assert start + timedelta(hours=2) in offered  # ends (with its buffer) before the lone unit
+    assert later - timedelta(minutes=30) not in offered  # its buffer reaches the lone unit
+    assert later not in offered
+    assert later + timedelta(minutes=15) in offered
+
+
 def test_O4_database_constraint_not_the_check_refuses_an_overlap(page, monkeypatch):
     start = first_start(page)
     stale = bookings.find_slot(page, start, NOW)

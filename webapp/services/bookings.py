@@ -297,28 +297,54 @@ def _schedules(
 ) -> list[slot_rules.MemberSchedule]:
     members = page.members
     margin = timedelta(minutes=page.duration_minutes + page.buffer_minutes)
-    query = select(BusySlot.member_id, BusySlot.unit_start).where(
-        BusySlot.member_id.in_([m.id for m in members]),
-        BusySlot.unit_start >= lower - slot_rules.UNIT,
-        BusySlot.unit_start < upper + margin,
-    )
-    if exclude_booking_id is not None:
-        query = query.where(BusySlot.booking_id != exclude_booking_id)
-    busy: dict[int, set[datetime]] = {m.id: set() for m in members}
-    for member_id, unit in db.session.execute(query):
-        busy[member_id].add(_as_utc(unit))
+    busy = _claimed_units([m.id for m in members], lower - slot_rules.UNIT, upper + margin,
+                          exclude_booking_id)
     # Members' calendars and Salesforce Events, from the stored copy only (K2, K3, K5, K6).
     calendar_busy, unavailable = calendar_availability.busy_and_unavailable(
         page.organization_id, list(busy), lower - slot_rules.UNIT, upper + margin, now)
     for member_id, intervals in calendar_busy.items():
         for start, end in intervals:
-            busy[member_id].update(slot_rules.interval_units(start, end))
+            busy[member_id].update(map(slot_rules.unit_number,
+                                       slot_rules.interval_units(start, end)))
     return [
         slot_rules.MemberSchedule(m.id, m.timezone or DEFAULT_TIMEZONE,
                                   {} if m.id in unavailable else m.working_hours or {},
                                   frozenset(busy[m.id]))
         for m in members
     ]
+
+
+def _claimed_units(member_ids: list[int], lower: datetime, upper: datetime,
+                   exclude_booking_id: int | None) -> dict[int, set[int]]:
+    """The numbers of the BusySlot units of these members in [lower, upper), per member.
+
+    A booking claims one contiguous run of units per member (_claim), so one row per
+    (booking, member) with its first and last unit is read instead of every unit: a busy month
+    holds tens of thousands of units. Should a run have a gap, every unit is read instead.
+    """
+    where = [BusySlot.member_id.in_(member_ids), BusySlot.unit_start >= lower,
+             BusySlot.unit_start < upper]
+    if exclude_booking_id is not None:
+        where.append(BusySlot.booking_id != exclude_booking_id)
+    runs = db.session.execute(
+        select(BusySlot.member_id, func.min(BusySlot.unit_start), func.max(BusySlot.unit_start),
+               func.count()).where(*where).group_by(BusySlot.booking_id, BusySlot.member_id))
+    busy: dict[int, set[int]] = {mid: set() for mid in member_ids}
+    for member_id, first, last, count in runs:
+        units = range(slot_rules.unit_number(_as_utc(first)),
+                      slot_rules.unit_number(_as_utc(last)) + 1)
+        if len(units) != count:
+            return _every_unit(member_ids, where)
+        busy[member_id].update(units)
+    return busy
+
+
+def _every_unit(member_ids: list[int], where: list) -> dict[int, set[int]]:
+    busy: dict[int, set[int]] = {mid: set() for mid in member_ids}
+    for member_id, unit in db.session.execute(
+            select(BusySlot.member_id, BusySlot.unit_start).where(*where)):
+        busy[member_id].add(slot_rules.unit_number(_as_utc(unit)))
+    return busy
 
 
 def _as_utc(value: datetime) -> datetime:

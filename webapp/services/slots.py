@@ -16,6 +16,7 @@ Rules chosen here (the spec is silent on them):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,7 +35,15 @@ class MemberSchedule:
     member_id: int
     timezone: str
     working_hours: dict
-    busy_units: frozenset[datetime] = field(default_factory=frozenset)
+    # Unit numbers (see unit_number): integers keep the busy check cheap when a month holds
+    # tens of thousands of claimed units. Unit start datetimes are accepted and converted.
+    busy_units: frozenset[int] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        # One look suffices: a set holds one kind (bookings pass numbers, tests datetimes).
+        if self.busy_units and isinstance(next(iter(self.busy_units)), datetime):
+            object.__setattr__(self, "busy_units", frozenset(
+                unit_number(u) if isinstance(u, datetime) else u for u in self.busy_units))
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,11 @@ def is_aligned(start: datetime, duration_minutes: int) -> bool:
     """True when `start` sits on the slot grid (forged or stale URLs fail this)."""
     seconds = int(start.timestamp())
     return start.microsecond == 0 and seconds % (slot_step(duration_minutes) * 60) == 0
+
+
+def unit_number(moment: datetime) -> int:
+    """The 5-minute unit holding `moment`, counted from the Unix epoch."""
+    return int(moment.timestamp()) // 300
 
 
 def claimed_units(start: datetime, end: datetime, buffer_minutes: int) -> list[datetime]:
@@ -118,11 +132,13 @@ def compute_slots(
     lower = max(earliest, range_start or earliest)
     upper = min(latest, range_end or latest)
     duration = timedelta(minutes=duration_minutes)
+    buffer = timedelta(minutes=buffer_minutes)
     hours = {s.member_id: working_intervals(s, lower, upper + duration) for s in schedules}
     slots = []
     for start in _grid(lower, upper, slot_step(duration_minutes)):
         end = start + duration
-        units = claimed_units(start, end, buffer_minutes)
+        # The numbers of claimed_units(start, end, buffer_minutes): start is on the grid.
+        units = range(unit_number(start), -(-int((end + buffer).timestamp()) // 300))
         free = tuple(
             s.member_id
             for s in schedules
@@ -178,7 +194,9 @@ def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, d
 
 
 def _inside(start: datetime, end: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
-    return any(begin <= start and end <= finish for begin, finish in intervals)
+    # Merged intervals are sorted and apart: only the last one beginning by `start` can hold it.
+    at = bisect_right(intervals, start, key=lambda interval: interval[0]) - 1
+    return at >= 0 and end <= intervals[at][1]
 
 
 def _floor_unit(moment: datetime) -> datetime:
