@@ -211,6 +211,12 @@ def start_emulator(*extra_args: str, https: bool = False, timeout: float = 20.0)
             process.kill()
             raise RuntimeError("emulator did not start in time")
     server = EmulatorServer(process, urls["login"], urls["instance"], urls.get("cert"), log.name)
+    return wait_until_healthy(server, deadline)
+
+
+def wait_until_healthy(server, deadline: float):
+    """``server`` once its control API answers ``GET health``; stopped and raised past
+    ``deadline`` (time.monotonic()). Shared by every emulator fixture."""
     while True:
         try:
             server.control("GET", "health")

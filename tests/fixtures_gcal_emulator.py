@@ -28,6 +28,7 @@ import pytest
 import requests
 
 from google_calendar_emulator.seed import DEMO_PASSWORD
+from tests.fixtures_emulator import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "https://apo.example/member/calendar/google/callback"
@@ -153,15 +154,7 @@ def start_gcal_emulator(*extra_args: str, timeout: float = 20.0) -> GcalEmulator
         raise RuntimeError(f"Google emulator did not start; see {log.name}")
     server = GcalEmulator(process, line.strip()[5:], log.name)
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            server.control("GET", "health")
-            return server
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise
-            time.sleep(0.05)
+    return wait_until_healthy(server, deadline)
 
 
 @pytest.fixture(scope="session")

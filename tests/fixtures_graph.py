@@ -29,6 +29,7 @@ import pytest
 import requests
 
 from graph_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
+from tests.fixtures_emulator import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "http://127.0.0.1:9/callback"
@@ -166,15 +167,7 @@ def start_graph_emulator(*extra_args: str, timeout: float = 20.0) -> GraphEmulat
         key, _, value = line.strip().partition(": ")
         urls[key] = value
     server = GraphEmulator(process, urls["login"], urls["graph"], log.name)
-    while True:
-        try:
-            server.control("GET", "health")
-            return server
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise
-            time.sleep(0.05)
+    return wait_until_healthy(server, deadline)
 
 
 @pytest.fixture(scope="session")
