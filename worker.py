@@ -1,30 +1,30 @@
 """RQ worker: `python worker.py` (queues and Redis from the app's configuration).
 
-Jobs run in this process, one after another (RQ's SimpleWorker): the app, its database pool,
-SQLAlchemy's compiled statements and the keep-alive HTTP sessions to Salesforce serve every job,
-instead of a forked work horse building them afresh per job. A job that hangs is still stopped
-after APO_RQ_JOB_TIMEOUT (RQ's SIGALRM death penalty runs in this main thread), and a killed
-worker loses nothing: the record's lease runs out and the sweeper hands it on (S4). Run several
-workers for more throughput.
+Jobs run in this process, one after another (webapp/rq_worker.SyncWorker, RQ's SimpleWorker):
+the app, its database pool, SQLAlchemy's compiled statements and the keep-alive HTTP sessions
+to Salesforce serve every job, instead of a forked work horse building them afresh per job. A
+job that hangs is still stopped after APO_RQ_JOB_TIMEOUT (RQ's SIGALRM death penalty runs in
+this main thread), and a killed worker loses nothing: the record's lease runs out and the
+sweeper hands it on (S4). Run several workers for more throughput.
 
 Besides the work loop (with RQ's scheduler, which runs delayed retries and org pauses), a
-sweeper process re-queues sync records every SYNC_SWEEP_INTERVAL seconds: pending ones whose job
+sweeper thread re-queues sync records every SYNC_SWEEP_INTERVAL seconds: pending ones whose job
 may be lost, running ones whose lease ran out, parked ones whose connection works again (S1).
 It reads the database only, so a flushed or restarted Redis loses nothing. Several workers each
-sweep; that is harmless because a record runs only under its lease. The sweeper and the
+sweep; that is harmless because a record runs only under its lease. The sweeper thread and the
 scheduler end with this process, even when it is killed with SIGKILL.
 """
 
 import ctypes
 import logging
-import multiprocessing
 import os
 import signal
+import threading
 
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from webapp.jobs import sweep_process, worker_app
+from webapp.jobs import sweep_forever, worker_app
+from webapp.rq_worker import SyncWorker
 
 _PR_SET_PDEATHSIG = 1
 
@@ -34,7 +34,7 @@ def _die_with_parent() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
-        pass  # elsewhere the sweeper watches its parent; RQ's scheduler ends on its own
+        pass  # elsewhere RQ's scheduler notices its parent is gone on its own
 
 
 def main() -> None:
@@ -44,15 +44,15 @@ def main() -> None:
     queue = app.extensions["rq_queue"]
     # RQ's scheduler is a forked child of this process.
     os.register_at_fork(after_in_child=_die_with_parent)
-    sweeper = multiprocessing.get_context("spawn").Process(
-        target=sweep_process, args=(float(app.config["SYNC_SWEEP_INTERVAL"]), os.getpid()),
-        name="sync-sweeper", daemon=True)
+    stop = threading.Event()
+    sweeper = threading.Thread(target=sweep_forever, name="sync-sweeper", daemon=True,
+                               args=(app, float(app.config["SYNC_SWEEP_INTERVAL"]), stop))
     sweeper.start()
-    worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+    worker = SyncWorker([queue], connection=queue.connection, serializer=JSONSerializer)
     try:
         worker.work(with_scheduler=True)
     finally:
-        sweeper.terminate()
+        stop.set()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def main() -> None:
             time.sleep(3)  # app import and worker registration
             _confirm_latency(app, page, catcher)
     finally:
-        # SIGTERM, not SIGKILL: worker.py then stops its spawned sweeper process too.
+        # SIGTERM, not SIGKILL: worker.py then shuts down warmly (its running job finishes).
         for proc in workers:
             proc.terminate()
         for proc in workers:

@@ -431,3 +431,35 @@ def test_skipped_syncs_say_why(conn, org, emulator):
 def test_settings_from_config_reads_environment_strings():
     settings = SyncSettings.from_config({"SYNC_RETRY_INTERVALS": "0.2,0.5,1"})
     assert settings.retry_intervals == (0.2, 0.5, 1.0)
+
+
+# --- S8: the database work of one sync ----------------------------------------------------------
+
+def test_S8_a_create_sync_costs_few_statements_and_leaves_the_session_expiring(conn, org,
+                                                                              emulator):
+    """A new customer's create (Lead and Event in two composite calls) reads its inputs in the
+    claim's one query and keeps its rows across checkpoints: eleven statements, where reading
+    rows again after every commit and lazy loads took 35. Afterwards the caller's session
+    expires on commit again."""
+    from sqlalchemy import event
+
+    page = team_page(org, (SATO, SUZUKI))
+    booking_with_sync(page, email="warm.cache@example.com")
+    run(db.session.scalars(select(SyncRecord)).one())  # the user list is cached from here on
+    _, record = booking_with_sync(page, email="count.statements@example.com")
+    record_id = record.id
+    db.session.expire_all()
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split())[:90])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        jobs.run_sync_record(record_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert reload(record).status == "succeeded", record.result
+    assert len(statements) <= 11, statements
+    assert sum(s.startswith("SELECT") for s in statements) <= 6, statements
+    assert db.session().expire_on_commit is True

@@ -17,7 +17,7 @@ class Config:
     RQ_FAILURE_TTL = 7 * 24 * 3600
     # The sync engine's knobs (SYNC_RETRY_INTERVALS, SYNC_LEASE_SECONDS...) default in
     # services/sync/settings.py (SyncSettings), the one place that reads them.
-    SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper process
+    SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper thread
     REDIS_SOCKET_TIMEOUT = 2.0
 
     BASE_URL = None  # public origin used for callback URLs and links in e-mails

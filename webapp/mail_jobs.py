@@ -1,7 +1,7 @@
 """RQ entry points for booking e-mails (N5): enqueue helpers and the send job. Ids only.
 
 Kept beside jobs.py (the sync jobs) rather than in it; both share the queue, the cached worker
-app and the sweeper process.
+app and the sweeper thread.
 """
 
 from __future__ import annotations

@@ -215,7 +215,7 @@ def client_for(conn: SalesforceConnection | None,
     connection_id = conn.id
     return sf.SalesforceClient(
         conn.instance_url, conf.keyring.decrypt(conn.access_token_enc), timeout=conf.timeout,
-        session=sf.pooled_session(f"{conn.id} {conn.instance_url}"),
+        session=sf.pooled_session(f"{conn.id} {conn.instance_url}", conn.instance_url),
         api_version=conf.api_version,
         refresher=lambda stale: refresh_serialized(connection_id, stale, conf))
 

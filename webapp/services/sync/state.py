@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
 from webapp.models import (
@@ -38,37 +39,48 @@ class Claim:
     retry_in: float | None = None
 
 
-def claim(sync_id: int, lease_seconds: float) -> Claim:
+def claim(sync_id: int, lease_seconds: float, load: tuple = ()) -> Claim:
     """Take the lease on a pending record, or on a running one whose lease ran out (S4).
 
     Records of one booking run in order (S7): a later one waits while an earlier one is
     unfinished. An organization paused by REQUEST_LIMIT_EXCEEDED defers the record (S5).
+    ``load`` holds loader options for what the caller will read next (one query, not five).
+    The record is read from the database even when the session holds it already: its status
+    decides the lease, and the options apply only to a real load.
     """
     now = utcnow()
-    record = db.session.get(SyncRecord, sync_id)
+    record = db.session.get(SyncRecord, sync_id, options=load, populate_existing=True)
     if record is None or record.status not in (PENDING, RUNNING):
         return Claim(None, "not_due")
-    earlier = db.session.scalar(select(SyncRecord.id).where(
-        SyncRecord.booking_id == record.booking_id, SyncRecord.id < record.id,
-        SyncRecord.status.in_(_UNFINISHED)).limit(1))
+    # Both checks in one round trip: an earlier unfinished record of the booking, and a pause.
+    earlier, paused_until = db.session.execute(select(
+        select(SyncRecord.id).where(
+            SyncRecord.booking_id == record.booking_id, SyncRecord.id < record.id,
+            SyncRecord.status.in_(_UNFINISHED)).limit(1).scalar_subquery(),
+        select(SyncPause.paused_until).where(
+            SyncPause.organization_id == record.organization_id).scalar_subquery())).one()
     if earlier is not None:
         return Claim(None, "waiting_for_earlier")
-    pause = db.session.get(SyncPause, record.organization_id)
-    if pause is not None and pause.paused_until > now and record.status == PENDING:
-        record.next_attempt_at = record.enqueued_at = pause.paused_until
-        return Claim(None, "paused", (pause.paused_until - now).total_seconds())
+    if paused_until is not None and paused_until > now and record.status == PENDING:
+        record.next_attempt_at = record.enqueued_at = paused_until
+        return Claim(None, "paused", (paused_until - now).total_seconds())
     token = secrets.token_hex(8)
+    lease_until = now + timedelta(seconds=lease_seconds)
+    # The attempts we read are part of the condition: the values written are then known here
+    # and the record needs no second read.
     taken = db.session.execute(
         update(SyncRecord)
-        .where(SyncRecord.id == sync_id, or_(
+        .where(SyncRecord.id == sync_id, SyncRecord.attempts == record.attempts, or_(
             SyncRecord.status == PENDING,
             and_(SyncRecord.status == RUNNING, SyncRecord.lease_until < now)))
-        .values(status=RUNNING, lease_until=now + timedelta(seconds=lease_seconds),
-                lease_token=token, attempts=SyncRecord.attempts + 1, updated_at=now)
+        .values(status=RUNNING, lease_until=lease_until, lease_token=token,
+                attempts=record.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         return Claim(None, "taken")
-    db.session.refresh(record)
+    for key, value in (("status", RUNNING), ("lease_until", lease_until), ("lease_token", token),
+                       ("attempts", record.attempts + 1), ("updated_at", now)):
+        set_committed_value(record, key, value)
     return Claim(record)
 
 

@@ -6,7 +6,7 @@
 - parked records of an organization whose connection works again (a missed reconnect signal).
 
 Records deferred by a retry or an org pause carry ``enqueued_at`` in the future, so they are
-left alone until then. Run by the worker's sweeper process (worker.py) and `flask sweep-syncs`.
+left alone until then. Run by the worker's sweeper thread (worker.py) and `flask sweep-syncs`.
 """
 
 from datetime import timedelta

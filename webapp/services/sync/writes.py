@@ -55,6 +55,9 @@ class Context:
     settings: SyncSettings
     describe_ttl: float
     warnings: list[dict] = field(default_factory=list)
+    # The user cache row, read once per attempt (_cached_users); users_read tells "not there".
+    users_row: SalesforceUserCache | None = None
+    users_read: bool = False
 
     @property
     def tz(self) -> str:
@@ -144,9 +147,9 @@ def _new_lead(ctx: Context, describe: dict | None) -> dict:
                                                         describe, existing=False)
         ctx.warnings += warnings
         fields = {**values, **fields}  # M1: mapped fields never replace name, company, email
-    # Remember that a create went out: if its answer is lost, the re-run finds this Lead.
+    # Remember that a create goes out: if its answer is lost, the re-run finds this Lead.
+    # Committed with the Event's note, before the write (see _write).
     ctx.note("lead_create_sent", True)
-    ctx.checkpoint()
     return fields
 
 
@@ -155,13 +158,13 @@ def _remember_event_sent(ctx: Context, fields: dict) -> None:
 
     Its answer may be lost and the booking moved before the retry: the retry then looks for
     the Event at every start an attempt sent, not only the booking's new one, finds it, and
-    the reschedule moves it. Committed now, so a killed worker cannot lose the note.
+    the reschedule moves it. Committed before the write (see _write), so a killed worker
+    cannot lose the note.
     """
     sent = list((ctx.record.result or {}).get("event_create_sent") or [])
     key = {"subject": fields["Subject"], "start": fields["StartDateTime"]}
     if key not in sent:
         ctx.note("event_create_sent", [*sent, key])
-    ctx.checkpoint()
 
 
 def _events_sent(ctx: Context) -> list[tuple[str, datetime]]:
@@ -185,6 +188,7 @@ def _owner(ctx: Context) -> sync_plan.Owner:
 
 
 def _write(ctx: Context, subs: list[dict], owner: sync_plan.Owner | None) -> Done:
+    ctx.checkpoint()  # what goes out is noted (Lead and Event creates) before it goes (S4, S9)
     results = ctx.client.composite_results(subs)
     booking = ctx.booking
     lead, event = results.get("lead"), results.get("event")
@@ -259,7 +263,9 @@ def _lead_describe(ctx: Context) -> dict:
 
 
 def _cached_users(ctx: Context) -> list[dict] | None:
-    row = db.session.get(SalesforceUserCache, ctx.conn.id)
+    if not ctx.users_read:
+        ctx.users_row, ctx.users_read = db.session.get(SalesforceUserCache, ctx.conn.id), True
+    row = ctx.users_row
     if row is None or row.connected_at != ctx.conn.connected_at or \
             row.fetched_at < utcnow() - timedelta(seconds=ctx.settings.user_cache_ttl):
         return None
@@ -274,12 +280,14 @@ def _store_users(ctx: Context, records: list[dict]) -> None:
         SalesforceUserCache(connection_id=ctx.conn.id)
     row.users, row.connected_at, row.fetched_at = users, ctx.conn.connected_at, utcnow()
     db.session.add(row)
+    ctx.users_row, ctx.users_read = row, True
 
 
 def _forget_users(ctx: Context) -> None:
     row = db.session.get(SalesforceUserCache, ctx.conn.id)
     if row is not None:
         db.session.delete(row)
+    ctx.users_row, ctx.users_read = None, True
 
 
 def user_names(conn: SalesforceConnection | None) -> dict[str, str]:
