@@ -316,13 +316,12 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
             cores = statistics.median(d["cores"] for d in splits)
             each = {k: 1000 * statistics.median(d[k] for d in splits)
                     for k in ("worker", "emulator", "rest")}
-            # With every process of a sync on one machine, N workers can go at most
-            # (cores / busy cores at 1 worker) times faster than one.
+            # Every process of a sync shares this machine's cores: how busy it is at 1 worker
+            # says how much room more workers have.
             print(f"machine at 1 worker, 0 ms: {cores:.2f} of {os.cpu_count()} cores busy; "
                   f"CPU per sync: worker {each['worker']:.1f} ms, emulator "
                   f"{each['emulator']:.1f} ms, rest (database, Redis, bench) {each['rest']:.1f} ms;"
-                  f" ceiling for more workers {os.cpu_count() / cores:.2f}x; one worker's "
-                  f"memory {rss:.0f} MB (with RQ's scheduler)")
+                  f" one worker's memory {rss:.0f} MB (with RQ's scheduler)")
         one = statistics.median(rates[1])
         parts = [f"{n}w {spread(rates[n])}/s" + ("" if n == 1 else
                  f" ({statistics.median(rates[n]) / one:.2f}x)") for n in (1, 2, 4)]

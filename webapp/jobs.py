@@ -56,9 +56,12 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> b
     ``SYNC_ORG_CONCURRENCY`` of them are queued or running at once, the rest wait their turn in
     Redis. Another organization's new sync therefore waits behind a few jobs per busy
     organization, never behind a whole backlog, and one org's concurrent Salesforce calls stay
-    under that cap across every worker. An org with nothing queued or running goes to the front:
-    a quiet org's booking does not even wait for the busy orgs' turns. ``org_id`` saves a
-    lookup when the caller knows it.
+    under that cap across every worker. A job that gets a slot at once (its org is below the
+    cap) goes to the front, and jobs that waited for a slot go to the back when promoted: a
+    quiet org's booking does not even wait for the busy orgs' turns. Below the cap rather than
+    at zero: an org's previous job keeps its slot for a moment after its record is final, and
+    a booking made in that moment went behind the backlog. ``org_id`` saves a lookup when the
+    caller knows it.
     """
     config = current_app.config
     # result_ttl=0: the job returns nothing worth keeping (the record holds the outcome), and
@@ -72,7 +75,7 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> b
             options["rate_limit"] = limit = RateLimit(f"apo-sync-org-{org_id}",
                                                       app_settings.current().sync.org_concurrency)
             options["at_front"] = not delay and RateLimitRegistry(
-                limit.key, get_queue().connection).get_allowed_job_count() == 0
+                limit.key, get_queue().connection).get_allowed_job_count() < limit.concurrency
         if delay and delay > 0:
             get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.run_sync_record",
                                    sync_id, **options)
