@@ -23,6 +23,7 @@ from tests.fixtures_sync import (
     team_page,
 )
 from webapp import jobs
+from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.models import SalesforceConnection, SyncAction, SyncPause, SyncRecord
 from webapp.services.salesforce.connections import get_connection
@@ -463,3 +464,26 @@ def test_S8_a_create_sync_costs_few_statements_and_leaves_the_session_expiring(c
     assert len(statements) <= 11, statements
     assert sum(s.startswith("SELECT") for s in statements) <= 6, statements
     assert db.session().expire_on_commit is True
+
+
+# --- S10: who goes first in the queue -----------------------------------------------------------
+
+def test_S10_a_sync_that_gets_its_orgs_slot_at_once_goes_before_a_backlog(conn, org, emulator):
+    """Org A queues a backlog (four jobs hold its slots, the rest wait for one); org B books
+    twice, the second time while its first job still holds a slot. Both of B's jobs are queued
+    ahead of every one of A's, and A's waiting jobs are not in the queue at all yet."""
+    backlog = team_page(org)
+    a_ids = [booking_with_sync(backlog, email=f"backlog{i}@example.com")[1].id
+             for i in range(6)]
+    other = make_org(name="別組織", plan="premium")
+    quiet = team_page(other)
+    b_ids = [booking_with_sync(quiet, email=f"quiet{i}@example.com")[1].id for i in range(2)]
+    for sync_id in a_ids:
+        assert jobs.enqueue_sync(sync_id, org_id=org.id)
+    for sync_id in b_ids:
+        assert jobs.enqueue_sync(sync_id, org_id=other.id)
+    queue = jobs.get_queue()
+    queued = [queue.fetch_job(job_id).args[0] for job_id in queue.job_ids]
+    cap = app_settings.current().sync.org_concurrency
+    assert sorted(queued[:2]) == sorted(b_ids)
+    assert len(queued) == 2 + cap and set(queued[2:]) <= set(a_ids)
