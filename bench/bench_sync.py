@@ -79,21 +79,17 @@ class Workers:
         """User+system CPU of the workers and every process below them, reaped ones included."""
         total = 0.0
         for proc in self.procs:
+            total += _tree_cpu(proc.pid)
             try:
-                root = psutil.Process(proc.pid)
-                times = root.cpu_times()
-                total += times.user + times.system + times.children_user + times.children_system
-                for child in root.children(recursive=True):
-                    times = child.cpu_times()
-                    total += times.user + times.system
+                times = psutil.Process(proc.pid).cpu_times()
+                total += times.children_user + times.children_system
             except psutil.NoSuchProcess:
                 pass
         return total
 
     def rss_mb(self) -> float:
         """Resident memory of one worker with every process below it, in MB."""
-        root = psutil.Process(self.procs[0].pid)
-        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
+        return sum(p.memory_info().rss for p in _tree(self.procs[0].pid)) / 2**20
 
     def stop(self) -> None:
         """SIGTERM first (RQ's warm shutdown: a running job finishes and gives its org slot
@@ -135,9 +131,7 @@ def main() -> None:
     args = parser.parse_args()
     # A SIGTERM (timeout, Ctrl-C in a wrapper) still runs the cleanup below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    global EMULATOR_PID
     emulator = start_emulator("--seed", "demo")
-    EMULATOR_PID = emulator.process.pid
     redis_proc, redis_url = start_embedded_redis()
     workdir = tempfile.mkdtemp(prefix="apo-bench-")
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir}/bench.sqlite3"
@@ -257,11 +251,12 @@ def _latency(emulator, ms: int) -> None:
 def _batch(page, workers: Workers, count: int, split: dict | None = None) -> tuple[float, float]:
     """Syncs per second and CPU seconds per sync of one batch.
 
-    ``split`` (a dict) receives the machine's busy cores during the batch and the CPU seconds
-    per sync of the workers, the emulator and everything else."""
+    ``split`` (a dict holding the emulator's ``pid``) receives the machine's busy cores during
+    the batch and the CPU seconds per sync of the workers, the emulator and everything else."""
     ids = _records(page, count, "tp")
     cpu = workers.cpu_seconds()
-    machine, emulator = psutil.cpu_times(), _tree_cpu(EMULATOR_PID)
+    if split is not None:
+        machine, emulator = psutil.cpu_times(), _tree_cpu(split["pid"])
     began = time.perf_counter()
     for sync_id in ids:
         jobs.enqueue_sync(sync_id)
@@ -270,24 +265,32 @@ def _batch(page, workers: Workers, count: int, split: dict | None = None) -> tup
     worker_cpu = (workers.cpu_seconds() - cpu) / count
     if split is not None:
         after = psutil.cpu_times()
-        busy = sum(after) - after.idle - after.iowait - (sum(machine) - machine.idle
-                                                          - machine.iowait)
-        split.update(cores=busy / elapsed, worker=worker_cpu,
-                     emulator=(_tree_cpu(EMULATOR_PID) - emulator) / count,
-                     rest=busy / count - worker_cpu - (_tree_cpu(EMULATOR_PID) - emulator) / count)
+        busy = (sum(after) - after.idle - after.iowait) - (sum(machine) - machine.idle
+                                                           - machine.iowait)
+        emulator_cpu = (_tree_cpu(split["pid"]) - emulator) / count
+        split.update(cores=busy / elapsed, worker=worker_cpu, emulator=emulator_cpu,
+                     rest=busy / count - worker_cpu - emulator_cpu)
     return count / elapsed, worker_cpu
 
 
-EMULATOR_PID = 0
+def _tree(pid: int) -> list[psutil.Process]:
+    """The process and every process below it (empty once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _tree_cpu(pid: int) -> float:
-    try:
-        proc = psutil.Process(pid)
-        return sum(p.cpu_times().user + p.cpu_times().system
-                   for p in [proc, *proc.children(recursive=True)])
-    except psutil.NoSuchProcess:
-        return 0.0
+    total = 0.0
+    for proc in _tree(pid):
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
@@ -304,7 +307,7 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
             if n == 1 and ms == 0:
                 rss = workers.rss_mb()
             for _ in range(REPS):
-                splits.append({})
+                splits.append({"pid": emulator.process.pid})
                 rate, cpu = _batch(page, workers, count, splits[-1] if n == 1 else None)
                 rates[n].append(rate)
                 cpus[n].append(cpu * 1000)
@@ -312,7 +315,7 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
             # One worker is the figure; more workers on two shared cores add switching.
             print(f"cpu per sync: {spread(cpus[1], '{:.1f}')} ms (1 worker; 2w "
                   f"{statistics.median(cpus[2]):.1f}, 4w {statistics.median(cpus[4]):.1f})")
-            splits = [d for d in splits if d]
+            splits = [d for d in splits if "cores" in d]
             cores = statistics.median(d["cores"] for d in splits)
             each = {k: 1000 * statistics.median(d[k] for d in splits)
                     for k in ("worker", "emulator", "rest")}

@@ -18,7 +18,6 @@ would otherwise override ``Session.verify``.
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,17 +36,12 @@ from salesforce_emulator.seed import (
     DEMO_PASSWORD,
     STANDARD_USERNAME,
 )
+from scripts.services import free_port
 
 API_VERSION = "59.0"
 ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["ADMIN_USERNAME", "API_VERSION", "DEMO_PASSWORD", "STANDARD_USERNAME",
            "EmulatorServer", "PinnedSession", "start_emulator"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PinnedSession(requests.Session):
@@ -181,21 +175,14 @@ class EmulatorServer:
         return f"{self.instance_url}/services/data/v{version}/{path.lstrip('/')}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        stop_process(self.process)
 
 
 def start_emulator(*extra_args: str, https: bool = False, timeout: float = 20.0):
     """Start ``python -m salesforce_emulator`` on free ports and wait until it answers."""
     log = tempfile.NamedTemporaryFile(prefix="sfemu-", suffix=".log", delete=False)
-    args = [sys.executable, "-m", "salesforce_emulator", "--login-port", str(_free_port()),
-            "--instance-port", str(_free_port()), *extra_args]
+    args = [sys.executable, "-m", "salesforce_emulator", "--login-port", str(free_port()),
+            "--instance-port", str(free_port()), *extra_args]
     if https:
         args.append("--https")
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -212,6 +199,18 @@ def start_emulator(*extra_args: str, https: bool = False, timeout: float = 20.0)
             raise RuntimeError("emulator did not start in time")
     server = EmulatorServer(process, urls["login"], urls["instance"], urls.get("cert"), log.name)
     return wait_until_healthy(server, deadline)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop an emulator process: SIGTERM, SIGKILL after 10 s; close its stdout pipe."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def wait_until_healthy(server, deadline: float):

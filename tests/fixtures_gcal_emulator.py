@@ -15,7 +15,6 @@ import base64
 import hashlib
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,8 @@ import pytest
 import requests
 
 from google_calendar_emulator.seed import DEMO_PASSWORD
-from tests.fixtures_emulator import wait_until_healthy
+from scripts.services import free_port
+from tests.fixtures_emulator import stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "https://apo.example/member/calendar/google/callback"
@@ -36,12 +36,6 @@ APP_CALLBACK = "http://127.0.0.1/calendar/google/callback"  # the test app's BAS
 AUTH = "https://www.googleapis.com/auth/"
 ALL_SCOPES = ("openid email " + AUTH + "calendar.calendarlist.readonly " + AUTH +
               "calendar.events.owned " + AUTH + "calendar.events.freebusy")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def query_of(url: str) -> dict:
@@ -133,19 +127,12 @@ class GcalEmulator:
         return f"{self.url}/calendar/v3/{path.lstrip('/')}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        stop_process(self.process)
 
 
 def start_gcal_emulator(*extra_args: str, timeout: float = 20.0) -> GcalEmulator:
     log = tempfile.NamedTemporaryFile(prefix="gcalemu-", suffix=".log", delete=False)
-    args = [sys.executable, "-m", "google_calendar_emulator", "--port", str(_free_port()),
+    args = [sys.executable, "-m", "google_calendar_emulator", "--port", str(free_port()),
             *extra_args]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     line = process.stdout.readline()

@@ -16,7 +16,6 @@ import base64
 import hashlib
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,8 @@ import pytest
 import requests
 
 from graph_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
-from tests.fixtures_emulator import wait_until_healthy
+from scripts.services import free_port
+from tests.fixtures_emulator import stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "http://127.0.0.1:9/callback"
@@ -38,12 +38,6 @@ SATO = "sato@example.com"
 SUZUKI = "suzuki@example.com"
 __all__ = ["CALLBACK", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "SATO", "SCOPES", "SUZUKI",
            "GraphEmulator", "graph", "graph_server", "start_graph_emulator"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -143,20 +137,13 @@ class GraphEmulator:
         return f"{self.graph_url}/v1.0/{path.lstrip('/')}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        stop_process(self.process)
 
 
 def start_graph_emulator(*extra_args: str, timeout: float = 20.0) -> GraphEmulator:
     log = tempfile.NamedTemporaryFile(prefix="graphemu-", suffix=".log", delete=False)
-    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(_free_port()),
-            "--graph-port", str(_free_port()), "--demo-callback", CALLBACK, *extra_args]
+    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(free_port()),
+            "--graph-port", str(free_port()), "--demo-callback", CALLBACK, *extra_args]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     urls: dict[str, str] = {}
     deadline = time.monotonic() + timeout
