@@ -146,7 +146,7 @@ def _rows_kept_on_commit():
 
     Expired rows were read again after every checkpoint: a third of a sync's queries (S8).
     Nothing is lost by keeping them: the sync record is ours while we hold its lease, and
-    whether we still do is read from the database (sync/state.holds_lease); the booking, page
+    its final write is conditional on our lease token (sync/state.settle); the booking, page
     and connection are this run's inputs, and a change to the booking gets a sync record of its
     own that runs after this one (S7). Afterwards the session expires everything as before.
     """

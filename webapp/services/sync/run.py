@@ -22,6 +22,8 @@ from webapp.models import (
     BookingMember,
     BookingPage,
     Plan,
+    SalesforceConnection,
+    SalesforceUserCache,
     SyncAction,
     SyncRecord,
     SyncStatus,
@@ -51,7 +53,7 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
 
     ``checkpoint`` commits: it runs after the lease is taken and after every Salesforce write.
     """
-    claim = sync_state.claim(sync_id, conf.lease_seconds, _INPUTS)
+    claim = sync_state.claim(sync_id, conf.lease_seconds, _INPUTS, _BESIDE)
     if claim.record is None:
         return Outcome([(sync_id, claim.retry_in)] if claim.retry_in is not None else [])
     record = claim.record
@@ -61,9 +63,11 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
             "code": "TOO_MANY_ATTEMPTS", "message": "", "fields": [],
             "fix": sync_errors.fix_key("TOO_MANY_ATTEMPTS")})
         return Outcome(_next(record))
-    delay = _attempt(record, conf, sf_conf, checkpoint)
-    if not sync_state.holds_lease(record):
-        db.session.rollback()  # our lease ran out and another worker owns the record now
+    delay = _attempt(record, *claim.beside, conf, sf_conf, checkpoint)
+    if not sync_state.settle(record, claim.token):
+        # Our lease ran out and another worker owns the record now. Its attempt re-checks
+        # Salesforce first, so it finds what this one created and stores the ids (S4).
+        db.session.rollback()
         return Outcome()
     if delay is not None:
         return Outcome([(record.id, delay)])
@@ -76,17 +80,22 @@ _INPUTS = (joinedload(SyncRecord.booking).options(
     joinedload(Booking.page).joinedload(BookingPage.fields),
     joinedload(Booking.organization),
     joinedload(Booking.booking_members).joinedload(BookingMember.member)),)
+# ... and so do the org's Salesforce connection and its cached user list (S8).
+_BESIDE = ((SalesforceConnection,
+            SalesforceConnection.organization_id == SyncRecord.organization_id),
+           (SalesforceUserCache, SalesforceUserCache.connection_id == SalesforceConnection.id))
 
 
 def _next(record) -> list[tuple[int, float]]:
     return [(i, 0.0) for i in sync_state.successors(record)] if record.is_final else []
 
 
-def _attempt(record, conf: SyncSettings, sf_conf: SalesforceSettings,
-             checkpoint) -> float | None:
+def _attempt(record, conn: SalesforceConnection | None, users: SalesforceUserCache | None,
+             conf: SyncSettings, sf_conf: SalesforceSettings, checkpoint) -> float | None:
     """One attempt; returns a delay when the record should run again later.
 
-    The connection row is read once and the attempt's one client is built from it.
+    The connection row and user cache came with the claim; the attempt's one client is built
+    from that row.
     """
     booking = record.booking
     page, org = booking.page, booking.organization
@@ -99,11 +108,10 @@ def _attempt(record, conf: SyncSettings, sf_conf: SalesforceSettings,
         _skip(record, reason)
         return None
     try:
-        conn = connections.get_connection(org.id)
         client = connections.client_for(conn, sf_conf)
         ctx = writes.Context(record, booking, page, conn, client,
                              org.plan_enum.at_least(Plan.PREMIUM), checkpoint, conf,
-                             sf_conf.describe_ttl)
+                             sf_conf.describe_ttl, users_row=users, users_read=True)
         done = _RUNNERS[record.action](ctx)
     except sf.SalesforceAuthError as exc:
         _park(record, exc, checkpoint)

@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, inspect, or_, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
@@ -37,29 +37,41 @@ class Claim:
     record: SyncRecord | None
     why: str = ""  # taken | not_due | waiting_for_earlier | paused
     retry_in: float | None = None
+    beside: tuple = ()  # the rows asked for with ``beside``, each None when there is none
+    token: str = ""  # our lease token, for settle()
 
 
-def claim(sync_id: int, lease_seconds: float, load: tuple = ()) -> Claim:
+def claim(sync_id: int, lease_seconds: float, load: tuple = (), beside: tuple = ()) -> Claim:
     """Take the lease on a pending record, or on a running one whose lease ran out (S4).
 
     Records of one booking run in order (S7): a later one waits while an earlier one is
     unfinished. An organization paused by REQUEST_LIMIT_EXCEEDED defers the record (S5).
-    ``load`` holds loader options for what the caller will read next (one query, not five).
-    The record is read from the database even when the session holds it already: its status
-    decides the lease, and the options apply only to a real load.
+    ``load`` holds loader options for what the caller will read next, and ``beside`` pairs of
+    (entity, on clause) outer-joined to the record: the record, both checks and those rows come
+    in one query (S8). Everything is read from the database even when the session holds it
+    already: the record's status decides the lease, and the options apply only to a real load.
     """
     now = utcnow()
-    record = db.session.get(SyncRecord, sync_id, options=load, populate_existing=True)
-    if record is None or record.status not in (PENDING, RUNNING):
-        return Claim(None, "not_due")
-    # Both checks in one round trip: an earlier unfinished record of the booking, and a pause.
-    earlier, paused_until = db.session.execute(select(
-        select(SyncRecord.id).where(
-            SyncRecord.booking_id == record.booking_id, SyncRecord.id < record.id,
-            SyncRecord.status.in_(_UNFINISHED)).limit(1).scalar_subquery(),
+    earlier = aliased(SyncRecord)
+    query = select(
+        SyncRecord,
+        # An earlier unfinished record of the same booking (S7), and the org's pause (S5).
+        select(earlier.id).where(
+            earlier.booking_id == SyncRecord.booking_id, earlier.id < SyncRecord.id,
+            earlier.status.in_(_UNFINISHED)).limit(1).scalar_subquery(),
         select(SyncPause.paused_until).where(
-            SyncPause.organization_id == record.organization_id).scalar_subquery())).one()
-    if earlier is not None:
+            SyncPause.organization_id == SyncRecord.organization_id).scalar_subquery(),
+        *(entity for entity, _ in beside))
+    for entity, on in beside:
+        query = query.outerjoin(entity, on)
+    row = db.session.execute(query.where(SyncRecord.id == sync_id).options(*load)
+                             .execution_options(populate_existing=True)).unique().first()
+    if row is None:
+        return Claim(None, "not_due")
+    record, earlier_id, paused_until, *rows = row
+    if record.status not in (PENDING, RUNNING):
+        return Claim(None, "not_due")
+    if earlier_id is not None:
         return Claim(None, "waiting_for_earlier")
     if paused_until is not None and paused_until > now and record.status == PENDING:
         record.next_attempt_at = record.enqueued_at = paused_until
@@ -81,15 +93,32 @@ def claim(sync_id: int, lease_seconds: float, load: tuple = ()) -> Claim:
     for key, value in (("status", RUNNING), ("lease_until", lease_until), ("lease_token", token),
                        ("attempts", record.attempts + 1), ("updated_at", now)):
         set_committed_value(record, key, value)
-    return Claim(record)
+    return Claim(record, beside=tuple(rows), token=token)
 
 
-def holds_lease(record: SyncRecord) -> bool:
-    """Whether this worker still holds the lease (it may have run out while Salesforce hung)."""
-    with db.session.no_autoflush:  # our pending changes must not land before we know
-        token = db.session.scalar(select(SyncRecord.lease_token)
-                                  .where(SyncRecord.id == record.id))
-    return token == record.lease_token
+def settle(record: SyncRecord, token: str) -> bool:
+    """Write the record's changes if this worker still holds its lease; False when it does not.
+
+    The lease may have run out while Salesforce hung and another worker own the record now:
+    the UPDATE is conditional on our lease ``token`` (the claim's, not the record's attribute,
+    which a reload would have replaced), so the check and the write are one statement and
+    nothing can take the lease between them (S4). On False the caller rolls back: an autoflush
+    may have written some of the record's changes already, in the same transaction. The record
+    is not read again.
+    """
+    state = inspect(record)
+    columns = inspect(SyncRecord).column_attrs.keys()
+    values = {key: state.attrs[key].value for key in columns
+              if state.attrs[key].history.has_changes()}
+    for key, value in values.items():
+        set_committed_value(record, key, value)  # written here, not by the next flush
+    if not values:
+        values = {"updated_at": utcnow()}
+    written = db.session.execute(
+        update(SyncRecord).where(SyncRecord.id == record.id,
+                                 SyncRecord.lease_token == token)
+        .values(**values).execution_options(synchronize_session=False))
+    return written.rowcount == 1
 
 
 def finish(record: SyncRecord, status: str, error: dict | None = None) -> None:

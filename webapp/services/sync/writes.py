@@ -55,7 +55,8 @@ class Context:
     settings: SyncSettings
     describe_ttl: float
     warnings: list[dict] = field(default_factory=list)
-    # The user cache row, read once per attempt (_cached_users); users_read tells "not there".
+    # The user cache row, read with the claim or on first use (_cached_users); users_read
+    # tells "not there" from "not read yet".
     users_row: SalesforceUserCache | None = None
     users_read: bool = False
 
@@ -203,11 +204,13 @@ def _write(ctx: Context, subs: list[dict], owner: sync_plan.Owner | None) -> Don
     if update is not None and update.ok and \
             (ctx.record.result or {}).get("lead", {}).get("action") != "created":
         ctx.note("lead", {"id": booking.sf_who_id, "action": "updated"})
-    ctx.checkpoint()  # the ids are safe before anything else can fail (S4)
     errors = [r.error for r in results.values()
               if r.error is not None and r.error.code != sf.PROCESSING_HALTED]
     if not errors:
+        # The ids go with the final state in the run's last commit, under the lease: nothing
+        # that can fail comes between (S4).
         return _finished(ctx)
+    ctx.checkpoint()  # the ids are safe before the error handling writes anything (S4)
     first = errors[0]
     if isinstance(first, sf.SalesforceRetryableError):
         raise first
