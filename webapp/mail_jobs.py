@@ -99,10 +99,15 @@ def _render(template: str, locale: str, context: dict) -> str:
 
 
 def _mark_enqueued(message_id: int, at: datetime | None) -> None:
+    # One UPDATE by id: the row is not loaded first (the booking's confirm queues two or more
+    # messages right after its commit, beside its sync's first steps).
+    from sqlalchemy import update
+
     from webapp.extensions import db
     from webapp.models import OutboxMessage, utcnow
 
-    row = db.session.get(OutboxMessage, message_id)
-    if row is not None:
-        row.enqueued_at = max(at, utcnow()) if at is not None else utcnow()
-        db.session.commit()
+    now = utcnow()
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                       .values(enqueued_at=max(at, now) if at is not None else now)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()

@@ -177,7 +177,7 @@ def create_booking(
     booking.syncs.append(record)
     db.session.add(booking)
     _claim(booking, page.buffer_minutes)
-    calendar_writeback.plan_writes(booking)  # K4, in the booking's transaction like S1
+    calendar_writeback.plan_writes(booking, new=True)  # K4, in the booking's transaction like S1
     mail_outbox.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)  # N1, N5
     return booking, record
 

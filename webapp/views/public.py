@@ -227,9 +227,11 @@ def _enqueue_after_commit(sync_id: int, booking_id: int, org_id: int) -> None:
 def _refresh_calendars(page: BookingPage) -> None:
     """K3: before confirming, re-read the members' calendars whose stored copy is older than
     the configured age (short timeout). Committed on its own: a slot refused because of it
-    must still leave the fresher copy for the slot list shown next."""
-    calendar_sync.refresh_stale([m.id for m in page.members], jobs_calendars.options())
-    db.session.commit()
+    must still leave the fresher copy for the slot list shown next. When nothing was stale
+    there is nothing to commit, and the page's rows stay loaded (S8: four round trips less
+    before the booking is queued)."""
+    if calendar_sync.refresh_stale([m.id for m in page.members], jobs_calendars.options()):
+        db.session.commit()
 
 
 def _requested_start(value: str | None):

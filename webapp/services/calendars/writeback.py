@@ -31,12 +31,13 @@ from webapp.services.ical_uid import booking_uid
 log = logging.getLogger(__name__)
 
 
-def plan_writes(booking: Booking) -> list[CalendarWrite]:
+def plan_writes(booking: Booking, new: bool = False) -> list[CalendarWrite]:
     """Pending writes for the booking's current state: a PUT per attending member with a
     receiving calendar, a DELETE where an earlier PUT went and the member no longer attends
-    (reassigned on reschedule) or the booking is cancelled. Adds and flushes."""
+    (reassigned on reschedule) or the booking is cancelled. Adds and flushes. A ``new``
+    booking has no earlier PUT to look for."""
     attending = set() if booking.is_cancelled else {bm.member_id for bm in booking.booking_members}
-    written = {mid: cid for mid, cid in db.session.execute(
+    written = {} if new else {mid: cid for mid, cid in db.session.execute(
         select(CalendarWrite.member_id, CalendarWrite.calendar_id)
         .where(CalendarWrite.booking_id == booking.id, CalendarWrite.action == "put"))}
     receiving = _receiving_calendars(attending)

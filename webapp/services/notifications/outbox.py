@@ -38,8 +38,11 @@ def record_booking_change(booking: Booking, kind: MessageKind,
     """
     now = now or utcnow()
     db.session.flush()  # the booking needs its id
-    sequence = _next_sequence(booking.id)
-    _skip_pending_reminders(booking.id)
+    if kind == MessageKind.CONFIRMATION:
+        sequence = 0  # a new booking: no earlier version, no reminders to skip (S8: two reads)
+    else:
+        sequence = _next_sequence(booking.id)
+        _skip_pending_reminders(booking.id)
     rows = [_row(booking, kind, sequence, role, email, name)
             for role, email, name in recipients(booking)]
     for member in _members(booking, removed_member_ids):
