@@ -51,7 +51,8 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
              checkpoint: Callable[[], None]) -> Outcome:
     """Run one sync record if this worker can take its lease (S4); never raises Salesforce errors.
 
-    ``checkpoint`` commits: it runs after the lease is taken and after every Salesforce write.
+    ``checkpoint`` commits: it runs after the lease is taken, before and after Salesforce
+    writes, and on the record's new state before the booking's later records are looked up.
     """
     claim = sync_state.claim(sync_id, conf.lease_seconds, _INPUTS, _BESIDE)
     if claim.record is None:
@@ -62,6 +63,7 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
         sync_state.finish(record, SyncStatus.FAILED.value, {
             "code": "TOO_MANY_ATTEMPTS", "message": "", "fields": [],
             "fix": sync_errors.fix_key("TOO_MANY_ATTEMPTS")})
+        checkpoint()
         return Outcome(_next(record))
     delay = _attempt(record, *claim.beside, conf, sf_conf, checkpoint)
     if not sync_state.settle(record, claim.token):
@@ -69,6 +71,7 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
         # Salesforce first, so it finds what this one created and stores the ids (S4).
         db.session.rollback()
         return Outcome()
+    checkpoint()
     if delay is not None:
         return Outcome([(record.id, delay)])
     return Outcome(_next(record))
@@ -87,6 +90,9 @@ _BESIDE = ((SalesforceConnection,
 
 
 def _next(record) -> list[tuple[int, float]]:
+    """The booking's later records that waited for this one (S7), read after this one's final
+    state was committed: a later record committed after this read finds this one final when
+    its own job claims it, so none is left waiting for the sweeper."""
     return [(i, 0.0) for i in sync_state.successors(record)] if record.is_final else []
 
 

@@ -41,6 +41,11 @@ class Claim:
     token: str = ""  # our lease token, for settle()
 
 
+# One alias for every claim: a new one per call made SQLAlchemy adapt its columns and build
+# the statement's cache key afresh, a third of the claim's CPU (S8).
+_EARLIER = aliased(SyncRecord)
+
+
 def claim(sync_id: int, lease_seconds: float, load: tuple = (), beside: tuple = ()) -> Claim:
     """Take the lease on a pending record, or on a running one whose lease ran out (S4).
 
@@ -52,7 +57,7 @@ def claim(sync_id: int, lease_seconds: float, load: tuple = (), beside: tuple = 
     already: the record's status decides the lease, and the options apply only to a real load.
     """
     now = utcnow()
-    earlier = aliased(SyncRecord)
+    earlier = _EARLIER
     query = select(
         SyncRecord,
         # An earlier unfinished record of the same booking (S7), and the org's pause (S5).
