@@ -41,7 +41,8 @@ def get_queue() -> Queue:
     return current_app.extensions["rq_queue"]
 
 
-def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> bool:
+def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None,
+                 stamped: bool = False) -> bool:
     """Queue one sync record after its transaction committed (S1), optionally ``delay`` later.
 
     Returns False when Redis is unreachable: the record stays pending in the database and the
@@ -50,7 +51,9 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> b
     with a dead worker is found again by the sweeper through the record's lease.
 
     A job queued now stamps ``enqueued_at`` with one UPDATE in its own short transaction: the
-    record is not loaded again and the caller's session is left as it is.
+    record is not loaded again and the caller's session is left as it is. ``stamped``: the
+    caller stamped it in the record's own transaction (sync/state.stamp_enqueued), and the stamp
+    is only taken back when Redis refuses the job.
 
     Fairness (S10): each organization's jobs pass RQ's per-key concurrency limit, so at most
     ``SYNC_ORG_CONCURRENCY`` of them are queued or running at once, the rest wait their turn in
@@ -83,8 +86,10 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None) -> b
             get_queue().enqueue("webapp.jobs.run_sync_record", sync_id, **options)
     except RedisError as exc:
         log.warning("queue unavailable, sync %s stays pending: %s", sync_id, type(exc).__name__)
+        if stamped:
+            sync_state.clear_enqueued(sync_id)  # the sweeper's next round queues it (S1)
         return False
-    if not (delay and delay > 0):
+    if not (delay and delay > 0) and not stamped:
         sync_state.mark_enqueued(sync_id)
     return True
 

@@ -42,6 +42,7 @@ from webapp.services import bookings, calendar_links, picker
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import sync as calendar_sync
 from webapp.services.ical_uid import booking_uid
+from webapp.services.sync import state as sync_state
 
 bp = Blueprint("public", __name__)
 
@@ -116,6 +117,7 @@ def create_booking(slug: str):
             return _render_form(page, form, start, status=422)
         _refresh_calendars(page)
         booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
+        sync_state.stamp_enqueued(record)
         # Read before the commit expires the rows.
         sync_id, token, booking_id = record.id, booking.token, booking.id
         org_id = page.organization_id
@@ -166,7 +168,9 @@ def cancel_booking(token: str):
         return render_template("public/cancel.html", booking=booking, page=booking.page,
                                form=form), 422
     booking_id, org_id = booking.id, booking.organization_id
-    sync_id = bookings.cancel_booking(booking, form.reason.data or "").id
+    record = bookings.cancel_booking(booking, form.reason.data or "")
+    sync_state.stamp_enqueued(record)
+    sync_id = record.id
     db.session.commit()
     _enqueue_after_commit(sync_id, booking_id, org_id)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
@@ -205,6 +209,7 @@ def reschedule_booking(token: str):
         record = bookings.reschedule_booking(booking, start)
         if record is None:  # already at that time (a repeated submit): nothing to sync
             return redirect(url_for(".booking_detail", token=token))
+        sync_state.stamp_enqueued(record)
         sync_id, booking_id, org_id = record.id, booking.id, booking.organization_id
         db.session.commit()
     except bookings.SlotUnavailable as exc:
@@ -216,10 +221,11 @@ def reschedule_booking(token: str):
 
 
 def _enqueue_after_commit(sync_id: int, booking_id: int, org_id: int) -> None:
-    """Queue the booking's work after its commit (S1). When the sync cannot be queued, Redis is
-    down: the sync record, e-mails (N5) and calendar writes (K4) all stay pending for the
-    sweeper, and the customer waits on a dead Redis only once (S2)."""
-    if jobs.enqueue_sync(sync_id, org_id=org_id):
+    """Queue the booking's work after its commit (S1); the sync record was stamped in that
+    commit. When the sync cannot be queued, Redis is down: the sync record, e-mails (N5) and
+    calendar writes (K4) all stay pending for the sweeper, and the customer waits on a dead
+    Redis only once (S2)."""
+    if jobs.enqueue_sync(sync_id, org_id=org_id, stamped=True):
         mail_jobs.enqueue_booking_messages(booking_id)
         jobs_calendars.enqueue_calendar_writes(booking_id)
 

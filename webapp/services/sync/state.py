@@ -212,6 +212,27 @@ def organization_of(sync_id: int) -> int | None:
     return db.session.scalar(select(SyncRecord.organization_id).where(SyncRecord.id == sync_id))
 
 
+def stamp_enqueued(record: SyncRecord) -> None:
+    """Stamp a record that its caller queues right after committing it (S1).
+
+    The stamp commits with the record: the sweeper cannot queue it a second time in the moment
+    between the commit and the enqueue, and no transaction of its own follows the booking's
+    commit while the worker already claims the record. When the queue refuses the job,
+    ``clear_enqueued`` takes the stamp back so that the sweeper's next round queues it.
+    """
+    record.enqueued_at = utcnow()
+
+
+def clear_enqueued(sync_id: int) -> None:
+    """Take back a stamp whose enqueue failed, in a short transaction of its own."""
+    with Session(db.engine) as session:
+        session.execute(update(SyncRecord)
+                        .where(SyncRecord.id == sync_id, SyncRecord.status == PENDING)
+                        .values(enqueued_at=None)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+
+
 def mark_enqueued(sync_id: int) -> None:
     """Stamp a record handed to the queue just now, in a short transaction of its own.
 
