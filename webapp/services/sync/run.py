@@ -66,7 +66,7 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
         checkpoint()
         return Outcome(_next(record))
     delay = _attempt(record, *claim.beside, conf, sf_conf, checkpoint)
-    if not sync_state.settle(record, claim.token):
+    if not sync_state.settle(record, claim.token, (record.booking,)):
         # Our lease ran out and another worker owns the record now. Its attempt re-checks
         # Salesforce first, so it finds what this one created and stores the ids (S4).
         db.session.rollback()
