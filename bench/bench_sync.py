@@ -364,7 +364,7 @@ def _end_to_end(app, emulator, page, workers: Workers) -> None:
     workers.start(2)
     client = app.test_client()
     times, posts = [], []
-    for _ in range(max(REPS, 5)):
+    for _ in range(max(REPS, 9)):
         # From the confirm POST (choosing its slot is the customer's part) to the Event.
         elapsed, sync_id, began = _confirm(client, page)
         posts.append(elapsed)
