@@ -111,6 +111,8 @@ class BusySlot(db.Model):
     booking_id: Mapped[int] = mapped_column(
         ForeignKey("bookings.id", ondelete="CASCADE"), index=True
     )
+    # Set on insert so that a new booking and its claims go out in one flush (S8); never loaded.
+    booking: Mapped[Booking] = relationship(lazy="raise")
 
 
 class SyncAction(str, enum.Enum):

@@ -277,12 +277,15 @@ def _last_booked(page: BookingPage) -> dict[int, datetime]:
 
 
 def _claim(booking: Booking, buffer_minutes: int) -> None:
-    """Insert the booking's BusySlot rows; a primary-key clash means someone else won."""
+    """Insert the booking's BusySlot rows; a primary-key clash means someone else won.
+
+    One flush: a new booking, its members, its sync record and its claims go out together
+    (the claims reference the booking object, so the ORM inserts it first).
+    """
     try:
-        db.session.flush()  # the booking needs its id before the claims reference it
         units = slot_rules.claimed_units(booking.start_at, booking.end_at, buffer_minutes)
         db.session.add_all(
-            BusySlot(member_id=bm.member_id, unit_start=unit, booking_id=booking.id)
+            BusySlot(member_id=bm.member_id, unit_start=unit, booking=booking)
             for bm in booking.booking_members
             for unit in units
         )
