@@ -6,6 +6,9 @@ test_jobs_sync_faults.py).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -304,6 +307,34 @@ def test_S4_a_worker_whose_lease_ran_out_leaves_the_record_to_its_new_owner(conn
     record, booking = reload(record), reload_booking(booking)
     assert (record.status, record.lease_token, record.attempts) == ("running", "other", 2)
     assert record.finished_at is None and not booking.sf_event_id
+
+
+def test_S4_a_worker_whose_lease_ran_out_during_the_read_creates_nothing(conn, org, emulator):
+    """The read composite takes 1.5 s; meanwhile another worker takes the record over. The
+    first worker checks its lease with the notes it commits before the write, finds it gone
+    and sends no create: only the new owner may create the Lead and Event."""
+    emulator.control("POST", "faults", {"kind": "delay", "method": "POST",
+                                        "path": "/composite$", "delay_ms": 1500, "count": 1})
+    _, record = booking_with_sync(team_page(org), email="slow.read@example.com")
+
+    engine = db.engine
+
+    def take_over():
+        time.sleep(0.5)
+        with Session(engine) as other:
+            other.execute(update(SyncRecord).where(SyncRecord.id == record.id)
+                          .values(lease_token="other"))
+            other.commit()
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    before = calls(emulator)
+    record = run(record)
+    thief.join()
+    assert calls(emulator) - before == 1  # the read only
+    assert live(emulator, "Lead", Email="slow.read@example.com") == []
+    assert (record.status, record.lease_token) == ("running", "other")
+    assert "lead_create_sent" not in (record.result or {})
 
 
 def test_S4_a_worker_that_holds_its_lease_settles_the_record(conn, org):

@@ -65,7 +65,11 @@ def run_sync(sync_id: int, conf: SyncSettings, sf_conf: SalesforceSettings,
             "fix": sync_errors.fix_key("TOO_MANY_ATTEMPTS")})
         checkpoint()
         return Outcome(_next(record))
-    delay = _attempt(record, *claim.beside, conf, sf_conf, checkpoint)
+    try:
+        delay = _attempt(record, *claim.beside, claim.token, conf, sf_conf, checkpoint)
+    except sync_state.LeaseLost:
+        db.session.rollback()  # the read outlived our lease: nothing was written (S4)
+        return Outcome()
     if not sync_state.settle(record, claim.token, (record.booking,)):
         # Our lease ran out and another worker owns the record now. Its attempt re-checks
         # Salesforce first, so it finds what this one created and stores the ids (S4).
@@ -97,7 +101,8 @@ def _next(record) -> list[tuple[int, float]]:
 
 
 def _attempt(record, conn: SalesforceConnection | None, users: SalesforceUserCache | None,
-             conf: SyncSettings, sf_conf: SalesforceSettings, checkpoint) -> float | None:
+             token: str, conf: SyncSettings, sf_conf: SalesforceSettings,
+             checkpoint) -> float | None:
     """One attempt; returns a delay when the record should run again later.
 
     The connection row and user cache came with the claim; the attempt's one client is built
@@ -117,7 +122,8 @@ def _attempt(record, conn: SalesforceConnection | None, users: SalesforceUserCac
         client = connections.client_for(conn, sf_conf)
         ctx = writes.Context(record, booking, page, conn, client,
                              org.plan_enum.at_least(Plan.PREMIUM), checkpoint, conf,
-                             sf_conf.describe_ttl, users_row=users, users_read=True)
+                             sf_conf.describe_ttl, users_row=users, users_read=True,
+                             token=token)
         done = _RUNNERS[record.action](ctx)
     except sf.SalesforceAuthError as exc:
         _park(record, exc, checkpoint)

@@ -30,6 +30,10 @@ WAITING = SyncStatus.WAITING_RECONNECT.value
 _UNFINISHED = (PENDING, RUNNING, WAITING)
 
 
+class LeaseLost(Exception):
+    """Another worker holds the record's lease now: this attempt must stop writing (S4)."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """The result of trying to take a record: ``record`` when this worker holds the lease."""

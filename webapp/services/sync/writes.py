@@ -32,6 +32,7 @@ from webapp.models import (
 from webapp.services.salesforce import describe_cache
 from webapp.services.sync import errors as sync_errors
 from webapp.services.sync import plan as sync_plan
+from webapp.services.sync import state as sync_state
 from webapp.services.sync.settings import SyncSettings
 
 SUCCEEDED, PARTIAL = SyncStatus.SUCCEEDED.value, SyncStatus.PARTIAL.value
@@ -59,6 +60,7 @@ class Context:
     # tells "not there" from "not read yet".
     users_row: SalesforceUserCache | None = None
     users_read: bool = False
+    token: str = ""  # the claim's lease token (sync/state.settle)
 
     @property
     def tz(self) -> str:
@@ -189,7 +191,12 @@ def _owner(ctx: Context) -> sync_plan.Owner:
 
 
 def _write(ctx: Context, subs: list[dict], owner: sync_plan.Owner | None) -> Done:
-    ctx.checkpoint()  # what goes out is noted (Lead and Event creates) before it goes (S4, S9)
+    # What goes out is noted (Lead and Event creates) and committed before it goes (S4, S9),
+    # under the lease: a worker whose lease ran out while its read hung creates nothing, the
+    # record's new owner does.
+    if not sync_state.settle(ctx.record, ctx.token, (ctx.booking,)):
+        raise sync_state.LeaseLost()
+    ctx.checkpoint()
     results = ctx.client.composite_results(subs)
     booking = ctx.booking
     lead, event = results.get("lead"), results.get("event")
