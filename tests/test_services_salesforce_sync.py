@@ -523,12 +523,22 @@ def test_S8_a_create_sync_costs_few_statements_and_leaves_the_session_expiring(c
     def count(conn, cursor, statement, *args):
         statements.append(" ".join(statement.split())[:90])
 
+    def flushing(session, context, instances):
+        if session.dirty:
+            dirty_flushes.append(sorted(type(row).__name__ for row in session.dirty))
+
+    dirty_flushes = []
     event.listen(db.engine, "before_cursor_execute", count)
+    event.listen(db.session, "before_flush", flushing)
     try:
         jobs.run_sync_record(record_id)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(db.session, "before_flush", flushing)
     assert reload(record).status == "succeeded", record.result
+    # The record and booking are written by plain UPDATEs (sync/state.settle); no commit runs
+    # the unit of work over them again.
+    assert dirty_flushes == []
     assert len(statements) <= 6, statements
     assert sum(s.startswith("SELECT") for s in statements) <= 2, statements
     assert db.session().expire_on_commit is True

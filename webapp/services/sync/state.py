@@ -134,12 +134,18 @@ def settle(record: SyncRecord, token: str, beside: tuple = ()) -> bool:
 def _take_changes(row) -> dict:
     """The row's changed column values, now marked as written (the next flush skips them)."""
     state = inspect(row)
-    values = {}
-    for prop in state.mapper.column_attrs:
-        if prop.key not in state.unmodified:
-            value = state.attrs[prop.key].value
-            set_committed_value(row, prop.key, value)
-            values[prop.columns[0]] = value
+    columns = state.mapper.column_attrs
+    keys = set(columns.keys())
+    changed = set(state.attrs.keys()) - state.unmodified
+    values = {columns[key].columns[0]: state.attrs[key].value for key in changed & keys}
+    if changed <= keys:
+        # What SQLAlchemy does to a row after flushing it: every attribute committed and the
+        # row no longer "modified". set_committed_value alone left that flag on, and the next
+        # commit ran a whole flush for a row with nothing to write (S8).
+        state._commit_all(state.dict, db.session.identity_map)
+    else:
+        for key in changed & keys:
+            set_committed_value(row, key, state.attrs[key].value)
     return values
 
 
