@@ -9,6 +9,7 @@ Salesforce, PostgreSQL or Redis counts for nothing.
 from __future__ import annotations
 
 import cProfile
+import gc
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from webapp.rq_worker import SyncWorker  # noqa: E402
 def main(path: str) -> None:
     """Work off the queue, then print the loop's CPU seconds; ``path`` "-" runs unprofiled."""
     queue = worker_app().extensions["rq_queue"]
+    gc.freeze()  # as worker.py does once the app is built
     worker = SyncWorker([queue], connection=queue.connection, serializer=JSONSerializer)
     profile = cProfile.Profile(time.process_time) if path != "-" else None
     began = time.process_time()
