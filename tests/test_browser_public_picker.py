@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.axe import violations
@@ -76,7 +77,9 @@ def test_O4_picking_another_day_swaps_only_the_picker_and_keeps_the_address(
         page.locator("#month-next").focus()  # the demo window runs into the next month
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"month="))
-        page.wait_for_function("document.activeElement.id.startsWith('day-')")
+        # Waits go through Playwright's own script: the page's CSP (script-src 'self') refuses
+        # the eval that wait_for_function polls with inside the page.
+        expect(page.locator("[id^='day-']:focus")).to_have_count(1)
         chosen = page.locator("a.cal-day[aria-current='true']")
         assert page.evaluate("document.activeElement.id") == chosen.get_attribute("id")
         page.keyboard.press("ArrowRight")
@@ -84,7 +87,7 @@ def test_O4_picking_another_day_swaps_only_the_picker_and_keeps_the_address(
         assert focused.startswith("day-") and focused != chosen.get_attribute("id")
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"day=" + focused[4:]))
-        page.wait_for_function(f"document.activeElement.id === '{focused}'")
+        expect(page.locator(f"#{focused}")).to_be_focused()
         assert page.locator("a.cal-day[aria-current='true']").get_attribute("id") == focused
         assert page.evaluate("document.activeElement.id") == focused  # focus survives the swap
         assert page.locator("a.slot").count() > 0
