@@ -248,12 +248,7 @@ def stamp_enqueued(record: SyncRecord) -> None:
 
 def clear_enqueued(sync_id: int) -> None:
     """Take back a stamp whose enqueue failed, in a short transaction of its own."""
-    with Session(db.engine) as session:
-        session.execute(update(SyncRecord)
-                        .where(SyncRecord.id == sync_id, SyncRecord.status == PENDING)
-                        .values(enqueued_at=None)
-                        .execution_options(synchronize_session=False))
-        session.commit()
+    _set_enqueued_at(sync_id, None, SyncRecord.status == PENDING)
 
 
 def mark_enqueued(sync_id: int) -> None:
@@ -262,9 +257,13 @@ def mark_enqueued(sync_id: int) -> None:
     The sweeper re-queues a pending record only once this stamp is old (S1). One UPDATE by id:
     the record is not loaded, and the caller's session is left as it is.
     """
+    _set_enqueued_at(sync_id, utcnow())
+
+
+def _set_enqueued_at(sync_id: int, value, *where) -> None:
     with Session(db.engine) as session:
-        session.execute(update(SyncRecord).where(SyncRecord.id == sync_id)
-                        .values(enqueued_at=utcnow())
+        session.execute(update(SyncRecord).where(SyncRecord.id == sync_id, *where)
+                        .values(enqueued_at=value)
                         .execution_options(synchronize_session=False))
         session.commit()
 
