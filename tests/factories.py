@@ -106,6 +106,24 @@ def make_booking(page: BookingPage, members: list[Member] | None = None, start=N
     return booking
 
 
+# A test that books "the first slot" reads the slots, then posts a while later. The earliest
+# slot sits just past the page's minimum notice (P: MIN_NOTICE), so when the clock crosses
+# that boundary in between, the booking is refused as too late instead of for what the test
+# checks. Picking slots a margin past the boundary keeps the test about its own rule.
+NOTICE_MARGIN_MINUTES = 10
+
+
+def bookable_slots(page: BookingPage, **kw):
+    """The page's slots that start at least NOTICE_MARGIN_MINUTES past the minimum notice."""
+    from datetime import timedelta
+
+    from webapp.models import utcnow
+    from webapp.services import bookings, slots
+
+    earliest = utcnow() + slots.MIN_NOTICE + timedelta(minutes=NOTICE_MARGIN_MINUTES)
+    return [slot for slot in bookings.available_slots(page, **kw) if slot.start >= earliest]
+
+
 def make_sync(booking, **kw):
     """A pending sync record (outbox row) for `booking`."""
     from webapp.models import SyncRecord

@@ -11,10 +11,11 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from tests.factories import bookable_slots
 from tests.fixtures_radicale import vevent
 from webapp.extensions import db
 from webapp.models import Booking, BookingPage
-from webapp.services import bookings, demo
+from webapp.services import demo
 from webapp.services import slots as slot_rules
 
 pytestmark = pytest.mark.browser
@@ -29,7 +30,7 @@ def demo_data(caldav_app):
 
 def test_K2_K4_admin_connects_caldav_event_hides_slot_booking_lands_in_calendar(
         page, live_server, demo_data, caldav_account, redis_conn, caldav_app):
-    busy = bookings.available_slots(demo_data)[0]
+    busy = bookable_slots(demo_data)[0]
     caldav_account.put_event("meeting.ics", vevent(
         "meeting", busy.start.strftime("%Y%m%dT%H%M%SZ"), busy.end.strftime("%Y%m%dT%H%M%SZ")))
     busy_href = f"start={slot_rules.format_start(busy.start)}"

@@ -15,10 +15,11 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from tests.factories import bookable_slots
 from tests.fixtures_graph import SATO
 from webapp.extensions import db
 from webapp.models import Booking, BookingPage
-from webapp.services import bookings, demo
+from webapp.services import demo
 from webapp.services import slots as slot_rules
 
 pytestmark = pytest.mark.browser
@@ -58,7 +59,7 @@ def outlook_subjects(graph) -> list[str]:
 
 def test_K1_K2_K4_member_connects_microsoft_busy_blocks_booking_written_then_removed(
         browser, page, live_server, app, graph, demo_page, redis_conn):
-    busy = bookings.available_slots(demo_page)[0]
+    busy = bookable_slots(demo_page)[0]
     graph.seed_event(SATO, subject="社外打ち合わせ", showAs="busy", start={
         "dateTime": busy.start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}, end={
         "dateTime": (busy.start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),

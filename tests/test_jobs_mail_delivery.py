@@ -11,7 +11,7 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from tests.factories import make_public_page
+from tests.factories import bookable_slots, make_public_page
 from tests.fixtures_mail import outbox, received, send_due
 from webapp import mail_jobs
 from webapp.extensions import db
@@ -143,7 +143,7 @@ def test_N5_mail_server_down_is_temporary(booking, app):
 def test_N5_booking_view_writes_the_outbox_and_queues_after_commit(app, client, redis_conn):
     page = make_public_page(fields=[], members=1)
     db.session.commit()
-    start = bookings.available_slots(page)[0].start
+    start = bookable_slots(page)[0].start
     response = client.post_form(
         f"/p/{page.slug}/book", {"start": start.strftime("%Y-%m-%dT%H:%MZ"), "email": CUSTOMER,
                                  "name": "山田 太郎", "company": "", "tz": "Asia/Tokyo"},

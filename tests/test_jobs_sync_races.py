@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import ALWAYS_WORKING
+from tests.factories import ALWAYS_WORKING, bookable_slots
 from tests.fixtures_sync import live, team_page
 from tests.test_jobs_sync_faults import all_final, wait_for, workers  # noqa: F401
 from webapp import jobs
@@ -24,7 +24,7 @@ def test_S9_lost_event_answer_then_reschedule_leaves_one_event_at_the_new_time(
     page = team_page(org)
     page.members[0].working_hours = ALWAYS_WORKING
     db.session.commit()
-    first, later = bookings.available_slots(page)[0], bookings.available_slots(page)[40]
+    first, later = bookable_slots(page)[0], bookable_slots(page)[40]
     booking, create = bookings.create_booking(page, first.start, bookings.CustomerDetails(
         email="lost.answer@example.com", name="山田 太郎"))
     db.session.commit()

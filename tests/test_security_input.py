@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from tests.factories import (
     ALWAYS_WORKING,
     ONE_OF_EACH_FIELD,
+    bookable_slots,
     login,
     make_booking,
     make_member,
@@ -29,7 +30,6 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.forms_public import largest_booking_body
 from webapp.models import Booking, BookingPage, FieldType, SyncRecord
-from webapp.services import bookings
 from webapp.services.slots import format_start
 
 EDGE_STARTS = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
@@ -81,7 +81,7 @@ def test_X4_largest_booking_form_fits_the_body_limit(app, client):
     fields = [dict(field_type="textarea", label=f"質問{i}") for i in range(5)]
     page = make_public_page(fields=fields)
     db.session.commit()
-    start = format_start(bookings.available_slots(page)[0].start)
+    start = format_start(bookable_slots(page)[0].start)
     data = {"start": start, "tz": "Asia/Tokyo", "name": "山田", "email": "taro@example.com"}
     for field in page.fields:
         data[f"field_{field.id}"] = "あ" * 32000  # 288 KB percent-encoded, each
@@ -120,7 +120,7 @@ def test_X4_a_page_holds_no_more_text_areas_than_the_body_limit_fits(admin_clien
 def test_X6_emails_salesforce_refuses_are_refused_at_the_form(client, email):
     page = make_public_page(fields=[])
     db.session.commit()
-    start = format_start(bookings.available_slots(page)[0].start)
+    start = format_start(bookable_slots(page)[0].start)
     response = client.post_form(f"/p/{page.slug}/book", {
         "start": start, "tz": "Asia/Tokyo", "name": "山田", "email": email},
         token_from=f"/p/{page.slug}")
@@ -133,7 +133,7 @@ def test_X6_emails_salesforce_refuses_are_refused_at_the_form(client, email):
 def test_X6_internationalized_domains_are_stored_as_punycode(client):
     page = make_public_page(fields=[])
     db.session.commit()
-    start = format_start(bookings.available_slots(page)[0].start)
+    start = format_start(bookable_slots(page)[0].start)
     response = client.post_form(f"/p/{page.slug}/book", {
         "start": start, "tz": "Asia/Tokyo", "name": "山田", "email": "taro@例え.jp",
         "attendees-0-name": "次郎", "attendees-0-email": "jiro@bücher.example"},

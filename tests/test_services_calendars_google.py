@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.factories import login, make_admin, make_public_page
+from tests.factories import bookable_slots, login, make_admin, make_public_page
 from webapp.extensions import db
 from webapp.jobs_calendars import options, write_booking_to_calendars
 from webapp.models import (
@@ -306,7 +306,7 @@ def test_K6_admin_sees_the_google_reason_and_disconnecting_revokes_at_google(
 def test_K3_confirm_rereads_a_stale_copy_once_and_refuses_a_slot_now_busy_at_google(
         google_app, gcal, page, member):
     client, _answer = connect(google_app, gcal, member)
-    slot = bookings.available_slots(page)[0]
+    slot = bookable_slots(page)[0]
     seed(gcal, "急な予定", slot.start.isoformat(), slot.end.isoformat())
     primary = connection_of(member).calendars[0]
     primary.last_synced_at -= timedelta(minutes=10)  # older than CALENDAR_CONFIRM_MAX_AGE

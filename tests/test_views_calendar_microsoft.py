@@ -9,11 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_public_page
+from tests.factories import bookable_slots, make_public_page
 from tests.fixtures_graph import SATO
 from webapp.extensions import db
 from webapp.models import Booking, CalendarConnection, MemberCalendar
-from webapp.services import bookings
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import links
 
@@ -111,7 +110,7 @@ def test_K3_confirm_rereads_microsoft_and_refuses_a_slot_that_became_busy(
     token = _token(app, member)
     client.get(_back(graph.authorize(_start(client, token).headers["Location"])))
     page = booking_page
-    slot = bookings.available_slots(page)[0]
+    slot = bookable_slots(page)[0]
     graph.seed_event(SATO, subject="new", start={
         "dateTime": slot.start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}, end={
         "dateTime": slot.end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"})

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import ALWAYS_WORKING, make_member, make_org, make_page
+from tests.factories import ALWAYS_WORKING, bookable_slots, make_member, make_org, make_page
 from tests.fixtures_radicale import vevent
 from tests.fixtures_salesforce import switch_to_other_org
 from webapp.extensions import db
@@ -103,7 +103,7 @@ def test_K3_confirm_refuses_a_slot_that_became_busy_with_a_message_and_fresh_slo
     db.session.commit()
     admin_client.post_form(f"/admin/calendars/members/{member.id}/connect",
                            connect_form(caldav_account))
-    slot = bookings.available_slots(page)[0]
+    slot = bookable_slots(page)[0]
     stamp = slot.start.strftime("%Y%m%dT%H%M%SZ")
     caldav_account.put_event("new.ics", vevent("new", stamp, (slot.end).strftime(
         "%Y%m%dT%H%M%SZ")))
@@ -127,7 +127,7 @@ def test_K4_booking_from_the_public_page_is_written_and_logged(
     db.session.commit()
     admin_client.post_form(f"/admin/calendars/members/{member.id}/connect",
                            connect_form(caldav_account))
-    start = slot_rules.format_start(bookings.available_slots(page)[0].start)
+    start = slot_rules.format_start(bookable_slots(page)[0].start)
     response = client.post_form(f"/p/{page.slug}/book", {
         "start": start, "tz": "Asia/Tokyo", "name": "山田 太郎", "email": "taro@example.com"},
         token_from=f"/p/{page.slug}")

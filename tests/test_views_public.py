@@ -17,7 +17,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import make_public_page
+from tests.factories import bookable_slots, make_public_page
 from webapp import create_app, jobs
 from webapp.extensions import db
 from webapp.models import Booking, BookingMember, BusySlot, SyncRecord
@@ -48,7 +48,7 @@ def field_id(page, label: str) -> str:
 
 
 def first_start(page) -> str:
-    return format_start(bookings.available_slots(page)[0].start)
+    return format_start(bookable_slots(page)[0].start)
 
 
 def form_data(page, start: str | None = None, **overrides) -> dict:
@@ -83,7 +83,7 @@ def test_O4_page_lists_slots_by_day_in_the_org_zone(client, page):
     html = client.get(f"/p/{page.slug}").get_data(as_text=True)
     assert page.title in html and page.organization.name in html
     assert "時刻は Asia/Tokyo の時間で表示しています。" in html
-    first = bookings.available_slots(page)[0].start
+    first = bookable_slots(page)[0].start
     local = first.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     assert f">{local:%H:%M}</a>" in html
     assert f"start={format_start(first)}" in html
@@ -266,7 +266,7 @@ def test_F5_filled_honeypot_is_refused(client, page):
 
 
 def _busy_start(page) -> str:
-    start = bookings.available_slots(page)[0].start
+    start = bookable_slots(page)[0].start
     bookings.create_booking(page, start, bookings.CustomerDetails(email="x@example.com"))
     db.session.commit()
     return format_start(start)
@@ -276,10 +276,10 @@ FORGED = {
     "garbage": lambda page: "tomorrow please",
     "naive": lambda page: first_start(page).rstrip("Z"),
     "unaligned": lambda page: format_start(
-        bookings.available_slots(page)[0].start + timedelta(minutes=7)),
+        bookable_slots(page)[0].start + timedelta(minutes=7)),
     "past": lambda page: "2020-01-06T00:00:00Z",
     "outside window": lambda page: format_start(
-        bookings.available_slots(page)[0].start + timedelta(days=30)),
+        bookable_slots(page)[0].start + timedelta(days=30)),
     "already booked": _busy_start,
 }
 
