@@ -322,15 +322,17 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
             # One worker is the figure; more workers on two shared cores add switching.
             print(f"cpu per sync: {spread(cpus[1], '{:.1f}')} ms (1 worker; 2w "
                   f"{statistics.median(cpus[2]):.1f}, 4w {statistics.median(cpus[4]):.1f})")
-            cores = {n: statistics.median(d["cores"] for d in splits[n]) for n in (1, 2)}
+            cores = {n: statistics.median(d["cores"] for d in splits[n]) for n in (1, 2, 4)}
             each = {k: 1000 * statistics.median(d[k] for d in splits[1])
                     for k in ("worker", "emulator", "rest")}
             # Every process of a sync shares this machine's cores: how busy it is at 1 worker
-            # says how much room more workers have, and how busy at 2 how much they took.
+            # says how much room more workers have, and how busy at 2 and 4 how much they took:
+            # once the cores are full, more workers cannot raise the rate.
             print(f"machine at 1 worker, 0 ms: {cores[1]:.2f} of {os.cpu_count()} cores busy "
-                  f"(2 workers: {cores[2]:.2f}); CPU per sync: worker {each['worker']:.1f} ms, "
-                  f"emulator {each['emulator']:.1f} ms, rest (database, Redis, bench) "
-                  f"{each['rest']:.1f} ms; one worker's memory {rss:.0f} MB (with RQ's scheduler)")
+                  f"(2 workers: {cores[2]:.2f}, 4: {cores[4]:.2f}); CPU per sync: worker "
+                  f"{each['worker']:.1f} ms, emulator {each['emulator']:.1f} ms, rest (database, "
+                  f"Redis, bench) {each['rest']:.1f} ms; one worker's memory {rss:.0f} MB "
+                  "(with RQ's scheduler)")
         one = statistics.median(rates[1])
         parts = [f"{n}w {spread(rates[n])}/s" + ("" if n == 1 else
                  f" ({statistics.median(rates[n]) / one:.2f}x)") for n in (1, 2, 4)]
