@@ -51,6 +51,7 @@ from webapp.services.slots import format_start  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
 REPS = 3
+WORKER_COUNTS = (1, 2, 4)
 FINAL = ("succeeded", "partial", "failed", "skipped", "waiting_reconnect")
 
 
@@ -305,11 +306,11 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
     # turn, no worker count always gets the emulator's fullest tables.
     for ms, count in ((0, 160), (100, 48)):
         _latency(emulator, ms)
-        rates: dict[int, list[float]] = {1: [], 2: [], 4: []}
-        cpus: dict[int, list[float]] = {1: [], 2: [], 4: []}
-        splits: dict[int, list[dict]] = {1: [], 2: [], 4: []}
+        rates: dict[int, list[float]] = {n: [] for n in WORKER_COUNTS}
+        cpus: dict[int, list[float]] = {n: [] for n in WORKER_COUNTS}
+        splits: dict[int, list[dict]] = {n: [] for n in WORKER_COUNTS}
         for _ in range(REPS):
-            for n in (1, 2, 4):
+            for n in WORKER_COUNTS:
                 workers.start(n)
                 _batch(page, workers, 4)  # warm: app import, pools, caches
                 if n == 1 and ms == 0:
@@ -322,7 +323,7 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
             # One worker is the figure; more workers on two shared cores add switching.
             print(f"cpu per sync: {spread(cpus[1], '{:.1f}')} ms (1 worker; 2w "
                   f"{statistics.median(cpus[2]):.1f}, 4w {statistics.median(cpus[4]):.1f})")
-            cores = {n: statistics.median(d["cores"] for d in splits[n]) for n in (1, 2, 4)}
+            cores = {n: statistics.median(d["cores"] for d in splits[n]) for n in WORKER_COUNTS}
             each = {k: 1000 * statistics.median(d[k] for d in splits[1])
                     for k in ("worker", "emulator", "rest")}
             # Every process of a sync shares this machine's cores: how busy it is at 1 worker
@@ -335,7 +336,7 @@ def _cpu_and_throughput(emulator, page, workers: Workers) -> None:
                   "(with RQ's scheduler)")
         one = statistics.median(rates[1])
         parts = [f"{n}w {spread(rates[n])}/s" + ("" if n == 1 else
-                 f" ({statistics.median(rates[n]) / one:.2f}x)") for n in (1, 2, 4)]
+                 f" ({statistics.median(rates[n]) / one:.2f}x)") for n in WORKER_COUNTS]
         print(f"throughput {ms}ms: " + ", ".join(parts))
     _latency(emulator, 0)
 

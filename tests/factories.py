@@ -107,7 +107,7 @@ def make_booking(page: BookingPage, members: list[Member] | None = None, start=N
 
 
 # A test that books "the first slot" reads the slots, then posts a while later. The earliest
-# slot sits just past the page's minimum notice (P: MIN_NOTICE), so when the clock crosses
+# slot sits just past the minimum notice (services/slots.MIN_NOTICE), so when the clock crosses
 # that boundary in between, the booking is refused as too late instead of for what the test
 # checks. Picking slots a margin past the boundary keeps the test about its own rule.
 NOTICE_MARGIN_MINUTES = 10

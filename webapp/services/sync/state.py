@@ -135,16 +135,16 @@ def _take_changes(row) -> dict:
     """The row's changed column values, now marked as written (the next flush skips them)."""
     state = inspect(row)
     columns = state.mapper.column_attrs
-    keys = set(columns.keys())
     changed = set(state.attrs.keys()) - state.unmodified
-    values = {columns[key].columns[0]: state.attrs[key].value for key in changed & keys}
-    if changed <= keys:
+    written = changed & set(columns.keys())
+    values = {columns[key].columns[0]: state.attrs[key].value for key in written}
+    if changed == written:
         # What SQLAlchemy does to a row after flushing it: every attribute committed and the
         # row no longer "modified". set_committed_value alone left that flag on, and the next
         # commit ran a whole flush for a row with nothing to write (S8).
         state._commit_all(state.dict, db.session.identity_map)
     else:
-        for key in changed & keys:
+        for key in written:
             set_committed_value(row, key, state.attrs[key].value)
     return values
 
