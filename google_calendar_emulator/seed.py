@@ -6,9 +6,9 @@ DEMO_PASSWORD = "apo-demo"
 DEMO_CLIENT_ID = "100000000001-apodemo.apps.googleusercontent.com"
 DEMO_CLIENT_SECRET = "GOCSPX-apo-demo-secret"
 USERS = (
-    ("sato@example.com", "佐藤 一郎"),
-    ("suzuki@example.com", "鈴木 次郎"),
-    ("tanaka@example.com", "田中 三郎"),
+    ("sato@example.com", "佐藤 花子"),
+    ("suzuki@example.com", "鈴木 一郎"),
+    ("tanaka@example.com", "田中 健"),
 )
 TEAM_CALENDAR = "c_team0123456789@group.calendar.google.com"
 

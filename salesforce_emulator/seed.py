@@ -21,9 +21,11 @@ _USERS = [
     # (key, username, last, first, email, alias, profile, active, title)
     ("admin", ADMIN_USERNAME, "山田", "花子", "admin@apo-demo.example", "hyama", "admin", True,
      "システム管理者"),
-    ("sato", "sato@apo-demo.example", "佐藤", "一郎", "sato@example.com", "isato", "standard",
+    # The sales reps carry the names Apo's demo gives its members (webapp/services/demo.py),
+    # so 同期ログ and the org name the same person.
+    ("sato", "sato@apo-demo.example", "佐藤", "花子", "sato@example.com", "hsato", "standard",
      True, "営業"),
-    ("suzuki", "suzuki@apo-demo.example", "鈴木", "次郎", "suzuki@example.com", "jsuzu",
+    ("suzuki", "suzuki@apo-demo.example", "鈴木", "一郎", "suzuki@example.com", "isuzu",
      "standard", True, "営業"),
     ("takahashi", "takahashi@apo-demo.example", "高橋", "三郎", "takahashi@example.com",
      "staka", "standard", False, "元営業 (無効)"),
@@ -132,6 +134,6 @@ def _sales_data(org) -> None:
     add("Event", "2024-03-08T02:00:00.000+0000", WhoId=known_lead, OwnerId=sato,
         Subject="打ち合わせ: 日程調整デモ", Type="Meeting",
         StartDateTime="2024-03-10T01:00:00.000+0000", DurationInMinutes=30,
-        Description="予約ページ: デモ\n参加者: 佐藤 一郎")
+        Description="予約ページ: デモ\n参加者: 佐藤 花子")
     add("Task", "2024-02-03T02:00:00.000+0000", WhoId=known_contact, Subject="Call",
         Status="Not Started", Priority="Normal", ActivityDate="2024-02-10")

@@ -386,8 +386,8 @@ ALLOWED_JAPANESE = [
     "201名以上", "部署", "山田 花子", "新規 太郎", "新規", "太郎", "テスト商事", "営業企画部",
     "導入について相談したいです。", "日本語",
     # Salesforce data the sync log names records by: the Event subject Apo writes (always
-    # Japanese) and the emulator's sales rep who owns the Event.
-    "製品デモのご予約: 新規 太郎様", "佐藤 一郎",
+    # Japanese); the emulator's sales rep who owns the Event is 佐藤 花子, as in Apo.
+    "製品デモのご予約: 新規 太郎様",
 ]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]+[^\s<>\"]*")
 

@@ -48,7 +48,7 @@ def test_E1_event_with_the_seven_fields(emulator, api):
     assert event["OwnerId"] == sato
     rows = _query(emulator, api, format_soql("SELECT Who.Name, Who.Type, Owner.Name FROM Event "
                                              "WHERE Id = {}", event["Id"]))["records"]
-    assert rows[0]["Who"]["Type"] == "Lead" and rows[0]["Owner"]["Name"] == "佐藤 一郎"
+    assert rows[0]["Who"]["Type"] == "Lead" and rows[0]["Owner"]["Name"] == "佐藤 花子"
 
 
 @pytest.mark.parametrize("extra, code, field", [

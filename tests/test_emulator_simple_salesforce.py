@@ -35,7 +35,7 @@ def test_query_returns_canonical_keys_and_parents(sf):
     assert result["totalSize"] == 1 and result["done"] is True
     record = result["records"][0]
     assert set(record) == {"attributes", "Id", "Name", "Email", "Owner"}
-    assert record["Owner"]["Name"] == "佐藤 一郎"
+    assert record["Owner"]["Name"] == "佐藤 花子"
     # Lead.OwnerId is polymorphic (Group, User): Salesforce types the parent "Name".
     assert record["Owner"]["attributes"]["type"] == "Name"
     assert sf.api_usage["api-usage"].used >= 1

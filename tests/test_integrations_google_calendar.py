@@ -160,7 +160,7 @@ def test_K1_calendar_list_offers_only_calendars_the_member_owns(gcal, connected)
                                        "owner": SUZUKI, "acl": {SATO: "writer"}})
     calendars = provider_for(gcal, connected).list_calendars()
     assert [(c.remote_id, c.name) for c in calendars] == [
-        (SATO, "佐藤 一郎"), ("c_team0123456789@group.calendar.google.com", "営業チーム")]
+        (SATO, "佐藤 花子"), ("c_team0123456789@group.calendar.google.com", "営業チーム")]
 
 
 def _busy(result) -> dict[str, tuple]:

@@ -85,6 +85,6 @@ def test_S3_S8_log_names_the_owner_and_records_beside_their_ids_without_api_call
     html = sf_admin_client.get("/admin/syncs").get_data(as_text=True)
     assert emulator.usage()["total"] == before  # names come from caches, not from Salesforce
     row = html.split(f'id="sync-{record.id}"')[1].split("</tr>")[0]
-    assert "割り当て先: 佐藤 一郎 (sato@example.com)" in row
+    assert "割り当て先: 佐藤 花子 (sato@example.com)" in row
     assert "名前 太郎</a>" in row and record.result["lead"]["id"] in row
     assert f"{page.title}: 名前 太郎様</a>" in row and record.result["event"]["id"] in row
