@@ -10,7 +10,9 @@ import threading
 from werkzeug.serving import make_server
 
 from .app import build_app
+from .push import Dispatcher
 from .state import Store
+from .tls import self_signed_context
 
 
 def main(argv=None) -> int:
@@ -22,17 +24,35 @@ def main(argv=None) -> int:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--demo-callback", action="append", default=[],
                         help="redirect URI of the pre-registered demo OAuth client (repeatable)")
+    parser.add_argument("--https", action="store_true",
+                        help="serve TLS with a fresh self-signed certificate (printed as cert:)")
+    parser.add_argument("--state-dir",
+                        help="directory that keeps accounts, tokens, events and channels across "
+                             "restarts (state.json)")
+    parser.add_argument("--push-http-hosts", default="",
+                        help="comma-separated hosts (or host:port) that may receive push "
+                             "notifications over plain HTTP; Google requires HTTPS")
+    parser.add_argument("--push-ca-bundle",
+                        help="CA bundle trusted when delivering to HTTPS addresses")
     args = parser.parse_args(argv)
-    store = Store(args.seed, args.latency_ms, tuple(args.demo_callback))
-    server = make_server(args.host, args.port, build_app(store), threaded=True)
+    hosts = tuple(h.strip() for h in args.push_http_hosts.split(",") if h.strip())
+    store = Store(args.seed, args.latency_ms, tuple(args.demo_callback), args.state_dir, hosts)
+    context = self_signed_context(args.host) if args.https else None
+    server = make_server(args.host, args.port, build_app(store), threaded=True,
+                         ssl_context=context)
+    Dispatcher(store, args.push_ca_bundle).start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    print(f"url: http://{args.host}:{server.server_port}", flush=True)
+    scheme = "https" if context else "http"
+    print(f"url: {scheme}://{args.host}:{server.server_port}", flush=True)
+    if context:
+        print(f"cert: {context.cert_path}", flush=True)
     stop.wait()
     server.shutdown()
+    store.save()
     return 0
 
 

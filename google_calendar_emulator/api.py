@@ -1,5 +1,6 @@
-"""Calendar API v3 routes: calendarList.list, events.list/get/insert/import/patch/delete and
-freeBusy.query, behind Bearer tokens with scope checks, faults, latency and usage counts."""
+"""Calendar API v3 routes: calendarList.list, events.list/get/insert/import/patch/update/
+delete/watch, channels.stop and freeBusy.query, behind Bearer tokens with scope checks, faults,
+latency and usage counts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import time
 from flask import Blueprint, current_app, g, jsonify, request
 
 from . import events as ev
-from .errors import ApiError, render
+from . import push
+from .errors import ApiError, insufficient_scopes, render, unauthenticated
 from .times import format_utc, parse_rfc3339
 
 bp = Blueprint("calendar_api", __name__, url_prefix="/calendar/v3")
@@ -20,6 +22,10 @@ LIST_SCOPES = {"calendar", "calendar.readonly", "calendar.calendarlist",
 READ_SCOPES = {"calendar", "calendar.readonly", "calendar.events", "calendar.events.readonly"}
 OWNED_READ = {"calendar.events.owned", "calendar.events.owned.readonly"}
 WRITE_SCOPES = {"calendar", "calendar.events"}
+CHANNEL_SCOPES = {"calendar", "calendar.readonly", "calendar.events", "calendar.events.readonly",
+                  "calendar.events.owned", "calendar.events.owned.readonly",
+                  "calendar.events.freebusy", "calendar.calendarlist",
+                  "calendar.calendarlist.readonly"}
 FREEBUSY_SCOPES = {"calendar", "calendar.readonly", "calendar.events.freebusy",
                    "calendar.freebusy"}
 SYNC_CONFLICTS = ("iCalUID", "orderBy", "privateExtendedProperty", "q",
@@ -36,8 +42,9 @@ def _api_error(error):
     return render(error)
 
 
-def endpoint(name: str):
-    """Count the call, apply latency and faults, then authenticate the Bearer token."""
+def endpoint(name: str, method: str):
+    """Count the call, apply latency and faults, then authenticate the Bearer token.
+    ``method`` is the RPC name Google reports in a scope error's details."""
     def wrap(view):
         @functools.wraps(view)
         def inner(**kwargs):
@@ -59,10 +66,8 @@ def endpoint(name: str):
                 raise ApiError(fault["status"], fault["reason"], fault.get("message"),
                                headers=headers)
             if grant is None:
-                raise ApiError(401, "authError", location="Authorization",
-                               location_type="header",
-                               headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
-            g.user = grant["user"]
+                raise unauthenticated(missing=not token)
+            g.user, g.method = grant["user"], method
             g.scopes = {s_[len(AUTH):] for s_ in grant["scope"].split() if s_.startswith(AUTH)}
             with s.lock:
                 return view(**kwargs)
@@ -82,8 +87,7 @@ def need(scopes: set[str], calendar_id: str | None = None, write: bool = False) 
     if not allowed and owned_ok and role == "owner":
         allowed = not write or "calendar.events.owned" in g.scopes
     if not allowed:
-        raise ApiError(403, "insufficientPermissions",
-                       "Request had insufficient authentication scopes.")
+        raise insufficient_scopes(g.method, " ".join(AUTH + x for x in sorted(scopes)))
     if write and role not in ("writer", "owner"):
         raise ApiError(403, "requiredAccessLevel",
                        "You need to have writer access to this calendar.")
@@ -95,7 +99,7 @@ def _bool(name: str) -> bool:
 
 
 @bp.get("/users/me/calendarList")
-@endpoint("GET /calendar/v3/users/me/calendarList")
+@endpoint("GET /calendar/v3/users/me/calendarList", "calendar.v3.CalendarList.List")
 def calendar_list():
     need(LIST_SCOPES)
     s = store()
@@ -108,7 +112,8 @@ def calendar_list():
         entry = {"kind": "calendar#calendarListEntry", "etag": '"1"', "id": cal_id,
                  "summary": cal["summary"], "timeZone": cal["timeZone"], "colorId": "14",
                  "backgroundColor": "#9fe1e7", "foregroundColor": "#000000",
-                 "selected": True, "accessRole": role, "defaultReminders": []}
+                 "selected": True, "accessRole": role, "defaultReminders": [],
+                 "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}}
         if cal_id == g.user:
             entry["primary"] = True
         items.append(entry)
@@ -146,7 +151,7 @@ def _take_sync_token(s, cal_id: str, value: str) -> dict:
 
 
 @bp.get("/calendars/<path:calendar_id>/events")
-@endpoint("GET /calendar/v3/calendars/{calendarId}/events")
+@endpoint("GET /calendar/v3/calendars/{calendarId}/events", "calendar.v3.Events.List")
 def events_list(calendar_id):
     cal_id = need(READ_SCOPES, calendar_id)
     s = store()
@@ -191,12 +196,22 @@ def events_list(calendar_id):
 
 
 @bp.get("/calendars/<path:calendar_id>/events/<event_id>")
-@endpoint("GET /calendar/v3/calendars/{calendarId}/events/{eventId}")
+@endpoint("GET /calendar/v3/calendars/{calendarId}/events/{eventId}", "calendar.v3.Events.Get")
 def events_get(calendar_id, event_id):
     cal_id = need(READ_SCOPES, calendar_id)
     event = ev.find(store(), cal_id, event_id)
+    if request.headers.get("If-None-Match") == event.get("etag"):
+        return "", 304  # conditional retrieval: unchanged since that etag
     return jsonify(ev.public(event) if event.get("status") != "cancelled" else
                    {k: v for k, v in event.items() if not k.startswith("_")})
+
+
+def _conference_version() -> int:
+    raw = request.args.get("conferenceDataVersion", "0")
+    if raw not in ("0", "1"):
+        raise ApiError(400, "invalid", "Invalid value for: conferenceDataVersion",
+                       "conferenceDataVersion")
+    return int(raw)
 
 
 def _json_body() -> dict:
@@ -207,36 +222,63 @@ def _json_body() -> dict:
 
 
 @bp.post("/calendars/<path:calendar_id>/events")
-@endpoint("POST /calendar/v3/calendars/{calendarId}/events")
+@endpoint("POST /calendar/v3/calendars/{calendarId}/events", "calendar.v3.Events.Insert")
 def events_insert(calendar_id):
     cal_id = need(WRITE_SCOPES, calendar_id, write=True)
-    return jsonify(ev.public(ev.create(store(), cal_id, g.user, _json_body())))
+    return jsonify(ev.public(ev.create(store(), cal_id, g.user, _json_body(),
+                                       _conference_version())))
 
 
 @bp.post("/calendars/<path:calendar_id>/events/import")
-@endpoint("POST /calendar/v3/calendars/{calendarId}/events/import")
+@endpoint("POST /calendar/v3/calendars/{calendarId}/events/import", "calendar.v3.Events.Import")
 def events_import(calendar_id):
     cal_id = need(WRITE_SCOPES, calendar_id, write=True)
     return jsonify(ev.public(ev.import_(store(), cal_id, g.user, _json_body())))
 
 
 @bp.patch("/calendars/<path:calendar_id>/events/<event_id>")
-@endpoint("PATCH /calendar/v3/calendars/{calendarId}/events/{eventId}")
+@endpoint("PATCH /calendar/v3/calendars/{calendarId}/events/{eventId}", "calendar.v3.Events.Patch")
 def events_patch(calendar_id, event_id):
     cal_id = need(WRITE_SCOPES, calendar_id, write=True)
-    return jsonify(ev.public(ev.patch(store(), cal_id, event_id, _json_body())))
+    return jsonify(ev.public(ev.patch(store(), cal_id, event_id, _json_body(),
+                                      _conference_version(), request.headers.get("If-Match"))))
+
+
+@bp.put("/calendars/<path:calendar_id>/events/<event_id>")
+@endpoint("PUT /calendar/v3/calendars/{calendarId}/events/{eventId}", "calendar.v3.Events.Update")
+def events_update(calendar_id, event_id):
+    cal_id = need(WRITE_SCOPES, calendar_id, write=True)
+    return jsonify(ev.public(ev.patch(store(), cal_id, event_id, _json_body(),
+                                      _conference_version(), request.headers.get("If-Match"),
+                                      replace=True)))
 
 
 @bp.delete("/calendars/<path:calendar_id>/events/<event_id>")
-@endpoint("DELETE /calendar/v3/calendars/{calendarId}/events/{eventId}")
+@endpoint("DELETE /calendar/v3/calendars/{calendarId}/events/{eventId}", "calendar.v3.Events.Delete")
 def events_delete(calendar_id, event_id):
     cal_id = need(WRITE_SCOPES, calendar_id, write=True)
-    ev.delete(store(), cal_id, event_id)
+    ev.delete(store(), cal_id, event_id, request.headers.get("If-Match"))
+    return "", 204
+
+
+@bp.post("/calendars/<path:calendar_id>/events/watch")
+@endpoint("POST /calendar/v3/calendars/{calendarId}/events/watch", "calendar.v3.Events.Watch")
+def events_watch(calendar_id):
+    cal_id = need(READ_SCOPES | {"calendar.events.freebusy"}, calendar_id)
+    uri = f"{request.host_url}calendar/v3/calendars/{calendar_id}/events?alt=json"
+    return jsonify(push.watch(store(), cal_id, g.user, _json_body(), uri))
+
+
+@bp.post("/channels/stop")
+@endpoint("POST /calendar/v3/channels/stop", "calendar.v3.Channels.Stop")
+def channels_stop():
+    need(CHANNEL_SCOPES)
+    push.stop(store(), g.user, _json_body())
     return "", 204
 
 
 @bp.post("/freeBusy")
-@endpoint("POST /calendar/v3/freeBusy")
+@endpoint("POST /calendar/v3/freeBusy", "calendar.v3.Freebusy.Query")
 def freebusy():
     need(FREEBUSY_SCOPES)
     s, body = store(), _json_body()
@@ -261,8 +303,22 @@ def freebusy():
         elif s.role(g.user, cal_id) is None or (own_only and s.role(g.user, cal_id) != "owner"):
             calendars[wanted] = {"errors": [{"domain": "global", "reason": "notFound"}],
                                  "busy": []}
+        elif _take_freebusy_error(s, cal_id):
+            calendars[wanted] = {"errors": [{"domain": "global",
+                                             "reason": _take_freebusy_error(s, cal_id, True)}],
+                                 "busy": []}
         else:
             calendars[wanted] = {"busy": ev.format_busy(ev.busy(s, cal_id, low, high),
                                                         tz_name)}
     return jsonify({"kind": "calendar#freeBusy", "timeMin": format_utc(low),
                     "timeMax": format_utc(high), "calendars": calendars})
+
+
+def _take_freebusy_error(s, cal_id: str, consume: bool = False) -> str | None:
+    """An error injected for one calendar's entry (control API), e.g. internalError."""
+    entry = s.freebusy_errors.get(cal_id)
+    if not entry or entry["remaining"] == 0:
+        return None
+    if consume:
+        entry["remaining"] -= 1
+    return entry["reason"]

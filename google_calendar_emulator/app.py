@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from . import api, control, oauth, ui
 from .state import Store
@@ -22,6 +22,13 @@ def build_app(store: Store) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(ui.bp)
+
+    @app.after_request
+    def _persist(response):
+        # Any call may change lasting state (a listing issues a sync token): keep it on disk.
+        if store.state_file and request.endpoint != "control.health":
+            store.save()
+        return response
 
     @app.errorhandler(404)
     def _not_found(_error):

@@ -7,6 +7,7 @@ import secrets
 
 from flask import Blueprint, current_app, jsonify, request
 
+from . import conference, push
 from . import events as ev
 from .errors import ApiError
 from .errors import body as error_body
@@ -73,10 +74,11 @@ def seed_event(calendar_id):
     with s.lock:
         if calendar_id not in s.calendars:
             return jsonify({"error": "no such calendar"}), 404
+        version = int(request.args.get("conferenceDataVersion", 0))
         if data.get("recurringEventId"):  # an exception of a series
             item = ev.find(s, calendar_id, data["id"], materialize=True)
-            return jsonify(ev.public(ev.patch(s, calendar_id, item["id"], data)))
-        event = ev.create(s, calendar_id, s.calendars[calendar_id]["owner"], data)
+            return jsonify(ev.public(ev.patch(s, calendar_id, item["id"], data, version)))
+        event = ev.create(s, calendar_id, s.calendars[calendar_id]["owner"], data, version)
         return jsonify(ev.public(event))
 
 
@@ -86,6 +88,18 @@ def change_event(calendar_id, event_id):
     with s.lock:
         return jsonify(ev.public(ev.patch(s, calendar_id, event_id,
                                           request.get_json(force=True))))
+
+
+@bp.post("/calendars/<path:calendar_id>/events/<event_id>/respond")
+def respond(calendar_id, event_id):
+    """An attendee answers the invitation, as from their calendar or the invitation mail:
+    ``{"attendee": email, "response": "accepted|declined|tentative|needsAction",
+    "comment"?}``. ``calendar_id`` is the organizer's calendar or the attendee's own."""
+    s, data = store(), request.get_json(force=True)
+    with s.lock:
+        event = ev.respond(s, calendar_id, event_id, data["attendee"], data["response"],
+                           data.get("comment"))
+        return jsonify(ev.public(event))
 
 
 @bp.delete("/calendars/<path:calendar_id>/events/<event_id>")
@@ -135,11 +149,74 @@ def latency():
 
 @bp.post("/clock")
 def clock():
-    """``{"advance_seconds": N}`` moves the emulator's clock forward (tokens, sync tokens)."""
+    """``{"advance_seconds": N}`` moves the emulator's clock forward: access and sync tokens,
+    watch channels and pending conferences follow it at once."""
     s = store()
     with s.lock:
         s.offset += dt.timedelta(seconds=int(request.get_json(force=True)["advance_seconds"]))
+        for channel in s.channels.values():
+            push.live(s, channel)
+        for event in conference.resolve_due(s):
+            ev.touch(s, event)
+            ev.sync_copies(s, event["_calendar"], event)
         return jsonify({"now": s.stamp()})
+
+
+@bp.get("/channels")
+def channels():
+    """Every watch channel with its state: ``stopped``, ``expired``, last message ``number``."""
+    s = store()
+    with s.lock:
+        return jsonify([dict(c, live=push.live(s, c)) for c in s.channels.values()])
+
+
+@bp.get("/push/deliveries")
+def deliveries():
+    """What the dispatcher posted: channel, state, number, address, result (HTTP status or the
+    error's name), newest last."""
+    with store().lock:
+        return jsonify(list(store().deliveries))
+
+
+@bp.post("/push/settings")
+def push_settings():
+    """``{"http_hosts": ["127.0.0.1", "host:port"]}``: the hosts that may receive over plain
+    HTTP (every other address must be HTTPS, as Google requires)."""
+    s, data = store(), request.get_json(force=True)
+    with s.lock:
+        s.push_http_hosts = [str(h) for h in data.get("http_hosts", [])]
+    return jsonify({"http_hosts": s.push_http_hosts})
+
+
+@bp.post("/conferences")
+def conference_mode():
+    """``{"status": "success|pending|failure", "resolve_after_seconds": 2}``: how the next
+    Meet create requests end (pending ones succeed when the emulator's clock passes)."""
+    s, data = store(), request.get_json(force=True)
+    if data.get("status") not in ("success", "pending", "failure"):
+        return jsonify({"error": "status must be success, pending or failure"}), 400
+    with s.lock:
+        s.conference_mode = {"status": data["status"],
+                             "resolve_after_seconds": int(data.get("resolve_after_seconds", 2))}
+    return jsonify(s.conference_mode)
+
+
+@bp.post("/freebusy-errors")
+def freebusy_error():
+    """``{"calendar": id, "reason": "internalError", "times": 1}``: that calendar's entry in
+    the next freeBusy answers carries ``errors`` instead of busy times."""
+    s, data = store(), request.get_json(force=True)
+    with s.lock:
+        s.freebusy_errors[data["calendar"]] = {"reason": data.get("reason", "internalError"),
+                                               "remaining": int(data.get("times", 1))}
+    return jsonify({"ok": True})
+
+
+@bp.delete("/freebusy-errors")
+def clear_freebusy_errors():
+    with store().lock:
+        store().freebusy_errors.clear()
+    return jsonify({"ok": True})
 
 
 @bp.get("/usage")

@@ -1,11 +1,19 @@
 """The emulator's whole state: accounts, OAuth clients and grants, calendars, events, tokens,
-usage counts, faults, latency and a movable clock. One lock guards it all."""
+watch channels, usage counts, faults, latency and a movable clock. One lock guards it all.
+
+With a state directory (``--state-dir``) the lasting part (accounts, clients, grants, tokens,
+calendars, events, sync tokens, channels, the clock) is written to ``state.json`` there after
+every change, atomically, and read back at start: a restarted emulator keeps the demo's
+connections working."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import os
 import secrets
+import tempfile
 import threading
 from collections import Counter
 
@@ -16,6 +24,21 @@ SYNC_TOKEN_TTL_SECONDS = 7 * 24 * 3600  # UNVERIFIED: Google does not publish a 
 BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
 
 
+# What --state-dir keeps (besides grants, clock offset and sync tokens, handled apart).
+PERSISTED = ("seed_name", "users", "calendars", "events", "clients", "access_tokens",
+             "refresh_tokens", "sessions", "seq", "channels")
+
+
+def _encode(value):
+    if isinstance(value, dt.datetime):
+        return {"$dt": value.isoformat()}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _decode(obj: dict):
+    return dt.datetime.fromisoformat(obj["$dt"]) if set(obj) == {"$dt"} else obj
+
+
 def random_id(length: int = 26) -> str:
     """An event id in Google's alphabet (base32hex, lower case)."""
     return "".join(secrets.choice(BASE32HEX) for _ in range(length))
@@ -23,12 +46,23 @@ def random_id(length: int = 26) -> str:
 
 class Store:
     def __init__(self, seed: str = "demo", latency_ms: int = 0,
-                 demo_callbacks: tuple[str, ...] = ()):
+                 demo_callbacks: tuple[str, ...] = (), state_dir: str | None = None,
+                 push_http_hosts: tuple[str, ...] = ()):
         self.lock = threading.RLock()
         self.seed_name = seed
         self.demo_callbacks = list(demo_callbacks)
         self.initial_latency = latency_ms
+        self.initial_push_http_hosts = list(push_http_hosts)
+        self.wakeup = threading.Event()  # the push dispatcher waits on it
+        self.state_file = None  # set after seeding, so the seed cannot overwrite a saved state
         self.reset(seed)
+        if state_dir:
+            os.makedirs(state_dir, mode=0o700, exist_ok=True)
+            self.state_file = os.path.join(state_dir, "state.json")
+            if os.path.exists(self.state_file):
+                self._load()
+            else:
+                self.save()
 
     # ----- lifecycle -----------------------------------------------------------------------
     def reset(self, seed: str | None = None) -> None:
@@ -53,8 +87,17 @@ class Store:
             self.usage: Counter = Counter()
             self.usage_by_user: Counter = Counter()
             self.sync_ttl = SYNC_TOKEN_TTL_SECONDS
+            self.channels: dict[str, dict] = {}        # channel id -> channel (push.py)
+            self.deliveries: list[dict] = []           # what the dispatcher sent, newest last
+            self.changed_calendars: set[str] = set()   # waiting for "exists" messages
+            self.push_http_hosts = list(self.initial_push_http_hosts)
+            self.conference_mode = {"status": "success", "resolve_after_seconds": 2}
+            self.freebusy_errors: dict[str, dict] = {}  # calendar -> {"reason", "remaining"}
+            self.pending_conferences: set[tuple[str, str]] = set()  # (calendar, event id)
             if self.seed_name == "demo":
                 seed_demo(self)
+            self.wakeup.set()
+            self.save()
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC).replace(microsecond=0) + self.offset
@@ -65,6 +108,45 @@ class Store:
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
+
+    def changed(self, calendar_id: str) -> None:
+        """An event of this calendar changed: its watch channels get an "exists" message."""
+        self.changed_calendars.add(calendar_id)
+        self.wakeup.set()
+
+    # ----- persistence -------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the lasting state (temp file + rename) when started with a state directory."""
+        if not self.state_file:
+            return
+        with self.lock:
+            horizon = self.now() - dt.timedelta(seconds=self.sync_ttl)
+            payload = {key: getattr(self, key) for key in PERSISTED}
+            payload.update(
+                grants=sorted(self.grants), offset=self.offset.total_seconds(),
+                sync_tokens={k: v for k, v in self.sync_tokens.items() if v["issued"] > horizon})
+            text = json.dumps(payload, ensure_ascii=False, default=_encode)
+        directory = os.path.dirname(self.state_file)
+        fd, tmp = tempfile.mkstemp(prefix=".gcalemu-", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, self.state_file)
+
+    def _load(self) -> None:
+        with open(self.state_file, encoding="utf-8") as handle:
+            payload = json.load(handle, object_hook=_decode)
+        with self.lock:
+            for key in PERSISTED:
+                if key in payload:
+                    setattr(self, key, payload[key])
+            self.grants = {tuple(g) for g in payload.get("grants", [])}
+            self.offset = dt.timedelta(seconds=payload.get("offset", 0))
+            self.sync_tokens = payload.get("sync_tokens", {})
+            self.pending_conferences = {(c, e["id"]) for c, records in self.events.items()
+                                        for e in records.values() if e.get("_conference_due")}
+            if DEMO_CLIENT_ID in self.clients and self.demo_callbacks:
+                # The command line decides the demo client's redirect URIs, not an old file.
+                self.clients[DEMO_CLIENT_ID]["redirect_uris"] = list(self.demo_callbacks)
 
     # ----- accounts and calendars ------------------------------------------------------------
     def add_user(self, email: str, name: str, password: str, time_zone: str = "Asia/Tokyo"):

@@ -28,7 +28,7 @@ import requests
 
 from google_calendar_emulator.seed import DEMO_PASSWORD
 from scripts.services import free_port
-from tests.fixtures_emulator import stop_process, wait_until_healthy
+from tests.fixtures_emulator import PinnedSession, stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "https://apo.example/member/calendar/google/callback"
@@ -43,13 +43,14 @@ def query_of(url: str) -> dict:
 
 
 class GcalEmulator:
-    def __init__(self, process, url: str, log_path: str):
+    def __init__(self, process, url: str, log_path: str, cert_path: str | None = None):
         self.process, self.url, self.log_path = process, url, log_path
+        self.cert_path = cert_path  # the --https certificate (None over HTTP)
         self.http = self.new_session()
 
-    @staticmethod
-    def new_session() -> requests.Session:
-        session = requests.Session()
+    def new_session(self) -> requests.Session:
+        """A session that trusts this emulator's certificate whatever the environment says."""
+        session = PinnedSession(self.cert_path or True)
         session.trust_env = False
         return session
 
@@ -130,25 +131,45 @@ class GcalEmulator:
         stop_process(self.process)
 
 
-def start_gcal_emulator(*extra_args: str, timeout: float = 20.0) -> GcalEmulator:
+def start_gcal_emulator(*extra_args: str, timeout: float = 20.0,
+                        port: int | None = None) -> GcalEmulator:
     log = tempfile.NamedTemporaryFile(prefix="gcalemu-", suffix=".log", delete=False)
-    args = [sys.executable, "-m", "google_calendar_emulator", "--port", str(free_port()),
+    args = [sys.executable, "-m", "google_calendar_emulator", "--port", str(port or free_port()),
             *extra_args]
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     line = process.stdout.readline()
     if not line.startswith("url: "):
         process.kill()
         raise RuntimeError(f"Google emulator did not start; see {log.name}")
-    server = GcalEmulator(process, line.strip()[5:], log.name)
+    cert = process.stdout.readline().strip()[6:] if "--https" in extra_args else None
+    server = GcalEmulator(process, line.strip()[5:], log.name, cert)
     deadline = time.monotonic() + timeout
     return wait_until_healthy(server, deadline)
 
 
+# Push notifications go to receivers the tests run on loopback over plain HTTP.
+PUSH_TEST_HOSTS = ("--push-http-hosts", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def gcal_server():
-    server = start_gcal_emulator("--seed", "demo")
+    server = start_gcal_emulator("--seed", "demo", *PUSH_TEST_HOSTS)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcal_https_server():
+    """The emulator over HTTPS with its own self-signed certificate (``.cert_path``)."""
+    server = start_gcal_emulator("--seed", "demo", "--https", *PUSH_TEST_HOSTS)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcal_https(gcal_https_server):
+    gcal_https_server.reset()
+    return gcal_https_server
 
 
 @pytest.fixture

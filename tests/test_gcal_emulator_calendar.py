@@ -44,14 +44,37 @@ def test_calendar_list_has_primary_and_secondary_with_access_roles(gcal, api):
     assert [i["id"] for i in owned] == [SUZUKI]
 
 
-def test_missing_token_is_401_auth_error(gcal):
+def test_missing_token_is_401_login_required_in_the_current_wording(gcal):
     answer = gcal.http.get(gcal.cal(EVENTS))
+    assert error_of(answer) == (401, "required")
+    body = answer.json()["error"]
+    assert body["status"] == "UNAUTHENTICATED"
+    assert body["message"].startswith("Request is missing required authentication credential")
+    assert body["errors"][0] == {"domain": "global", "reason": "required",
+                                 "message": "Login Required.", "locationType": "header",
+                                 "location": "Authorization"}
+
+
+def test_refused_token_is_401_auth_error_in_the_current_wording(gcal):
+    answer = gcal.http.get(gcal.cal(EVENTS), headers={"Authorization": "Bearer ya29.nope"})
     assert error_of(answer) == (401, "authError")
+    body = answer.json()["error"]
+    assert body["status"] == "UNAUTHENTICATED" and body["errors"][0]["message"] == (
+        "Invalid Credentials")
+    assert body["message"].startswith("Request had invalid authentication credentials.")
+    assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
 
 
 def test_scope_without_event_access_is_403_insufficient_permissions(gcal):
     api = gcal.api(SATO, scope=AUTH + "calendar.freebusy")
-    assert error_of(api.get(gcal.cal(EVENTS))) == (403, "insufficientPermissions")
+    answer = api.get(gcal.cal(EVENTS))
+    assert error_of(answer) == (403, "insufficientPermissions")
+    body = answer.json()["error"]
+    assert body["status"] == "PERMISSION_DENIED"
+    assert body["message"] == "Request had insufficient authentication scopes."
+    assert body["details"][0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+    assert body["details"][0]["metadata"]["method"] == "calendar.v3.Events.List"
+    assert 'error="insufficient_scope"' in answer.headers["WWW-Authenticate"]
 
 
 def test_events_owned_scope_cannot_read_a_colleagues_calendar(gcal, api):
