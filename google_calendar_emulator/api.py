@@ -254,7 +254,8 @@ def events_update(calendar_id, event_id):
 
 
 @bp.delete("/calendars/<path:calendar_id>/events/<event_id>")
-@endpoint("DELETE /calendar/v3/calendars/{calendarId}/events/{eventId}", "calendar.v3.Events.Delete")
+@endpoint("DELETE /calendar/v3/calendars/{calendarId}/events/{eventId}",
+          "calendar.v3.Events.Delete")
 def events_delete(calendar_id, event_id):
     cal_id = need(WRITE_SCOPES, calendar_id, write=True)
     ev.delete(store(), cal_id, event_id, request.headers.get("If-Match"))

@@ -50,13 +50,23 @@ def agenda():
         if user is None:
             return render_template("agenda.html", user=None, rows=[]), 401
         tz_name = store.calendars[user]["timeZone"]
-        low = store.now() - dt.timedelta(days=1)
+        start = _start_day(request.args.get("start"))
+        low = store.now() - dt.timedelta(days=1) if start is None else dt.datetime.combine(
+            start, dt.time(), zone(tz_name))
         items = ev.full_list(store, user, {"singleEvents": True, "timeMin": low,
                                            "timeMax": low + dt.timedelta(days=120),
                                            "orderBy": "startTime"})
         rows = [_row(item, user, tz_name) for item in items]
     return render_template("agenda.html", user=user, rows=rows, tz=tz_name, answers=ANSWERS,
-                           token=_form_token(cookie))
+                           token=_form_token(cookie), start=start.isoformat() if start else "")
+
+
+def _start_day(value: str | None) -> dt.date | None:
+    """``?start=YYYY-MM-DD`` shows the agenda from that day (default: from yesterday)."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 @bp.post("/calendar/r/respond")
@@ -76,4 +86,5 @@ def respond():
             return render_template("error.html", status=error.code, error=error.reason,
                                    detail=error.message), error.code
         store.save()
-    return redirect("/calendar/r", 303)
+    start = _start_day(request.form.get("start"))
+    return redirect("/calendar/r" + (f"?start={start.isoformat()}" if start else ""), 303)

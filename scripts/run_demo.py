@@ -193,9 +193,7 @@ class Demo:
             "--data", os.path.join(self.instance_dir, "emulator.json"),
             "--demo-callback", self.callback_url])
         wait_for_port(self.instance_port)
-        self._spawn("google", [
-            PY, "-m", "google_calendar_emulator", "--port", str(self.google_port),
-            "--seed", "demo", "--demo-callback", self.base_url + "/calendar/google/callback"])
+        self._spawn("google", self.google_command())
         wait_for_port(self.google_port)
         self._spawn("graph-emulator", [
             PY, "-m", "graph_emulator", "--login-port", str(self.ms_ports[0]),
@@ -214,6 +212,14 @@ class Demo:
             "--workers", str(self.web_workers), "--threads", "4", "--access-logfile", "-"])
         self._spawn("worker", [PY, "worker.py"])
         wait_for_port(self.port, timeout=30)
+
+    def google_command(self) -> list[str]:
+        """The Google emulator keeps its state (tokens, events, watch channels) in the instance
+        directory, so a restart keeps the members' Google connections working."""
+        return [PY, "-m", "google_calendar_emulator", "--port", str(self.google_port),
+                "--seed", "demo", "--state-dir", os.path.join(self.instance_dir, "google"),
+                "--push-http-hosts", "127.0.0.1,localhost",
+                "--demo-callback", self.base_url + "/calendar/google/callback"]
 
     def exited(self) -> tuple[str, int] | None:
         """(name, exit code) of the first child that stopped, else None."""

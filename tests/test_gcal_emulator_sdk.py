@@ -17,9 +17,9 @@ import google.auth.transport.requests
 import google_auth_httplib2
 import httplib2
 import pytest
+from google_auth_oauthlib.flow import Flow
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from tests.fixtures_gcal_emulator import AUTH, CALLBACK

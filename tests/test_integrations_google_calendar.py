@@ -187,6 +187,26 @@ def test_K2_sync_expands_series_exceptions_all_day_zones_and_skips_free(gcal, co
     assert result.full and result.state["sync_token"]
 
 
+def test_K9_an_invitation_the_member_declined_does_not_block(gcal, connected):
+    """The emulator puts tanaka's invitation on sato's calendar with sato's own attendee
+    entry (self, responseStatus): declined it frees the time, needsAction and accepted
+    block; free/busy agrees."""
+    invitation = gcal.seed_event(TANAKA, **timed("07", "10:00", "11:00",
+                                                 attendees=[{"email": SATO}]))
+    provider = provider_for(gcal, connected)
+    first = provider.sync(SATO, {}, WINDOW)
+    busy = ((datetime(2026, 12, 7, 1, tzinfo=UTC), datetime(2026, 12, 7, 2, tzinfo=UTC)),)
+    assert _busy(first) == {invitation["id"]: busy}  # not answered yet: blocks
+    gcal.control("POST", f"calendars/{SATO}/events/{invitation['id']}/respond",
+                 {"attendee": SATO, "response": "declined"})
+    declined = provider.sync(SATO, first.state, WINDOW)
+    assert _busy(declined) == {invitation["id"]: ()}
+    assert provider.busy(SATO, WINDOW) == []
+    gcal.control("POST", f"calendars/{TANAKA}/events/{invitation['id']}/respond",
+                 {"attendee": SATO, "response": "accepted"})
+    assert _busy(provider.sync(SATO, declined.state, WINDOW)) == {invitation["id"]: busy}
+
+
 def test_K3_unchanged_calendar_costs_one_call_per_refresh(gcal, connected):
     gcal.seed_event(SATO, **timed("01", "10:00", "11:00"))
     provider = provider_for(gcal, connected)
