@@ -422,3 +422,98 @@ def test_open_ended_series_expand_two_years_ahead_without_time_max(gcal, api):
     items = api.get(gcal.cal(EVENTS), params={"singleEvents": "true",
                                               "maxResults": 2500}).json()["items"]
     assert 728 <= len(items) <= 732
+
+
+# ----- fields Google sets, conditional reads, conferences, channel requests -------------------
+def test_organizer_of_a_secondary_calendar_is_the_calendar_with_its_name(gcal, api):
+    created = api.post(gcal.cal(f"calendars/{TEAM}/events"),
+                       json=timed("2030-05-01", "10:00", "11:00")).json()
+    assert created["organizer"] == {"email": TEAM, "displayName": "営業チーム", "self": True}
+    assert created["creator"] == {"email": SATO}  # sato is not the team calendar
+    entry = {i["id"]: i for i in api.get(gcal.cal("users/me/calendarList")).json()["items"]}
+    assert entry[TEAM]["conferenceProperties"] == {
+        "allowedConferenceSolutionTypes": ["hangoutsMeet"]}
+
+
+def test_attendee_without_or_with_a_malformed_email_is_400(gcal, api):
+    for attendee, reason in (({"displayName": "名無し"}, "required"),
+                             ({"email": "not an address"}, "invalid")):
+        answer = api.post(gcal.cal(EVENTS), json=timed("2030-05-02", "10:00", "11:00",
+                                                       attendees=[attendee]))
+        assert error_of(answer) == (400, reason)
+    many = [{"method": "popup", "minutes": n} for n in range(6)]
+    answer = api.post(gcal.cal(EVENTS), json=timed("2030-05-02", "10:00", "11:00", reminders={
+        "useDefault": False, "overrides": many}))
+    assert error_of(answer) == (400, "tooManyReminders")
+
+
+def test_if_none_match_with_the_current_etag_is_304(gcal, api):
+    created = api.post(gcal.cal(EVENTS), json=timed("2030-05-03", "10:00", "11:00")).json()
+    path = gcal.cal(f"{EVENTS}/{created['id']}")
+    assert api.get(path, headers={"If-None-Match": created["etag"]}).status_code == 304
+    api.patch(path, json={"summary": "変更"})
+    assert api.get(path, headers={"If-None-Match": created["etag"]}).status_code == 200
+
+
+def test_invitees_personal_fields_change_only_their_copy(gcal, api):
+    created = gcal.seed_event(SATO, **timed("2030-05-04", "10:00", "11:00",
+                                            attendees=[{"email": SUZUKI}]))
+    suzuki = gcal.api(SUZUKI)
+    path = f"{EVENTS}/{created['id']}"
+    mine = suzuki.patch(gcal.cal(path), json={"transparency": "transparent", "reminders": {
+        "useDefault": False, "overrides": [{"method": "email", "minutes": 30}]}}).json()
+    assert mine["transparency"] == "transparent" and not mine["reminders"]["useDefault"]
+    organizer = api.get(gcal.cal(path)).json()
+    assert "transparency" not in organizer and organizer["reminders"] == {"useDefault": True}
+    gcal.control("PATCH", f"calendars/{SATO}/events/{created['id']}", {"summary": "移動"})
+    kept = suzuki.get(gcal.cal(path)).json()
+    assert kept["summary"] == "移動" and kept["transparency"] == "transparent"
+
+
+MEET = {"createRequest": {"requestId": "r-1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+
+
+def test_conference_removed_dropped_copied_refused_and_failed(gcal, api):
+    created = api.post(gcal.cal(EVENTS), params={"conferenceDataVersion": 1}, json=timed(
+        "2030-05-05", "10:00", "11:00", conferenceData=MEET)).json()
+    path = gcal.cal(f"{EVENTS}/{created['id']}")
+    removed = api.patch(path, params={"conferenceDataVersion": 1},
+                        json={"conferenceData": None}).json()
+    assert "conferenceData" not in removed and "hangoutLink" not in removed
+    copied = api.patch(path, params={"conferenceDataVersion": 1}, json={
+        "conferenceData": created["conferenceData"]}).json()
+    assert copied["hangoutLink"] == created["hangoutLink"]
+    dropped = api.put(path, params={"conferenceDataVersion": 1},
+                      json=timed("2030-05-05", "10:00", "11:00")).json()
+    assert "conferenceData" not in dropped
+    refused = api.post(gcal.cal(EVENTS), params={"conferenceDataVersion": 1}, json=timed(
+        "2030-05-05", "12:00", "13:00", conferenceData={"createRequest": {
+            "requestId": "r-2", "conferenceSolutionKey": {"type": "eventHangout"}}}))
+    assert error_of(refused) == (400, "invalid")
+    assert error_of(api.post(gcal.cal(EVENTS), params={"conferenceDataVersion": 2},
+                             json=timed("2030-05-05", "12:00", "13:00"))) == (400, "invalid")
+    gcal.control("POST", "conferences", {"status": "failure"})
+    failed = api.post(gcal.cal(EVENTS), params={"conferenceDataVersion": 1}, json=timed(
+        "2030-05-05", "14:00", "15:00", conferenceData=MEET)).json()
+    assert failed["conferenceData"] == {"createRequest": dict(
+        MEET["createRequest"], status={"statusCode": "failure"})}
+    assert "hangoutLink" not in failed
+
+
+def test_watch_request_checks_and_an_earlier_expiration(gcal, api):
+    base = {"id": "c1", "type": "web_hook", "address": "https://apo.example/hook"}
+    watch = gcal.cal(f"{EVENTS}/watch")
+    assert error_of(api.post(watch, json=dict(base, id=""))) == (400, "required")
+    assert error_of(api.post(watch, json=dict(base, id="x" * 65))) == (400, "invalid")
+    assert error_of(api.post(watch, json=dict(base, type="email"))) == (400, "invalid")
+    soon = int(time.time() * 1000) + 120_000
+    channel = api.post(watch, json=dict(base, expiration=str(soon))).json()
+    assert abs(int(channel["expiration"]) - soon) < 5_000  # asked earlier than the default
+    stop = gcal.cal("channels/stop")
+    assert error_of(api.post(stop, json={"id": "c1", "resourceId": "wrong"})) == (404,
+                                                                                  "notFound")
+    other = gcal.api(SUZUKI)
+    assert error_of(other.post(stop, json={"id": "c1", "resourceId": channel["resourceId"]})) \
+        == (404, "notFound")
+    assert api.post(stop, json={"id": "c1", "resourceId": channel["resourceId"]}).status_code \
+        == 204

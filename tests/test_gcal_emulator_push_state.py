@@ -69,6 +69,7 @@ def test_K8_changes_from_the_control_api_notify_every_channel_on_that_calendar(g
                if m["x-goog-channel-id"] == "one"]
     assert numbers == sorted(numbers) and numbers[0] > 1  # increasing, after sync's 1
     assert "x-goog-channel-token" not in exists[0]  # no token asked, none sent
+    assert exists[0]["user-agent"].startswith("APIs-Google")
 
 
 def test_K8_an_answer_on_the_calendar_page_notifies_the_organizers_channel(gcal, receiver):
