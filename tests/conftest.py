@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures_radicale",
     "tests.fixtures_graph",
     "tests.fixtures_mail",
+    "tests.fixtures_zoom",
 ]
 
 _TOKEN_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -37,6 +37,8 @@ class RunningDemo:
         self.login_url = demo.login_url
         self.instance_url = demo.instance_url
         self.mail_url = demo.mail_url
+        self.zoom_url = demo.zoom_url
+        self.instance_dir = Path(demo.instance_dir)
         self.log_dir = Path(demo.log_dir)
         self.http = requests.Session()
         self.http.trust_env = False
@@ -75,7 +77,7 @@ def demo_fixture(name: str = "demo"):
         environ = {k: v for k, v in os.environ.items() if k not in _DROPPED}
         runner = Demo(str(instance), port=free_port(), login_port=free_port(),
                       instance_port=free_port(), google_port=free_port(), environ=environ,
-                      smtp_port=free_port(), mail_web_port=free_port(),
+                      smtp_port=free_port(), mail_web_port=free_port(), zoom_port=free_port(),
                       log_dir=str(instance / "logs"))
         with runner:
             yield RunningDemo(runner)

@@ -1,11 +1,16 @@
-"""A real Radicale CalDAV server for the calendar tests (K1-K6), started once per session.
+"""Real CalDAV servers for the calendar tests (K1-K6), each started once per session.
 
 - ``radicale`` (session): a ``RadicaleServer`` (scripts/radicale_server.py) on a free loopback
   port with htpasswd accounts in a temp directory; ``.make_calendar()``, ``.put()``,
   ``.get()``, ``.delete()``, ``.list_hrefs()``, ``.add_user()``.
+- ``xandikos`` (session): a ``XandikosServer`` (scripts/xandikos_server.py), the second,
+  independent implementation, behind the small Basic-auth proxy that file describes; same
+  methods.
+- ``caldav_server``: Radicale, then Xandikos: every test that uses it (or ``caldav_account``)
+  runs once against each, so the client is held to what both servers do.
 - ``caldav_account`` (function): a fresh user with its own password and one calendar, so tests
   never see each other's events.
-- ``caldav_app``: the app configured to accept the server's http origin (X3 test host).
+- ``caldav_app``: the app configured to accept both servers' http origins (X3 test hosts).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from dataclasses import dataclass
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts"))
+from dav_accounts import DavAccounts  # noqa: E402
 from radicale_server import RadicaleServer  # noqa: E402
+from xandikos_server import XandikosServer  # noqa: E402
 
 _accounts = itertools.count(1)
 
@@ -31,9 +38,22 @@ def radicale(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def xandikos(tmp_path_factory):
+    """The running Xandikos server and its auth proxy (stopped at the end of the session)."""
+    server = XandikosServer(str(tmp_path_factory.mktemp("xandikos")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def caldav_server(request) -> DavAccounts:
+    return request.getfixturevalue(request.param)
+
+
 @dataclass
 class CalDAVAccount:
-    server: RadicaleServer
+    server: DavAccounts
     user: str
     password: str
     calendar_url: str
@@ -46,18 +66,20 @@ class CalDAVAccount:
 
 
 @pytest.fixture
-def caldav_account(radicale) -> CalDAVAccount:
-    """A new Radicale user with one empty calendar named 仕事."""
+def caldav_account(caldav_server) -> CalDAVAccount:
+    """A new user of the server with one empty calendar named 仕事."""
     user = f"user{os.getpid()}x{next(_accounts)}"
     password = f"pw-{user}"
-    radicale.add_user(user, password)
-    return CalDAVAccount(radicale, user, password, radicale.make_calendar(user, "work", "仕事"))
+    caldav_server.add_user(user, password)
+    return CalDAVAccount(caldav_server, user, password,
+                         caldav_server.make_calendar(user, "work", "仕事"))
 
 
 @pytest.fixture
-def caldav_app(app, radicale):
-    """The app fixture with the local Radicale origin allowed over http (X3 test host)."""
-    app.config["CALDAV_TEST_HOSTS"] = (radicale.origin,)
+def caldav_app(app, radicale, xandikos):
+    """The app fixture with the local CalDAV servers' origins allowed over http (X3 test
+    hosts)."""
+    app.config["CALDAV_TEST_HOSTS"] = (radicale.origin, xandikos.origin)
     app.config["ICAL_UID_DOMAIN"] = "apo.test"
     return app
 

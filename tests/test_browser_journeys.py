@@ -437,3 +437,19 @@ def _page_id_from_list(page) -> int:
     page.goto(page.url.split("/admin")[0] + "/admin/pages")
     href = page.locator("a", has_text="製品デモのご予約").first.get_attribute("href")
     return int(re.search(r"/admin/pages/(\d+)", href).group(1))
+
+
+def test_g_make_run_serves_the_zoom_emulator_with_its_state_in_the_instance_directory(demo):
+    """`make run` starts the Zoom stand-in with the demo app registered for Apo's callback and
+    its state in the instance directory, so a restart keeps the members' Zoom connections."""
+    import json
+
+    from zoom_emulator.seed import DEMO_CLIENT_ID as ZOOM_CLIENT_ID
+
+    assert demo.http.get(demo.zoom_url + "/__emulator__/health", timeout=10).status_code == 200
+    assert demo.http.get(demo.zoom_url + "/meeting", timeout=10).status_code == 200
+    state = json.loads((demo.instance_dir / "zoom" / "zoom.json").read_text())
+    assert state["apps"][ZOOM_CLIENT_ID]["redirect_uris"] == [
+        demo.url + "/meetings/zoom/callback"]
+    assert {"sato@example.com", "suzuki@example.com", "tanaka@example.com"} <= set(
+        state["users"])

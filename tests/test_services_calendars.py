@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.factories import make_public_page
 from tests.fixtures_radicale import vevent
 from webapp.extensions import db
-from webapp.jobs_calendars import options, write_booking_to_calendars
+from webapp.jobs.calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
 from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
@@ -271,3 +271,50 @@ def test_K1_C8_rotate_keys_reencrypts_calendar_credentials_and_the_old_key_can_g
     db.session.expire_all()
     assert connection.credentials_enc != before
     assert synced(connection).error is None and connection.status == "ok"
+
+
+def test_K4_each_servers_uid_conflict_refusal_is_recognised_by_its_body(caldav_account):
+    """Both real servers refuse a second resource with a UID the calendar holds (RFC 4791
+    5.3.2.1), each in its own way (Radicale 409, Xandikos 412, neither names the href): the
+    client reads the precondition from the body, so both lead to the UID look-up."""
+    import requests
+
+    from webapp.integrations.caldav.dav_xml import uid_conflict_href
+
+    ics = vevent("dup@apo.test", "20300605T020000Z", "20300605T030000Z")
+    caldav_account.put_event("first.ics", ics)
+    answer = requests.put(caldav_account.calendar_url + "second.ics", data=ics.encode(),
+                          auth=(caldav_account.user, caldav_account.password), timeout=10,
+                          headers={"Content-Type": "text/calendar; charset=utf-8"})
+    assert answer.status_code in (403, 409, 412)
+    assert uid_conflict_href(answer) == ""
+    assert caldav_account.server.list_hrefs(caldav_account.user,
+                                            caldav_account.calendar_url) == ["first.ics"]
+
+
+ERROR_BODY = ('<?xml version="1.0"?><d:error xmlns:d="DAV:" '
+              'xmlns:c="urn:ietf:params:xml:ns:caldav">{inner}</d:error>')
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (412, ERROR_BODY.format(inner="<c:no-uid-conflict/>"), ""),  # Xandikos
+    (409, ERROR_BODY.format(inner="<c:no-uid-conflict/>"), ""),  # Radicale
+    (400, ERROR_BODY.format(inner="<c:no-uid-conflict><d:href>/cal/a.ics</d:href>"
+                                  "</c:no-uid-conflict>"), "/cal/a.ics"),  # Nextcloud
+    (403, ERROR_BODY.format(inner="<c:no-uid-conflict><d:href> b.ics </d:href>"
+                                  "</c:no-uid-conflict>"), "b.ics"),  # the RFC's example
+    (409, "no-uid-conflict <broken", ""),  # named, unreadable: look the UID up
+    (412, ERROR_BODY.format(inner="<d:responsedescription>no-uid-conflict?"
+                                  "</d:responsedescription>"), None),  # only words
+    (412, ERROR_BODY.format(inner="<d:no-uid-conflict/>"), None),  # wrong namespace
+    (201, ERROR_BODY.format(inner="<c:no-uid-conflict/>"), None),  # not a refusal
+    (412, ERROR_BODY.format(inner="<c:supported-calendar-data/>"), None),
+])
+def test_K4_no_uid_conflict_is_known_by_its_body_whatever_the_status(status, body, expected):
+    import requests
+
+    from webapp.integrations.caldav.dav_xml import uid_conflict_href
+
+    response = requests.Response()
+    response.status_code, response._content = status, body.encode()
+    assert uid_conflict_href(response) == expected

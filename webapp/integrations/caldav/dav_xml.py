@@ -40,15 +40,22 @@ UID_QUERY = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def uid_conflict_href(response) -> str | None:
-    """For a no-uid-conflict refusal (403 or 409): the existing resource's href, or "" when
-    the server does not name it. None for any other answer."""
-    if response.status_code not in (403, 409) or b"no-uid-conflict" not in response.content:
+    """For a refusal carrying the no-uid-conflict precondition (RFC 4791 5.3.2.1): the existing
+    resource's href, or "" when the server does not name it. None for any other answer.
+
+    Known by its body, whatever the status: the RFC's examples answer 403 or 409, Xandikos
+    answers 412 without an href, Radicale without an href, and Nextcloud answered a plain 400.
+    """
+    if response.status_code < 400 or b"no-uid-conflict" not in response.content:
         return None
     try:
         root = ElementTree.fromstring(response.content)
     except ElementTree.ParseError:
-        return ""
-    href = root.findtext("c:no-uid-conflict/d:href", None, NS)
+        return ""  # the precondition's name in a broken body: look the UID up instead
+    condition = root.find("c:no-uid-conflict", NS)
+    if root.tag != "{DAV:}error" or condition is None:
+        return None  # the words elsewhere (a description, another element) are no refusal
+    href = condition.findtext("d:href", None, NS)
     return href.strip() if href else ""
 
 
