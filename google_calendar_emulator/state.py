@@ -126,11 +126,11 @@ class Store:
                 grants=sorted(self.grants), offset=self.offset.total_seconds(),
                 sync_tokens={k: v for k, v in self.sync_tokens.items() if v["issued"] > horizon})
             text = json.dumps(payload, ensure_ascii=False, default=_encode)
-        directory = os.path.dirname(self.state_file)
-        fd, tmp = tempfile.mkstemp(prefix=".gcalemu-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, self.state_file)
+            # Written under the lock too: an older snapshot must never replace a newer one.
+            fd, tmp = tempfile.mkstemp(prefix=".gcalemu-", dir=os.path.dirname(self.state_file))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, self.state_file)
 
     def _load(self) -> None:
         with open(self.state_file, encoding="utf-8") as handle:
