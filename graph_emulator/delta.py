@@ -44,6 +44,7 @@ def take_page(tenant: Tenant, round_: dict, page_size: int) -> tuple[list, str |
 
 def finish_round(tenant: Tenant, round_: dict) -> str:
     token = secrets.token_urlsafe(24)
+    tenant.touch()
     tenant.delta_tokens[token] = {key: round_[key] for key in
                                   ("user_id", "calendar_id", "start", "end", "snapshot")}
     tenant.delta_tokens[token]["issued_at"] = tenant.now()

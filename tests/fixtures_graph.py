@@ -4,6 +4,9 @@ Loaded by ``tests/conftest.py`` (``pytest_plugins``):
 
 - ``graph_server`` (session): ``python -m graph_emulator --seed demo`` on free ports.
 - ``graph`` (function): the same, reset to the demo seed before the test.
+- ``graph_https_server`` (session) / ``graph_https`` (function, reset): the same over
+  HTTPS with its self-signed certificate (``.cert_path``; sessions from ``.new_session()``
+  trust it whatever REQUESTS_CA_BUNDLE says).
 
 Both are a ``GraphEmulator`` with ``.login_url``, ``.graph_url``, ``.control()``,
 ``.reset()``, ``.seed_event()``, ``.usage()``, ``.authorize()`` (plays the browser through
@@ -29,15 +32,17 @@ import requests
 
 from graph_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
 from scripts.services import free_port
-from tests.fixtures_emulator import stop_process, wait_until_healthy
+from tests.fixtures_emulator import PinnedSession, stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "http://127.0.0.1:9/callback"
 SCOPES = "offline_access User.Read Calendars.ReadWrite"
 SATO = "sato@example.com"
 SUZUKI = "suzuki@example.com"
+TANAKA = "tanaka@example.com"
 __all__ = ["CALLBACK", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "SATO", "SCOPES", "SUZUKI",
-           "GraphEmulator", "graph", "graph_server", "start_graph_emulator"]
+           "TANAKA", "GraphEmulator", "graph", "graph_https", "graph_https_server",
+           "graph_server", "start_graph_emulator"]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -47,16 +52,19 @@ def pkce_pair() -> tuple[str, str]:
 
 
 class GraphEmulator:
-    def __init__(self, process, login_url: str, graph_url: str, log_path: str):
+    def __init__(self, process, login_url: str, graph_url: str, log_path: str,
+                 cert_path: str | None = None):
         self.process = process
         self.login_url = login_url
         self.graph_url = graph_url
         self.log_path = log_path
+        self.cert_path = cert_path
         self.http = self.new_session()
 
-    @staticmethod
-    def new_session() -> requests.Session:
-        session = requests.Session()
+    def new_session(self) -> requests.Session:
+        """No proxies from the environment; over HTTPS, the emulator's certificate pinned
+        (REQUESTS_CA_BUNDLE would otherwise replace ``Session.verify``)."""
+        session = PinnedSession(self.cert_path or True)
         session.trust_env = False
         return session
 
@@ -140,20 +148,24 @@ class GraphEmulator:
         stop_process(self.process)
 
 
-def start_graph_emulator(*extra_args: str, timeout: float = 20.0) -> GraphEmulator:
+def start_graph_emulator(*extra_args: str, timeout: float = 20.0, https: bool = False,
+                         ports: tuple[int, int] | None = None) -> GraphEmulator:
     log = tempfile.NamedTemporaryFile(prefix="graphemu-", suffix=".log", delete=False)
-    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(free_port()),
-            "--graph-port", str(free_port()), "--demo-callback", CALLBACK, *extra_args]
+    login_port, graph_port = ports or (free_port(), free_port())
+    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(login_port),
+            "--graph-port", str(graph_port), "--demo-callback", CALLBACK, *extra_args]
+    if https:
+        args.append("--https")
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     urls: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    while len(urls) < 2:
+    while len(urls) < (3 if https else 2):
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"graph emulator exited early; see {log.name}")
         key, _, value = line.strip().partition(": ")
         urls[key] = value
-    server = GraphEmulator(process, urls["login"], urls["graph"], log.name)
+    server = GraphEmulator(process, urls["login"], urls["graph"], log.name, urls.get("cert"))
     return wait_until_healthy(server, deadline)
 
 
@@ -168,3 +180,16 @@ def graph_server():
 def graph(graph_server):
     graph_server.reset()
     return graph_server
+
+
+@pytest.fixture(scope="session")
+def graph_https_server():
+    server = start_graph_emulator("--seed", "demo", https=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph_https(graph_https_server):
+    graph_https_server.reset()
+    return graph_https_server
