@@ -82,6 +82,7 @@ def queue(tenant: Tenant, sub: dict, url: str, notification: dict, kind: str) ->
         return
     notifier.pending.append({"url": url, "notification": notification, "kind": kind,
                              "subscriptionId": sub["id"], "first": tenant.now(),
+                             "generation": tenant.generation,
                              "due": tenant.now(), "attempts": 0})
     notifier.wake.set()
 
@@ -148,6 +149,8 @@ class Notifier:
         ok = status is not None and 200 <= status < 300
         now = t.now()
         for item in items:
+            if item["generation"] != t.generation:
+                continue  # sent before a reset: forgotten with the rest
             item["attempts"] += 1
             t.deliveries.append({"url": url, "kind": item["kind"],
                                  "subscriptionId": item["subscriptionId"],

@@ -59,6 +59,8 @@ class Tenant:
         if seed_name not in ("demo", "empty"):
             raise ValueError(f"unknown seed {seed_name!r}")
         with self.lock:
+            # Deliveries in flight from before a reset are not recorded after it.
+            self.generation = getattr(self, "generation", 0) + 1
             self.seed_name = seed_name
             self.clock_offset = 0.0
             self.users: dict[str, dict] = {}

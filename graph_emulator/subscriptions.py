@@ -169,16 +169,21 @@ def create_subscription():
 
 def _mine(subscription_id: str):
     sub = tenant().subscriptions.get(subscription_id)
-    if sub is None or sub["userId"] != g.user_id or sub["applicationId"] != g.client_id:
+    if sub is None or not _active_and_mine(sub):
         return None
     return sub
+
+
+def _active_and_mine(sub: dict) -> bool:
+    """An expired subscription is gone even before the notifier thread removes it."""
+    return sub["userId"] == g.user_id and sub["applicationId"] == g.client_id and \
+        sub["expires"] > tenant().now()
 
 
 @bp.get("/subscriptions")
 @graph_call(READ)
 def list_subscriptions():
-    found = [render(s) for s in tenant().subscriptions.values()
-             if s["userId"] == g.user_id and s["applicationId"] == g.client_id]
+    found = [render(s) for s in tenant().subscriptions.values() if _active_and_mine(s)]
     return json_response({"@odata.context": _context("subscriptions"), "value": found})
 
 
@@ -226,7 +231,9 @@ def reauthorize_subscription(subscription_id):
     sub = _mine(subscription_id)
     if sub is None:
         return graph_error(404, "ResourceNotFound", NOT_FOUND)
-    sub.pop("reauthorizationSentAt", None)
+    # Reauthorizing does not extend the subscription: the next challenge comes a full
+    # interval later if it is still close to expiry.
+    sub["reauthorizationSentAt"] = tenant().now()
     tenant().touch()
     return _no_content()
 

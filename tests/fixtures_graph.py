@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
+import json
 import re
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from html import unescape
 from pathlib import Path
@@ -41,6 +44,7 @@ SATO = "sato@example.com"
 SUZUKI = "suzuki@example.com"
 TANAKA = "tanaka@example.com"
 __all__ = ["CALLBACK", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "SATO", "SCOPES", "SUZUKI",
+           "WebhookReceiver", "webhook",
            "TANAKA", "GraphEmulator", "graph", "graph_https", "graph_https_server",
            "graph_server", "start_graph_emulator"]
 
@@ -193,3 +197,82 @@ def graph_https_server():
 def graph_https(graph_https_server):
     graph_https_server.reset()
     return graph_https_server
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint standing in for an app's notificationUrl.
+
+    It answers Graph's validation handshake (the decoded ``validationToken`` echoed as
+    text/plain, 200) unless ``mode`` says otherwise, records every notification POST
+    (``received``) and answers them with ``status`` (202 by default), or with
+    ``path_status[path]`` for that path.
+    """
+
+    def __init__(self):
+        receiver = self
+        self.received: list[dict] = []
+        self.validations: list[str] = []
+        self.mode = "echo"          # echo | wrong | error
+        self.status = 202
+        self.path_status: dict[str, int] = {}
+        self.arrived = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                query = parse_qs(urlsplit(self.path).query)
+                if "validationToken" in query:
+                    token = query["validationToken"][0]
+                    receiver.validations.append(token)
+                    answer = {"echo": token, "wrong": token + "x"}.get(receiver.mode)
+                    code = 200 if answer is not None else 500
+                    body = (answer or "no").encode()
+                    self.send_response(code)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                with receiver.arrived:
+                    receiver.received.append({"path": urlsplit(self.path).path,
+                                              "body": json.loads(raw or b"{}")})
+                    receiver.arrived.notify_all()
+                self.send_response(receiver.path_status.get(urlsplit(self.path).path,
+                                                            receiver.status))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def notifications(self, path: str = "/notify") -> list[dict]:
+        return [n for r in self.received if r["path"] == path for n in r["body"]["value"]]
+
+    def wait_for(self, count: int, path: str = "/notify", timeout: float = 5.0) -> list[dict]:
+        """The first ``count`` notifications that reached ``path``; fails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.notifications(path)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(self.notifications(path))} of {count} "
+                                         f"notifications reached {path}")
+                self.arrived.wait(left)
+            return self.notifications(path)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
