@@ -153,11 +153,14 @@ class GraphEmulator:
 
 
 def start_graph_emulator(*extra_args: str, timeout: float = 20.0, https: bool = False,
-                         ports: tuple[int, int] | None = None) -> GraphEmulator:
+                         ports: tuple[int, int] | None = None,
+                         command: list[str] | None = None) -> GraphEmulator:
+    """Start the emulator on free ports (or ``ports``), or exactly as ``command`` says."""
     log = tempfile.NamedTemporaryFile(prefix="graphemu-", suffix=".log", delete=False)
     login_port, graph_port = ports or (free_port(), free_port())
-    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(login_port),
-            "--graph-port", str(graph_port), "--demo-callback", CALLBACK, *extra_args]
+    args = command or [sys.executable, "-m", "graph_emulator", "--login-port", str(login_port),
+                       "--graph-port", str(graph_port), "--demo-callback", CALLBACK,
+                       *extra_args]
     if https:
         args.append("--https")
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)

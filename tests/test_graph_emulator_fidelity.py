@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
 from graph_emulator import seed
-from tests.fixtures_graph import SATO, SUZUKI, start_graph_emulator
+from tests.fixtures_graph import CALLBACK, SATO, SUZUKI, start_graph_emulator
 
 WINDOW = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-08T00:00:00Z"}
 OUTSIDER = "customer@example.org"
@@ -405,6 +406,37 @@ def test_state_dir_keeps_tokens_events_delta_links_and_subscriptions_across_a_re
         api.patch(again.url(f"me/events/{event['id']}"), json={"subject": "moved"}, timeout=10)
         [note] = webhook.wait_for(1)
         assert note["subscriptionId"] == subscription["id"] and note["changeType"] == "updated"
+    finally:
+        again.stop()
+
+
+def test_make_run_keeps_the_microsoft_tenant_in_the_instance_directory(tmp_path):
+    """Item 10: `make run` (scripts/run_demo.py) starts the emulator on the instance
+    directory, so a member's refresh token still works after a restart."""
+    from scripts.services import free_port
+    from tests.fixtures_demo import Demo
+
+    runner = Demo(str(tmp_path), port=free_port(), environ={})
+    callback = runner.base_url + "/calendar/microsoft/callback"
+    server = start_graph_emulator(command=runner.graph_emulator_args())
+    try:
+        url = server.authorize_url(None).replace(
+            "redirect_uri=" + quote(CALLBACK, safe=""), "redirect_uri=" + quote(callback, safe=""))
+        code = parse_qs(urlsplit(server.authorize(url)).query)["code"][0]
+        tokens = server.http.post(f"{server.login_url}/common/oauth2/v2.0/token", data={
+            "client_id": seed.DEMO_CLIENT_ID, "client_secret": seed.DEMO_CLIENT_SECRET,
+            "grant_type": "authorization_code", "code": code, "redirect_uri": callback},
+            timeout=10).json()
+    finally:
+        server.stop()
+    assert (tmp_path / "graph" / "graph-tenant.json").exists()
+    again = start_graph_emulator(command=runner.graph_emulator_args())
+    try:
+        refreshed = again.http.post(f"{again.login_url}/common/oauth2/v2.0/token", data={
+            "client_id": seed.DEMO_CLIENT_ID, "client_secret": seed.DEMO_CLIENT_SECRET,
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            timeout=10)
+        assert refreshed.status_code == 200, refreshed.text
     finally:
         again.stop()
 
