@@ -241,3 +241,20 @@ def test_K8_an_invitees_answer_notifies_the_organizers_subscription(graph, webho
     suzuki.post(graph.url(f"me/events/{copy['id']}/decline"), json={}, timeout=10)
     [note] = webhook.wait_for(1)
     assert note["changeType"] == "updated" and note["resourceData"]["id"] == event["id"]
+
+
+def test_K8_an_event_added_on_the_calendar_page_is_notified(graph, webhook):
+    import re
+
+    from graph_emulator.seed import DEMO_PASSWORD
+
+    _subscribe(graph, graph.api(), webhook)
+    browser = graph.new_session()
+    page = browser.post(f"{graph.login_url}/calendar/login",
+                        data={"login": SATO, "passwd": DEMO_PASSWORD}, timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    browser.post(f"{graph.login_url}/calendar/events", data={
+        "csrf_token": token, "subject": "外出", "day": "2026-12-02", "start": "13:00",
+        "end": "14:00", "showAs": "busy"}, timeout=10)
+    [note] = webhook.wait_for(1)
+    assert note["changeType"] == "created"
