@@ -58,6 +58,8 @@ def sync_copies(tenant: Tenant, organizer_event: dict) -> list[tuple[dict, str]]
     """
     if organizer_event.get("meeting_of"):
         return []
+    if not organizer_event.get("attendees") and not organizer_event.get("has_copies"):
+        return []  # most events: no scan of the whole store
     owner = tenant.users[organizer_event["owner"]]
     invited = {}
     for attendee in organizer_event.get("attendees") or []:
@@ -77,10 +79,12 @@ def sync_copies(tenant: Tenant, organizer_event: dict) -> list[tuple[dict, str]]
                 "end": {"dateTime": organizer_event["end"].isoformat(), "timeZone": "UTC"}},
                 organizer={"name": owner["displayName"], "address": owner["mail"]})
             target["meeting_of"] = organizer_event["id"]
+            organizer_event["has_copies"] = True
             tenant.events[target["id"]] = target
             kind = "created"
         for key in SHARED:
             target[key] = copy.deepcopy(organizer_event.get(key))
+        target.pop("has_copies", None)
         response = target["responseStatus"]["response"]
         target["showAs"] = _copy_show_as(organizer_event, response)
         events.new_change_key(target, now)
@@ -95,6 +99,8 @@ def sync_copies(tenant: Tenant, organizer_event: dict) -> list[tuple[dict, str]]
 
 def cancel_copies(tenant: Tenant, organizer_event: dict) -> list[tuple[dict, str]]:
     """The organizer deleted the meeting: attendees' copies are cancelled, not removed."""
+    if not organizer_event.get("has_copies"):
+        return []
     changed = []
     for target in copies_of(tenant, organizer_event):
         if not target.get("isCancelled"):
