@@ -3,4 +3,4 @@
 Access-log lines are redacted: no OAuth codes, no private booking links (X5).
 """
 
-logger_class = "webapp.access_log.RedactingLogger"
+logger_class = "webapp.web.access_log.RedactingLogger"

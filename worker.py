@@ -24,8 +24,9 @@ import threading
 
 from rq.serializers import JSONSerializer
 
-from webapp.jobs import sweep_forever, worker_app
-from webapp.rq_worker import SyncWorker
+from webapp.jobs import worker_app
+from webapp.jobs.sweeper import sweep_forever
+from webapp.jobs.worker import SyncWorker
 
 _PR_SET_PDEATHSIG = 1
 

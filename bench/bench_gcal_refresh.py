@@ -30,7 +30,7 @@ from tests.factories import ALWAYS_WORKING, make_member, make_org  # noqa: E402
 from tests.fixtures_gcal_emulator import APP_CALLBACK, query_of, start_gcal_emulator  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.jobs_calendars import options  # noqa: E402
+from webapp.jobs.calendars import options  # noqa: E402
 from webapp.services.calendars import google_connect, sync  # noqa: E402
 
 

@@ -45,6 +45,7 @@ from tests.factories import (  # noqa: E402
 from tests.fixtures_emulator import start_emulator  # noqa: E402
 from webapp import create_app, jobs  # noqa: E402
 from webapp.extensions import db  # noqa: E402
+from webapp.jobs import sync as sync_jobs  # noqa: E402
 from webapp.models import Booking, SalesforceConnection, SyncRecord  # noqa: E402
 from webapp.services.salesforce.crypto import Keyring  # noqa: E402
 from webapp.services.slots import format_start  # noqa: E402
@@ -265,7 +266,7 @@ def _batch(page, workers: Workers, count: int, split: dict | None = None) -> tup
         machine, emulator = psutil.cpu_times(), _tree_cpu(split["pid"])
     began = time.perf_counter()
     for sync_id in ids:
-        jobs.enqueue_sync(sync_id)
+        sync_jobs.enqueue_sync(sync_id)
     _wait_final(ids)
     elapsed = time.perf_counter() - began
     worker_cpu = (workers.cpu_seconds() - cpu) / count
@@ -429,7 +430,7 @@ def _quiet_latencies(quiet, count: int, limit: float = 120) -> list[float]:
     times = []
     for sync_id in _records(quiet, count, "quiet"):
         began = time.perf_counter()
-        jobs.enqueue_sync(sync_id)
+        sync_jobs.enqueue_sync(sync_id)
         try:
             _wait_final([sync_id], limit)
         except RuntimeError:
@@ -448,7 +449,7 @@ def _fairness(emulator, bench, quiet, workers: Workers, backlog: int = 200) -> N
     alone = [_p95(_quiet_latencies(quiet, 8)) for _ in range(REPS)]
     ids = _records(bench, backlog, "backlog")
     for sync_id in ids:
-        jobs.enqueue_sync(sync_id)
+        sync_jobs.enqueue_sync(sync_id)
     beside = [_p95(_quiet_latencies(quiet, 8)) for _ in range(REPS)]
     left = db.session.scalar(db.select(db.func.count()).where(
         SyncRecord.id.in_(ids), SyncRecord.status.not_in(FINAL)))
@@ -508,7 +509,7 @@ def _cprofile(env: dict, page, path: str, count: int = 200) -> None:
     for batch, out in ((10, "-"), (count, "-"), (count, path)):
         ids = _records(page, batch, "cprofile")
         for sync_id in ids:
-            jobs.enqueue_sync(sync_id)
+            sync_jobs.enqueue_sync(sync_id)
         done = subprocess.run([sys.executable, "bench/profile_worker.py", out], cwd=ROOT,
                               env=os.environ | env, check=True, capture_output=True, text=True)
         _wait_final(ids)

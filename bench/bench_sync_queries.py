@@ -27,9 +27,10 @@ from sqlalchemy import delete, event  # noqa: E402
 from scripts.services import start_embedded_redis  # noqa: E402
 from tests.factories import ALWAYS_WORKING, make_member, make_org, make_page  # noqa: E402
 from tests.fixtures_emulator import start_emulator  # noqa: E402
-from webapp import create_app, jobs  # noqa: E402
+from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.integrations import salesforce as sf  # noqa: E402
+from webapp.jobs import sync as sync_jobs  # noqa: E402
 from webapp.models import Booking, DescribeCache, SalesforceConnection, SyncRecord  # noqa: E402
 
 KEY = Fernet.generate_key().decode()
@@ -89,7 +90,7 @@ def main() -> None:
 
 def _entry_point():
     # The RQ entry point, under whichever name this version of the code gives it.
-    return getattr(jobs, "run_sync_record", None) or jobs.sync_booking
+    return getattr(sync_jobs, "run_sync_record", None) or sync_jobs.sync_booking
 
 
 def _measure(emulator, counter: Counter) -> None:
@@ -120,7 +121,7 @@ def _measure(emulator, counter: Counter) -> None:
     sync_id = _booking(page, f"bench.enqueue{time.time_ns()}@example.com").id
     db.session.expire_all()  # as after the confirm request's commit
     with counter.counting():
-        jobs.enqueue_sync(sync_id)
+        sync_jobs.enqueue_sync(sync_id)
     _print("enqueue (after the confirm commit)", counter)
 
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rq.serializers import JSONSerializer  # noqa: E402
 
 from webapp.jobs import worker_app  # noqa: E402
-from webapp.rq_worker import SyncWorker  # noqa: E402
+from webapp.jobs.worker import SyncWorker  # noqa: E402
 
 
 def main(path: str) -> None:

@@ -32,7 +32,7 @@ def outbox(**filters) -> list[OutboxMessage]:
 
 def send_due() -> list[OutboxMessage]:
     """Run the send job for every pending message that is due now (not future reminders)."""
-    from webapp import mail_jobs
+    from webapp.jobs import mail as mail_jobs
     from webapp.models import utcnow
 
     now = utcnow()

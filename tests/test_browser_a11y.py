@@ -8,8 +8,8 @@ import pytest
 from tests.axe import violations
 from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from tests.fixtures_sync import SATO, booking_with_sync, team_page
-from webapp import jobs
 from webapp.extensions import db
+from webapp.jobs import sync as sync_jobs
 from webapp.models import FormField
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def screens(org, sf_connection):
                    FormField(position=1, field_type="date", label="導入希望日")]
     member = page.members[0]
     _, record = booking_with_sync(page)  # a real sync against the emulator: rows with ids
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     date_field = next(f for f in page.fields if f.field_type == "date")
     text_field = next(f for f in page.fields if f.field_type == "text")
     db.session.commit()

@@ -45,7 +45,7 @@ def test_japanese_is_the_default_and_english_is_available(client):
 
 
 def test_lists_join_per_language(app):
-    from webapp.i18n import join_list
+    from webapp.web.i18n import join_list
 
     with app.test_request_context("/?lang=en"):
         app.preprocess_request()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.factories import ALWAYS_WORKING, make_member
 from tests.fixtures_radicale import vevent
 from webapp.extensions import db
-from webapp.jobs_calendars import enqueue_due, options
+from webapp.jobs.calendars import enqueue_due, options
 from webapp.models import BusyInterval, MemberCalendar, utcnow
 from webapp.services.calendars import connections
 

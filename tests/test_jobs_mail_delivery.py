@@ -13,9 +13,9 @@ from rq.serializers import JSONSerializer
 
 from tests.factories import bookable_slots, make_public_page
 from tests.fixtures_mail import outbox, received, send_due
-from webapp import mail_jobs
 from webapp.extensions import db
 from webapp.integrations import mail
+from webapp.jobs import mail as mail_jobs
 from webapp.models import MessageStatus, OutboxMessage, utcnow
 from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails

@@ -21,6 +21,7 @@ from tests.fixtures_salesforce import TEST_KEY, connect, switch_to_other_org
 from tests.fixtures_sync import booking_with_sync, live, team_page
 from webapp import jobs
 from webapp.extensions import db
+from webapp.jobs import sync as sync_jobs
 from webapp.models import SyncRecord
 
 pytestmark = pytest.mark.slow
@@ -116,7 +117,7 @@ def assert_exactly_once(emulator, emails) -> None:
 def enqueue(records, times: int = 1) -> None:
     for _ in range(times):
         for record in records:
-            assert jobs.enqueue_sync(record.id)
+            assert sync_jobs.enqueue_sync(record.id)
 
 
 def test_S4_sigkill_the_worker_mid_sync_repeatedly(workers, org, emulator):

@@ -8,9 +8,9 @@ import pytest
 from tests.factories import ALWAYS_WORKING, bookable_slots
 from tests.fixtures_sync import live, team_page
 from tests.test_jobs_sync_faults import all_final, wait_for, workers  # noqa: F401
-from webapp import jobs
 from webapp.extensions import db
 from webapp.integrations.salesforce import api_datetime
+from webapp.jobs import sync as sync_jobs
 from webapp.models import SyncRecord
 from webapp.services import bookings
 from webapp.services.slots import format_start
@@ -37,7 +37,7 @@ def test_S9_lost_event_answer_then_reschedule_leaves_one_event_at_the_new_time(
                                         "path": "/composite$", "hang_ms": 3000, "count": 1})
     workers.env["APO_SYNC_RETRY_INTERVALS"] = "4,1,1"
     workers.start()
-    assert jobs.enqueue_sync(create.id)
+    assert sync_jobs.enqueue_sync(create.id)
     wait_for(lambda: live(emulator, "Event", Subject=subject), 30, "the Event to be committed")
 
     token = booking.token

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rq import Queue
 
-from webapp.rq_worker import HEARTBEAT_EVERY, SyncWorker
+from webapp.jobs.worker import HEARTBEAT_EVERY, SyncWorker
 
 
 def _worker(redis_conn) -> SyncWorker:

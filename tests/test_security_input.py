@@ -28,7 +28,7 @@ from tests.factories import (
 )
 from webapp import create_app
 from webapp.extensions import db
-from webapp.forms_public import largest_booking_body
+from webapp.forms.public import largest_booking_body
 from webapp.models import Booking, BookingPage, FieldType, SyncRecord
 from webapp.services.slots import format_start
 

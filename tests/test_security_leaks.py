@@ -126,7 +126,7 @@ def test_X5_bookings_are_limited_per_customer_email_and_per_page(limited_app, re
 
 def test_X5_K1_member_calendar_links_are_redacted_and_send_no_referrer(client):
     """A member's /calendar/connect/<token> link is a credential like /b/<token> (K1, X5)."""
-    from webapp.access_log import redact
+    from webapp.web.access_log import redact
 
     line = '127.0.0.1 "GET /calendar/connect/abc.def-ghi HTTP/1.1" 200 "/b/tok?code=xyz"'
     cleaned = redact(line)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tests.factories import bookable_slots, login, make_admin, make_public_page
 from webapp.extensions import db
-from webapp.jobs_calendars import options, write_booking_to_calendars
+from webapp.jobs.calendars import options, write_booking_to_calendars
 from webapp.models import (
     Booking,
     BusyInterval,

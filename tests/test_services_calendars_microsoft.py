@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.factories import make_public_page
 from tests.fixtures_graph import CALLBACK, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SATO
 from webapp.extensions import db
-from webapp.jobs_calendars import options, write_booking_to_calendars
+from webapp.jobs.calendars import options, write_booking_to_calendars
 from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
 from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails

@@ -11,7 +11,7 @@ from tests.factories import ALWAYS_WORKING, make_member, make_page
 from tests.fixtures_salesforce import client_for_org
 from webapp import settings
 from webapp.extensions import db
-from webapp.jobs_calendars import options
+from webapp.jobs.calendars import options
 from webapp.models import BusyInterval
 from webapp.services import bookings
 from webapp.services.calendars import salesforce_busy

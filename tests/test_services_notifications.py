@@ -194,7 +194,7 @@ def test_N4_moved_or_cancelled_booking_never_gets_a_stale_reminder(page, smtp_se
     stale.status, stale.send_after = MessageStatus.PENDING.value, datetime.now(UTC)
     db.session.commit()
     before = len(smtp_server.messages)
-    from webapp import mail_jobs
+    from webapp.jobs import mail as mail_jobs
 
     mail_jobs.send_message(stale.id)
     db.session.refresh(stale)

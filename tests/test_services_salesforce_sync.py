@@ -29,6 +29,7 @@ from tests.fixtures_sync import (
 from webapp import jobs
 from webapp import settings as app_settings
 from webapp.extensions import db
+from webapp.jobs import sync as sync_jobs
 from webapp.models import SalesforceConnection, SyncAction, SyncPause, SyncRecord
 from webapp.services.salesforce.connections import get_connection
 from webapp.services.sync import state as sync_state
@@ -41,7 +42,7 @@ def user_ids(emulator) -> dict:
 
 
 def run(record):
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     return reload(record)
 
 
@@ -531,7 +532,7 @@ def test_S8_a_create_sync_costs_few_statements_and_leaves_the_session_expiring(c
     event.listen(db.engine, "before_cursor_execute", count)
     event.listen(db.session, "before_flush", flushing)
     try:
-        jobs.run_sync_record(record_id)
+        sync_jobs.run_sync_record(record_id)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
         event.remove(db.session, "before_flush", flushing)
@@ -557,9 +558,9 @@ def test_S10_a_sync_that_gets_its_orgs_slot_at_once_goes_before_a_backlog(conn, 
     quiet = team_page(other)
     b_ids = [booking_with_sync(quiet, email=f"quiet{i}@example.com")[1].id for i in range(2)]
     for sync_id in a_ids:
-        assert jobs.enqueue_sync(sync_id, org_id=org.id)
+        assert sync_jobs.enqueue_sync(sync_id, org_id=org.id)
     for sync_id in b_ids:
-        assert jobs.enqueue_sync(sync_id, org_id=other.id)
+        assert sync_jobs.enqueue_sync(sync_id, org_id=other.id)
     queue = jobs.get_queue()
     queued = [queue.fetch_job(job_id).args[0] for job_id in queue.job_ids]
     cap = app_settings.current().sync.org_concurrency

@@ -6,8 +6,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from tests.factories import make_booking, make_member, make_org, make_page
-from webapp import mail_jobs
 from webapp.extensions import db
+from webapp.jobs import mail as mail_jobs
 from webapp.models import MessageKind, MessageStatus, OutboxMessage
 from webapp.services.notifications import outbox as mail_outbox
 

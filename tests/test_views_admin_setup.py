@@ -6,9 +6,9 @@ import re
 
 from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from tests.fixtures_sync import SATO, booking_with_sync, team_page
-from webapp import jobs
 from webapp.extensions import db
-from webapp.templating import api_usage
+from webapp.jobs import sync as sync_jobs
+from webapp.web.templating import api_usage
 
 
 def done_steps(client) -> list[str]:
@@ -34,7 +34,7 @@ def test_C9_setup_guide_ticks_itself_from_real_state(sf_admin_client, emulator, 
     db.session.commit()
     _, record = booking_with_sync(page)
     assert done_steps(client) == ["connect", "checks", "page", "booking"]
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     html = client.get("/admin/").get_data(as_text=True)
     assert "Salesforce連携の準備は完了しています" in html and "setup-step" not in html
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.fixtures_salesforce import switch_to_other_org
 from tests.fixtures_sync import booking_with_sync, reload, team_page
-from webapp import jobs
 from webapp.extensions import db
+from webapp.jobs import sync as sync_jobs
 
 
 def test_S3_log_lists_what_was_done_with_links_into_salesforce(
@@ -13,7 +13,7 @@ def test_S3_log_lists_what_was_done_with_links_into_salesforce(
     page = team_page(org)
     booking, record = booking_with_sync(page, email="log@example.com",
                                         name="<script>alert(1)</script>")
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     record = reload(record)
     html = sf_admin_client.get("/admin/syncs").get_data(as_text=True)
     lead_id, event_id = record.result["lead"]["id"], record.result["event"]["id"]
@@ -45,7 +45,7 @@ def test_S3_failed_sync_shows_the_fix_and_can_be_retried(
     emulator.set_org(required_lead_field_without_default=True)
     page = team_page(org)
     _, record = booking_with_sync(page)
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     html = sf_admin_client.get("/admin/syncs?status=failed").get_data(as_text=True)
     assert "REQUIRED_FIELD_MISSING" in html and "デフォルト値" in html
     assert sf_admin_client.post(f"/admin/syncs/{record.id}/retry").status_code == 400  # CSRF
@@ -54,7 +54,7 @@ def test_S3_failed_sync_shows_the_fix_and_can_be_retried(
     assert response.status_code == 302
     assert reload(record).status == "pending" and redis_conn.llen("rq:queue:apo-sync") == 1
     emulator.set_org(required_lead_field_without_default=False)
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     assert reload(record).status == "succeeded"
 
 
@@ -79,7 +79,7 @@ def test_S3_S8_log_names_the_owner_and_records_beside_their_ids_without_api_call
         sf_connection, sf_admin_client, org, emulator, redis_conn):
     page = team_page(org)  # its member is sato@example.com, a Salesforce user (E3)
     booking, record = booking_with_sync(page, email="names@example.com", name="名前 太郎")
-    jobs.run_sync_record(record.id)
+    sync_jobs.run_sync_record(record.id)
     record = reload(record)
     before = emulator.usage()["total"]
     html = sf_admin_client.get("/admin/syncs").get_data(as_text=True)

@@ -60,7 +60,7 @@ def test_htmx_trigger_header_is_ascii_for_japanese_messages(app):
     """Real servers refuse non-latin-1 header values; the saved toast must still arrive."""
     import json
 
-    from webapp.htmx import render_partial
+    from webapp.web.htmx import render_partial
 
     with app.test_request_context():
         response = render_partial("errors/404.html", trigger={"saved": "保存しました"})

@@ -132,7 +132,7 @@ def test_K4_booking_from_the_public_page_is_written_and_logged(
         "start": start, "tz": "Asia/Tokyo", "name": "山田 太郎", "email": "taro@example.com"},
         token_from=f"/p/{page.slug}")
     assert response.status_code == 302
-    from webapp.jobs_calendars import write_booking_to_calendars
+    from webapp.jobs.calendars import write_booking_to_calendars
 
     booking = db.session.scalar(select(Booking))
     write_booking_to_calendars(booking.id)

@@ -163,8 +163,8 @@ def test_S1_booking_is_stored_with_pending_sync_and_job_is_queued_after_commit(
     assert record.enqueued_at is not None
     queue = Queue(app.config["RQ_QUEUE"], connection=redis_conn, serializer=JSONSerializer)
     # The booking's e-mails share the queue (N5); the one sync job is queued once.
-    [job] = [j for j in queue.get_jobs() if j.func_name != "webapp.mail_jobs.send_message"]
-    assert job.func_name == "webapp.jobs.run_sync_record" and job.args == [record.id]
+    [job] = [j for j in queue.get_jobs() if j.func_name != "webapp.jobs.mail.send_message"]
+    assert job.func_name == "webapp.jobs.sync.run_sync_record" and job.args == [record.id]
     assert job.kwargs == {}
     hidden = next(f for f in page.fields if f.field_type == "hidden")
     assert booking.answers[str(hidden.id)] == "website"  # server-side value, never from the form

@@ -17,10 +17,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
-    from webapp import access_log, cli, i18n, jobs, security_headers, settings, templating
+    from webapp import cli, jobs, settings
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
     from webapp.services.calendars import google_connect
     from webapp.views import register_blueprints
+    from webapp.web import access_log, i18n, security_headers, templating
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))

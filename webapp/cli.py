@@ -53,7 +53,7 @@ def seed_demo() -> None:
 @click.argument("caldav_url")
 def seed_demo_calendars(caldav_url: str) -> None:
     """Connect the demo members' calendars on the demo's Radicale server (make run, K1)."""
-    from webapp.jobs_calendars import options
+    from webapp.jobs.calendars import options
     from webapp.services import demo
 
     count = demo.connect_demo_calendars(db.session, caldav_url, options())
@@ -64,9 +64,10 @@ def seed_demo_calendars(caldav_url: str) -> None:
 @click.command("sweep-syncs")
 def sweep_syncs() -> None:
     """Queue again every sync record that is pending (S1); run it from cron or the worker."""
-    from webapp import jobs, mail_jobs
+    from webapp.jobs import mail as mail_jobs
+    from webapp.jobs import sync as sync_jobs
 
-    count = jobs.requeue_pending()
+    count = sync_jobs.requeue_pending()
     click.echo(f"queued {count} pending sync record(s)")
     click.echo(f"queued {mail_jobs.requeue_messages()} pending message(s)")  # N5
 

@@ -4,10 +4,10 @@ calendar roles, Salesforce busy times and the write-back log (K1, K4-K6)."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp import jobs_calendars
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_calendars import CalDAVConnectForm, CalendarSettingsForm
+from webapp.forms.calendars import CalDAVConnectForm, CalendarSettingsForm
+from webapp.jobs import calendars as calendar_jobs
 from webapp.models import CalendarConnection, Member
 from webapp.services import members as member_service
 from webapp.services.calendars import (
@@ -40,7 +40,7 @@ def update_calendar_settings():
     salesforce_busy.settings_for(org_id()).grace_minutes = form.grace_minutes.data
     db.session.commit()
     if form.salesforce_busy.data:
-        jobs_calendars.enqueue_salesforce_busy(org_id())
+        calendar_jobs.enqueue_salesforce_busy(org_id())
     flash(_("カレンダー設定を保存しました。"), "success")
     return redirect(url_for("admin.list_calendars"))
 
@@ -61,12 +61,12 @@ def connect_and_sync(member: Member, form: CalDAVConnectForm) -> bool:
     syncs run in the background (K3). Shared with the member's own link."""
     try:
         connection = connections.connect_caldav(member, form.url.data, form.username.data,
-                                                form.password.data, jobs_calendars.options())
+                                                form.password.data, calendar_jobs.options())
     except connections.CalendarConnectError as exc:
         db.session.rollback()
         form.url.errors = [*form.url.errors, exc.message]
         return False
-    sync.sync_connection(connection, jobs_calendars.options())
+    sync.sync_connection(connection, calendar_jobs.options())
     db.session.commit()
     return True
 
@@ -80,7 +80,7 @@ def update_calendar_roles(connection_id: int):
     receiving = request.form.get("receives", type=int)
     connections.set_calendar_roles(connection, blocking, receiving)
     db.session.commit()
-    jobs_calendars.enqueue_calendar_sync(connection_id)
+    calendar_jobs.enqueue_calendar_sync(connection_id)
     flash(_("カレンダーの使い方を保存しました。"), "success")
     return redirect(url_for("admin.list_calendars"))
 
@@ -90,7 +90,7 @@ def sync_calendar_now(connection_id: int):
     connection = get_owned_or_404(CalendarConnection, connection_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    sync.sync_connection(connection, jobs_calendars.options())
+    sync.sync_connection(connection, calendar_jobs.options())
     db.session.commit()
     return redirect(url_for("admin.list_calendars"))
 
@@ -102,7 +102,7 @@ def remove_calendar(connection_id: int):
         abort(400)
     if connection.provider == "google":  # also revoke Apo's grant at Google
         google_connect.disconnect(connection, google_connect.google_app(current_app.config),
-                                  jobs_calendars.options())
+                                  calendar_jobs.options())
     else:
         connections.remove_connection(connection)
     db.session.commit()
@@ -122,7 +122,7 @@ def member_calendar_link(member_id: int):
     url = base.rstrip("/") + path if base else url_for(
         "member_calendar.connect_own_calendar", token=token, _external=True)
     return render_template("admin/calendars/link.html", member=member, url=url,
-                           days=jobs_calendars.options().link_max_age // 86400)
+                           days=calendar_jobs.options().link_max_age // 86400)
 
 
 @bp.get("/calendars/log")

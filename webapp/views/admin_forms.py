@@ -7,12 +7,12 @@ from sqlalchemy import select
 from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_admin import FIELD_TYPE_LABELS, FormFieldForm, MoveForm
-from webapp.htmx import is_htmx, render_partial
+from webapp.forms.admin import FIELD_TYPE_LABELS, FormFieldForm, MoveForm
 from webapp.models import BookingPage, FormField
 from webapp.services import booking_pages as page_service
 from webapp.services.salesforce import page_settings
 from webapp.views.admin import bp, get_owned_or_404, org_connection
+from webapp.web.htmx import is_htmx, render_partial
 
 
 def _get_field_or_404(page: BookingPage, field_id: int) -> FormField:

@@ -6,15 +6,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from webapp import mail_jobs
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_mail import ReminderForm, hours_text
-from webapp.htmx import is_htmx, render_partial
+from webapp.forms.reminders import ReminderForm, hours_text
+from webapp.jobs import mail as mail_jobs
 from webapp.models import Booking, BookingPage, MessageKind, MessageStatus, OutboxMessage
 from webapp.services.notifications import delivery
 from webapp.services.notifications import outbox as mail_outbox
 from webapp.views.admin import bp, get_owned_or_404, org_id
+from webapp.web.htmx import is_htmx, render_partial
 
 PAGE_SIZE = 100
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_admin import WEEKDAY_LABELS, MemberForm
+from webapp.forms.admin import WEEKDAY_LABELS, MemberForm
 from webapp.models import DEFAULT_WORKING_HOURS, Member
 from webapp.services import members as member_service
 from webapp.views.admin import bp, get_owned_or_404, org_id

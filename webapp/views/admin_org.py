@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.extensions import db
-from webapp.forms_admin import PLAN_LABELS, OrganizationForm
+from webapp.forms.admin import PLAN_LABELS, OrganizationForm
 from webapp.views.admin import bp
 
 

@@ -8,11 +8,11 @@ from flask_login import current_user
 from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_admin import FIELD_TYPE_LABELS, FieldOptionsQuery, PageSalesforceForm
-from webapp.htmx import is_htmx, render_partial
+from webapp.forms.admin import FIELD_TYPE_LABELS, FieldOptionsQuery, PageSalesforceForm
 from webapp.models import BookingPage
 from webapp.services.salesforce import page_settings
 from webapp.views.admin import bp, get_owned_or_404, org_connection
+from webapp.web.htmx import is_htmx, render_partial
 
 
 def _availability(page: BookingPage) -> page_settings.Availability:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_admin import (
+from webapp.forms.admin import (
     ATTEND_LABELS,
     KIND_LABELS,
     MoveForm,
@@ -14,11 +14,11 @@ from webapp.forms_admin import (
     PageMemberForm,
     PersonalPageForm,
 )
-from webapp.htmx import is_htmx, render_partial
 from webapp.models import BookingPage, Member
 from webapp.services import booking_pages as page_service
 from webapp.services.members import list_members
 from webapp.views.admin import bp, get_owned_or_404, org_id
+from webapp.web.htmx import is_htmx, render_partial
 
 
 def _member_choices() -> list[tuple[int, str]]:

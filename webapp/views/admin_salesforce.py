@@ -4,16 +4,16 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import jobs
 from webapp import settings as app_settings
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.forms_salesforce import SalesforceConnectForm
-from webapp.htmx import hx_redirect, is_htmx
+from webapp.forms.salesforce import SalesforceConnectForm
+from webapp.jobs import sync as sync_jobs
 from webapp.services import booking_pages
 from webapp.services.salesforce import connections, describe_cache, prerequisites
 from webapp.services.sync import state as sync_state
 from webapp.views.admin import bp, org_connection, org_id
+from webapp.web.htmx import hx_redirect, is_htmx
 
 # Session key of the one OAuth flow in progress; popped by the callback so a code is one-use.
 PENDING_KEY = "salesforce_connect"
@@ -87,7 +87,8 @@ def salesforce_callback():
         return _connect_failed(exc.code, exc.detail)
     parked = sync_state.unpark_organization(org_id())  # they run again (S6)
     db.session.commit()
-    jobs.enqueue_all(parked, org_id())  # after the commit; the sweeper catches any Redis failure
+    # After the commit; the sweeper catches any Redis failure.
+    sync_jobs.enqueue_all(parked, org_id())
     return redirect(url_for("admin.salesforce_connected"))
 
 

@@ -8,14 +8,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from webapp import jobs
 from webapp.extensions import db
 from webapp.forms import EmptyForm
-from webapp.htmx import is_htmx, render_partial
+from webapp.jobs import sync as sync_jobs
 from webapp.models import Booking, BookingPage, SyncRecord, SyncStatus
 from webapp.services.sync import state as sync_state
 from webapp.services.sync import writes
 from webapp.views.admin import bp, get_owned_or_404, org_connection, org_id
+from webapp.web.htmx import is_htmx, render_partial
 
 PAGE_SIZE = 50
 MAX_ID = 2**31 - 1  # larger ids overflow the database's integer (X4)
@@ -82,7 +82,7 @@ def retry_sync(sync_id: int):
     sync_state.retry_failed(record)
     db.session.commit()
     # After the commit; a down Redis leaves it to the sweeper.
-    jobs.enqueue_sync(sync_id, org_id=org_id())
+    sync_jobs.enqueue_sync(sync_id, org_id=org_id())
     if is_htmx():
         return sync_row(sync_id)
     return redirect(url_for("admin.list_syncs"))

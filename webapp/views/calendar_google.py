@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db, limiter
 from webapp.forms import EmptyForm
-from webapp.jobs_calendars import options
+from webapp.jobs.calendars import options
 from webapp.models import Member
 from webapp.services.calendars import google_connect, links, sync
 from webapp.services.calendars.connections import CalendarConnectError

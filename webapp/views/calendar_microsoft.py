@@ -9,9 +9,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp import jobs_calendars
 from webapp.extensions import db, limiter
 from webapp.forms import EmptyForm
+from webapp.jobs import calendars as calendar_jobs
 from webapp.models import Member
 from webapp.services.calendars import links, microsoft, sync
 from webapp.services.calendars.connections import CalendarConnectError
@@ -43,7 +43,7 @@ def _member_page(token: str):
 @limiter.limit("20 per hour")
 def connect_start(token: str):
     member = links.member_for_token(token, current_app.config["SECRET_KEY"],
-                                    jobs_calendars.options().link_max_age) or abort(404)
+                                    calendar_jobs.options().link_max_age) or abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
@@ -66,7 +66,7 @@ def callback():
         flash(str(DECLINED), "error")
         return _member_page(flow["token"])
     try:
-        connection = microsoft.finish_connect(_settings(), jobs_calendars.options(), member,
+        connection = microsoft.finish_connect(_settings(), calendar_jobs.options(), member,
                                               callback_url(), request.args["code"],
                                               flow["verifier"])
     except CalendarConnectError as exc:
@@ -74,7 +74,7 @@ def callback():
         flash(str(exc.message), "error")
         return _member_page(flow["token"])
     # Read the calendars once now so the state shows at once; polling does the rest (K3).
-    sync.sync_connection(connection, jobs_calendars.options())
+    sync.sync_connection(connection, calendar_jobs.options())
     db.session.commit()
     flash(_("Microsoft 365 の予定表 %(address)s を接続しました。", address=connection.username),
           "success")

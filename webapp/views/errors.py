@@ -3,8 +3,8 @@
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from webapp.htmx import hx_refresh, is_htmx
 from webapp.views import auth
+from webapp.web.htmx import hx_refresh, is_htmx
 
 
 def init_app(app: Flask) -> None:

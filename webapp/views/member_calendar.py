@@ -4,9 +4,9 @@ its state and reason when it stops working (K6). No admin account needed."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from webapp import jobs_calendars
 from webapp.extensions import limiter
-from webapp.forms_calendars import CalDAVConnectForm
+from webapp.forms.calendars import CalDAVConnectForm
+from webapp.jobs import calendars as calendar_jobs
 from webapp.services.calendars import connections, links
 from webapp.views.admin_calendars import connect_and_sync
 
@@ -15,7 +15,7 @@ bp = Blueprint("member_calendar", __name__, url_prefix="/calendar")
 
 def _member_or_404(token: str):
     member = links.member_for_token(token, current_app.config["SECRET_KEY"],
-                                    jobs_calendars.options().link_max_age)
+                                    calendar_jobs.options().link_max_age)
     if member is None:
         abort(404)
     return member

@@ -25,24 +25,26 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from webapp import jobs, jobs_calendars, mail_jobs
 from webapp import settings as app_settings
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
-from webapp.forms_public import (
+from webapp.forms.public import (
     CancelForm,
     RescheduleForm,
     booking_form,
     parse_start,
     resolve_timezone,
 )
-from webapp.i18n import join_list
+from webapp.jobs import calendars as calendar_jobs
+from webapp.jobs import mail as mail_jobs
+from webapp.jobs import sync as sync_jobs
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings, calendar_links, picker
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import sync as calendar_sync
 from webapp.services.ical_uid import booking_uid
 from webapp.services.sync import state as sync_state
+from webapp.web.i18n import join_list
 
 bp = Blueprint("public", __name__)
 
@@ -225,9 +227,9 @@ def _enqueue_after_commit(sync_id: int, booking_id: int, org_id: int) -> None:
     commit. When the sync cannot be queued, Redis is down: the sync record, e-mails (N5) and
     calendar writes (K4) all stay pending for the sweeper, and the customer waits on a dead
     Redis only once (S2)."""
-    if jobs.enqueue_sync(sync_id, org_id=org_id, stamped=True):
+    if sync_jobs.enqueue_sync(sync_id, org_id=org_id, stamped=True):
         mail_jobs.enqueue_booking_messages(booking_id)
-        jobs_calendars.enqueue_calendar_writes(booking_id)
+        calendar_jobs.enqueue_calendar_writes(booking_id)
 
 
 def _refresh_calendars(page: BookingPage) -> None:
@@ -236,7 +238,7 @@ def _refresh_calendars(page: BookingPage) -> None:
     must still leave the fresher copy for the slot list shown next. When nothing was stale
     there is nothing to commit, and the page's rows stay loaded (S8: four round trips less
     before the booking is queued)."""
-    if calendar_sync.refresh_stale([m.id for m in page.members], jobs_calendars.options()):
+    if calendar_sync.refresh_stale([m.id for m in page.members], calendar_jobs.options()):
         db.session.commit()
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.i18n import join_list
 from webapp.models import FieldType
+from webapp.web.i18n import join_list
 
 # Rich and long text areas are longer than this; a plain Text Area is at most 255 (API ref 2.5).
 TEXT_AREA_MAX = 255

@@ -1,24 +1,19 @@
-"""RQ entry points for booking e-mails (N5): enqueue helpers and the send job. Ids only.
-
-Kept beside jobs.py (the sync jobs) rather than in it; both share the queue, the cached worker
-app and the sweeper thread.
-"""
+"""RQ entry points for booking e-mails (N5): enqueue helpers and the send job. Ids only."""
 
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, has_app_context, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from redis.exceptions import RedisError
 
 from webapp import settings as app_settings
-from webapp.jobs import get_queue, worker_app
+from webapp.jobs import get_queue, run_in_app
 
 log = logging.getLogger(__name__)
-JOB = "webapp.mail_jobs.send_message"
+JOB = "webapp.jobs.mail.send_message"
 
 
 def enqueue_message(message_id: int, at: datetime | None = None) -> bool:
@@ -69,17 +64,7 @@ def requeue_messages() -> int:
 
 def send_message(message_id: int) -> None:
     """RQ job: send one outbox message at most once (services/notifications/delivery)."""
-    from webapp.extensions import db
-
-    if has_app_context():
-        _run(current_app, message_id)
-        return
-    app = worker_app()
-    with app.app_context():
-        if app.extensions.get("apo_pid") != os.getpid():
-            db.engine.dispose(close=False)  # a forked horse must not reuse pooled connections
-            app.extensions["apo_pid"] = os.getpid()
-        _run(app, message_id)
+    run_in_app(_run, message_id)
 
 
 def _run(app: Flask, message_id: int) -> None:

@@ -1,44 +1,23 @@
-"""RQ entry points and enqueue helpers. Jobs take ids only; rules live in services/."""
+"""Salesforce sync jobs (S1-S10): the enqueue helpers and the RQ entry point. Ids only."""
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import lru_cache
 
-from flask import Flask, current_app, has_app_context
-from redis import Redis
+from flask import Flask, current_app
 from redis.exceptions import RedisError
-from rq import Queue, RateLimit
+from rq import RateLimit
 from rq.rate_limit import RateLimitRegistry
-from rq.serializers import JSONSerializer
-from sqlalchemy.exc import SQLAlchemyError
 
 from webapp import settings as app_settings
 from webapp.extensions import db
+from webapp.jobs import get_queue, run_in_app
 from webapp.services.sync import run, sweeper
 from webapp.services.sync import state as sync_state
 
 log = logging.getLogger(__name__)
-
-
-def init_app(app: Flask) -> None:
-    """Keep a lazily-connecting queue on the app; building it does no I/O."""
-    connection = Redis.from_url(
-        app.config["REDIS_URL"],
-        socket_connect_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
-        socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
-    )
-    app.extensions["rq_queue"] = Queue(
-        app.config["RQ_QUEUE"], connection=connection, serializer=JSONSerializer
-    )
-
-
-def get_queue() -> Queue:
-    return current_app.extensions["rq_queue"]
 
 
 def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None,
@@ -80,10 +59,10 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None,
             options["at_front"] = not delay and RateLimitRegistry(
                 limit.key, get_queue().connection).get_allowed_job_count() < limit.concurrency
         if delay and delay > 0:
-            get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.run_sync_record",
+            get_queue().enqueue_in(timedelta(seconds=delay), "webapp.jobs.sync.run_sync_record",
                                    sync_id, **options)
         else:
-            get_queue().enqueue("webapp.jobs.run_sync_record", sync_id, **options)
+            get_queue().enqueue("webapp.jobs.sync.run_sync_record", sync_id, **options)
     except RedisError as exc:
         log.warning("queue unavailable, sync %s stays pending: %s", sync_id, type(exc).__name__)
         if stamped:
@@ -107,32 +86,9 @@ def enqueue_all(sync_ids: list[int], org_id: int | None = None) -> int:
     return sum(1 for sync_id in sync_ids if enqueue_sync(sync_id, org_id=org_id))
 
 
-@lru_cache(maxsize=1)
-def worker_app() -> Flask:
-    """The app of this worker process, built once: its engine pool and caches serve every job."""
-    from webapp import create_app
-
-    app = create_app()
-    app.extensions["apo_pid"] = os.getpid()
-    return app
-
-
 def run_sync_record(sync_id: int) -> None:
-    """RQ job: run one sync record inside its own app context; queue follow-ups after commit.
-
-    Called inside an existing app context (tests, `flask` shell), it runs in that app.
-    """
-    if has_app_context():
-        _run_sync_job(current_app, sync_id)
-        return
-    app = worker_app()
-    with app.app_context():
-        if app.extensions.get("apo_pid") != os.getpid():
-            # A forked process must not reuse the parent's pooled connections (SQLAlchemy
-            # "Using Connection Pools with Multiprocessing").
-            db.engine.dispose(close=False)
-            app.extensions["apo_pid"] = os.getpid()
-        _run_sync_job(app, sync_id)
+    """RQ job: run one sync record inside its own app context; queue follow-ups after commit."""
+    run_in_app(_run_sync_job, sync_id)
 
 
 def _run_sync_job(app: Flask, sync_id: int) -> None:
@@ -162,28 +118,3 @@ def _rows_kept_on_commit():
     finally:
         session.expire_on_commit = previous
         session.expire_all()
-
-
-def sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
-    """The worker's sweeper: requeue, then wait ``interval`` seconds, until ``stop`` is set.
-
-    worker.py runs it as a thread of its own process: it shares the app built once (a process
-    of its own imported and built a second app, seconds of CPU per worker start) and it ends
-    with the worker however that ends, SIGKILL included. RQ's death penalty (SIGALRM) only
-    interrupts the main thread, so a job timeout never lands in a sweep.
-    """
-    while not stop.wait(interval):
-        with app.app_context():
-            try:
-                from webapp import jobs_calendars, mail_jobs
-
-                count = requeue_pending() + mail_jobs.requeue_messages()  # S1, N5
-                count += jobs_calendars.enqueue_due()  # calendar polling, K3 and K5
-                # Free the org slots (S10) of jobs whose worker died mid-run, once they expire.
-                get_queue().started_job_registry.cleanup()
-            except (SQLAlchemyError, RedisError) as exc:
-                # A locked or unreachable database must not end the loop; the next round retries.
-                log.warning("sweeper round failed: %s", type(exc).__name__)
-                continue
-            if count:
-                log.info("sweeper queued %s sync record(s), message(s) and calendar job(s)", count)

@@ -32,7 +32,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import DateInput, EmailInput
 
-from webapp.forms_email import SalesforceEmail
+from webapp.forms.email_address import SalesforceEmail
 from webapp.models import BookingPage, FieldType
 from webapp.models import FormField as CustomField
 from webapp.services.bookings import CustomerDetails
@@ -58,7 +58,7 @@ def largest_booking_body() -> int:
 
     MAX_CONTENT_LENGTH must stay above it, so no valid booking ever meets a 413.
     """
-    from webapp.forms_admin import MAX_CHOICES
+    from webapp.forms.admin import MAX_CHOICES
     from webapp.services.booking_pages import MAX_CUSTOM_FIELDS, MAX_TEXTAREA_FIELDS
 
     def encoded(chars: int) -> int:

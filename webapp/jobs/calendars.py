@@ -1,17 +1,17 @@
-"""RQ entry points for calendars (K3, K4, K5): ids only; the rules live in
-services/calendars. Kept beside jobs.py (same app-per-process pattern) so the sync engine's
-module stays the sync engine's."""
+"""RQ entry points for calendars (K3, K4, K5): ids only; the rules live in services/calendars."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+
+from webapp.jobs import get_queue, run_in_app
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[15, 60, 300])
@@ -27,13 +27,11 @@ def options(app: Flask | None = None):
 def _enqueue(function: str, *args, description: str, job_id: str | None = None) -> bool:
     """Queue a job after the commit. With `job_id`, a job still waiting or running under that
     id is enough: the sweeper's polling rounds must not pile up syncs of a slow calendar."""
-    from webapp.jobs import get_queue
-
     queue = get_queue()
     try:
         if job_id and _pending(queue, job_id):
             return False
-        queue.enqueue(f"webapp.jobs_calendars.{function}", *args, retry=RETRY,
+        queue.enqueue(f"webapp.jobs.calendars.{function}", *args, retry=RETRY,
                       job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
                       description=description, job_id=job_id)
     except RedisError as exc:
@@ -91,21 +89,10 @@ def enqueue_due() -> int:
     return queued + sum(enqueue_calendar_writes(bid) for bid in booking_ids)
 
 
-def _run(function, *args) -> None:
-    from webapp.jobs import worker_app
-
-    if has_app_context():
-        function(current_app, *args)
-        return
-    app = worker_app()
-    with app.app_context():
-        function(app, *args)
-
-
 def write_booking_to_calendars(booking_id: int) -> None:
     """RQ job (K4): run the booking's pending writes in order; a transient failure raises so
     RQ retries (the remaining writes stay pending)."""
-    _run(_write_booking, booking_id)
+    run_in_app(_write_booking, booking_id)
 
 
 def _write_booking(app: Flask, booking_id: int) -> None:
@@ -122,7 +109,7 @@ def _write_booking(app: Flask, booking_id: int) -> None:
 
 def sync_calendar_connection(connection_id: int) -> None:
     """RQ job (K3): one incremental sync of one member's connection."""
-    _run(_sync_connection, connection_id)
+    run_in_app(_sync_connection, connection_id)
 
 
 def _sync_connection(app: Flask, connection_id: int) -> None:
@@ -138,7 +125,7 @@ def _sync_connection(app: Flask, connection_id: int) -> None:
 
 def sync_salesforce_busy(org_id: int) -> None:
     """RQ job (K5): Events changed since the last poll block their owners' slots."""
-    _run(_sync_salesforce, org_id)
+    run_in_app(_sync_salesforce, org_id)
 
 
 def _sync_salesforce(app: Flask, org_id: int) -> None:

@@ -8,8 +8,8 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 
 from webapp.config import DEFAULT_TIMEZONE
-from webapp.i18n import join_list
 from webapp.services.sync import wording
+from webapp.web.i18n import join_list
 
 
 def localdatetime(value: datetime | None, tz: str = DEFAULT_TIMEZONE,
