@@ -15,6 +15,7 @@ notification, If-Match (412), Teams join URLs, throttling, and error shapes (ODa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import ssl
 from urllib.parse import parse_qs, urlsplit
@@ -74,7 +75,10 @@ class Sdk:
                 await credential.close()
                 await http.aclose()
 
-        return asyncio.run(main())
+        # In its own thread: a browser test's Playwright (sync API) may keep an event loop
+        # running on this one for the rest of the session.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture
