@@ -69,11 +69,18 @@ def _fault_response(fault: dict):
     return graph_error(500, "generalException", "General exception while processing.")
 
 
-def graph_call(scopes: tuple[str, ...] | None = READ):
-    """Authenticate, check scopes, count the call, play faults and latency."""
+def graph_call(scopes: tuple[str, ...] | None = READ, locked: bool = True):
+    """Authenticate, check scopes, count the call, play faults and latency.
+
+    The view runs holding the tenant's lock unless ``locked`` is false (a view that waits on
+    another server takes the lock itself). A ``user_ref`` route argument (the
+    ``/users/{id | userPrincipalName}`` form of a ``/me`` path) must name the signed-in user:
+    delegated calendar permissions reach only their own mailbox.
+    """
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
+            user_ref = kwargs.pop("user_ref", None)
             t = tenant()
             header = request.headers.get("Authorization", "")
             with t.lock:
@@ -103,10 +110,47 @@ def graph_call(scopes: tuple[str, ...] | None = READ):
                 return graph_error(403, "ErrorAccessDenied",
                                    "Access is denied. Check credentials and try again.")
             g.user_id = grant["user_id"]
+            g.client_id = grant["client_id"]
+            if user_ref is not None:
+                with t.lock:
+                    named = t.users.get(user_ref) or t.user_by_mail(user_ref)
+                if named is None:
+                    return graph_error(404, "ErrorInvalidUser",
+                                       f"The requested user '{user_ref}' is invalid.")
+                if named["id"] != g.user_id:
+                    return graph_error(403, "ErrorAccessDenied",
+                                       "Access is denied. Check credentials and try again.")
+            if not locked:
+                return view(*args, **kwargs)
             with t.lock:
                 return view(*args, **kwargs)
         return inner
     return wrap
+
+
+def mailbox_route(bp, path: str, **options):
+    """Register ``/me{path}`` and ``/users/<user_ref>{path}`` (Graph serves both forms)."""
+    def wrap(view):
+        bp.add_url_rule(f"/me{path}", view_func=view, **options)
+        bp.add_url_rule(f"/users/<user_ref>{path}", view_func=view,
+                        endpoint=f"{view.__name__}_users", **options)
+        return view
+    return wrap
+
+
+def if_match_failed(event: dict) -> bool:
+    """True when an If-Match header names another version than the event's changeKey.
+
+    Outlook answers such a conditional write 412 ErrorIrresolvableConflict (README).
+    """
+    wanted = request.headers.get("If-Match")
+    if not wanted:
+        return False
+    tags = [tag.strip() for tag in wanted.split(",")]
+    if "*" in tags:
+        return False
+    current = event["changeKey"]
+    return not any(tag.removeprefix("W/").strip('"') == current for tag in tags)
 
 
 def base_url() -> str:

@@ -15,6 +15,8 @@ import secrets
 from . import events
 from .state import Tenant
 
+MAX_DELTA_LINKS = 5000
+
 
 class DeltaTokenGone(Exception):
     """The delta or skip token is unknown or expired."""
@@ -44,6 +46,11 @@ def take_page(tenant: Tenant, round_: dict, page_size: int) -> tuple[list, str |
 
 def finish_round(tenant: Tenant, round_: dict) -> str:
     token = secrets.token_urlsafe(24)
+    tenant.touch()
+    # Every round issues a link; the oldest are forgotten (410 then, as an expired token) so
+    # a long-running demo's state file stays small.
+    while len(tenant.delta_tokens) >= MAX_DELTA_LINKS:
+        del tenant.delta_tokens[next(iter(tenant.delta_tokens))]
     tenant.delta_tokens[token] = {key: round_[key] for key in
                                   ("user_id", "calendar_id", "start", "end", "snapshot")}
     tenant.delta_tokens[token]["issued_at"] = tenant.now()

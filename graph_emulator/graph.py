@@ -7,7 +7,16 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 
 from . import delta, events
-from .api import READ, base_url, graph_call, page_size, response_zone, tenant, with_applied
+from .api import (
+    READ,
+    base_url,
+    graph_call,
+    mailbox_route,
+    page_size,
+    response_zone,
+    tenant,
+    with_applied,
+)
 from .errors import graph_error, json_response
 from .timezones import parse_query_datetime
 
@@ -27,7 +36,7 @@ def _context(path: str) -> str:
     return f"{base_url()}/$metadata#{path}"
 
 
-@bp.get("/me")
+@mailbox_route(bp, "", methods=["GET"])
 @graph_call(("User.Read",))
 def me():
     user = _user()
@@ -65,14 +74,14 @@ def _calendar_body(calendar: dict) -> dict:
     return body
 
 
-@bp.get("/me/calendars")
+@mailbox_route(bp, "/calendars", methods=["GET"])
 @graph_call(READ)
 def list_calendars():
     found = [_calendar_body(c) for c in tenant().user_calendars(g.user_id)]
     return _paged(found, f"users('{g.user_id}')/calendars")
 
 
-@bp.get("/me/calendar")
+@mailbox_route(bp, "/calendar", methods=["GET"])
 @graph_call(READ)
 def default_calendar():
     body = {"@odata.context": _context(f"users('{g.user_id}')/calendars/$entity")}
@@ -109,8 +118,9 @@ def _window():
             parse_query_datetime(args["enddatetime"]))
 
 
-@bp.get("/me/calendarView")
-@bp.get("/me/calendars/<calendar_id>/calendarView")
+@mailbox_route(bp, "/calendarView", methods=["GET"])
+@mailbox_route(bp, "/calendar/calendarView", methods=["GET"])
+@mailbox_route(bp, "/calendars/<calendar_id>/calendarView", methods=["GET"])
 @graph_call(READ)
 def calendar_view(calendar_id=None):
     calendar = _calendar(calendar_id)
@@ -129,8 +139,14 @@ def calendar_view(calendar_id=None):
     return _paged(found, "Collection(event)", applied=applied)
 
 
-@bp.get("/me/calendarView/delta")
-@bp.get("/me/calendars/<calendar_id>/calendarView/delta")
+# Graph serves delta both as a path segment and in OData function form (``delta()``), which
+# is what msgraph-sdk builds (users/item/calendar_view/delta/delta_request_builder.py).
+@mailbox_route(bp, "/calendarView/delta", methods=["GET"])
+@mailbox_route(bp, "/calendarView/delta()", methods=["GET"])
+@mailbox_route(bp, "/calendar/calendarView/delta", methods=["GET"])
+@mailbox_route(bp, "/calendar/calendarView/delta()", methods=["GET"])
+@mailbox_route(bp, "/calendars/<calendar_id>/calendarView/delta", methods=["GET"])
+@mailbox_route(bp, "/calendars/<calendar_id>/calendarView/delta()", methods=["GET"])
 @graph_call(READ)
 def calendar_view_delta(calendar_id=None):
     t = tenant()

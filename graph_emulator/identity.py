@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 
+from . import oidc
 from .errors import aad_error, json_response
 from .seed import TENANT_ID
 
@@ -114,7 +115,8 @@ def _issue_code(tenant, app, user, scopes, args) -> Response:
                           "redirect_uri": args.get("redirect_uri"), "scopes": scopes,
                           "challenge": args.get("code_challenge"),
                           "method": args.get("code_challenge_method") or "plain",
-                          "issued_at": tenant.now(), "used": False}
+                          "nonce": args.get("nonce"), "issued_at": tenant.now(),
+                          "used": False}
     return _to_client(args["redirect_uri"], code=code, state=args.get("state"),
                       session_state=secrets.token_hex(16))
 
@@ -214,7 +216,8 @@ def _redeem_code(tenant, app, form) -> Response:
         return aad_error("invalid_grant", 501481, "The Code_Verifier does not match the "
                          "code_challenge supplied in the authorization request.")
     grant["used"] = True
-    return _tokens(tenant, app, grant["user_id"], grant["scopes"])
+    return _tokens(tenant, app, grant["user_id"], grant["scopes"], grant.get("nonce"),
+                   form.get("client_info") == "1")
 
 
 def _redeem_refresh(tenant, app, form) -> Response:
@@ -234,14 +237,16 @@ def _redeem_refresh(tenant, app, form) -> Response:
                          f"{idle.days}.00:00:00.")
     saved["last_used_at"] = tenant.now()
     requested = normalize_scopes(form.get("scope")) or saved["scopes"]
-    extra = [s for s in requested if s not in saved["scopes"]]
+    extra = [s for s in requested if s not in saved["scopes"] and s not in OIDC_SCOPES]
     if extra:
         return aad_error("invalid_grant", 65001, "The user or administrator has not consented "
                          f"to use the application with ID '{app['client_id']}'.")
-    return _tokens(tenant, app, saved["user_id"], saved["scopes"])
+    return _tokens(tenant, app, saved["user_id"], saved["scopes"], None,
+                   form.get("client_info") == "1")
 
 
-def _tokens(tenant, app, user_id: str, scopes: list[str]) -> Response:
+def _tokens(tenant, app, user_id: str, scopes: list[str], nonce: str | None = None,
+            want_client_info: bool = False) -> Response:
     ttl = tenant.settings["access_token_ttl_seconds"]
     access = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(64)
     granted = [s for s in scopes if s not in OIDC_SCOPES]
@@ -256,6 +261,13 @@ def _tokens(tenant, app, user_id: str, scopes: list[str]) -> Response:
                                           "scopes": scopes, "issued_at": tenant.now(),
                                           "last_used_at": tenant.now(), "revoked": False}
         body["refresh_token"] = refresh
+    user = tenant.users[user_id]
+    # An ID token answers the openid scope (v2-protocols-oidc); it carries the authorize
+    # request's nonce so the client can match it.
+    if "openid" in scopes:
+        body["id_token"] = oidc.id_token(tenant, user, app["client_id"], nonce)
+    if want_client_info:
+        body["client_info"] = oidc.client_info(user)
     response = json_response(body)
     response.headers["Cache-Control"] = "no-store, no-cache"
     return response

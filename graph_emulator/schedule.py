@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from . import events
-from .api import READ, base_url, graph_call, response_zone, tenant, with_applied
+from .api import READ, base_url, graph_call, mailbox_route, response_zone, tenant, with_applied
 from .errors import graph_error, json_response
 from .timezones import format_local, parse_local
 
@@ -31,7 +31,7 @@ def _window(body):
             parse_local(end["dateTime"], end.get("timeZone") or "UTC"))
 
 
-@bp.post("/me/calendar/getSchedule")
+@mailbox_route(bp, "/calendar/getSchedule", methods=["POST"])
 @graph_call(READ)
 def get_schedule():
     t = tenant()
@@ -65,14 +65,22 @@ def _information(t, address, start, end, interval, tz_name) -> dict:
                 "error": {"message": "The requested user '" + str(address) + "' is invalid.",
                           "responseCode": "ErrorInvalidRecipients"}}
     calendar = t.default_calendar(user["id"])
-    busy = [e for e in events.instances(t, calendar["id"], start, end) if e["showAs"] != "free"]
-    items = [{"isPrivate": e.get("sensitivity") == "private", "status": e["showAs"],
-              "subject": e.get("subject") or "", "location": (e.get("location") or {}).get(
-                  "displayName", ""), "isMeeting": bool(e.get("attendees")),
-              "isRecurring": e["type"] in ("occurrence", "exception"),
-              "isException": e["type"] == "exception", "isReminderSet": bool(e.get(
-                  "isReminderOn")), "start": format_local(e["start"], tz_name),
-              "end": format_local(e["end"], tz_name)} for e in busy]
+    # A cancelled meeting (still in an attendee's calendar) and free time are not busy.
+    busy = [e for e in events.instances(t, calendar["id"], start, end)
+            if e["showAs"] != "free" and not e.get("isCancelled")]
+    # Another mailbox shows only free/busy (Exchange Online's default "availability only"
+    # sharing): the documented sample's second schedule has items with status, start and end
+    # alone. The caller's own schedule shows subject and location too.
+    own = user["id"] == g.user_id
+    items = []
+    for e in busy:
+        item = {"status": e["showAs"], "start": format_local(e["start"], tz_name),
+                "end": format_local(e["end"], tz_name)}
+        if own:
+            item = {"isPrivate": e.get("sensitivity") == "private", **item,
+                    "subject": e.get("subject") or "",
+                    "location": (e.get("location") or {}).get("displayName", "")}
+        items.append(item)
     return {"scheduleId": address, "availabilityView": _view(busy, start, end, interval),
             "scheduleItems": items,
             "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday",

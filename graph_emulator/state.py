@@ -1,6 +1,10 @@
-"""The tenant in memory: users, apps, tokens, calendars and events, delta rounds, switches.
+"""The tenant: users, apps, tokens, calendars and events, delta rounds, subscriptions,
+online meetings and switches.
 
-One lock guards everything; handlers hold it while they read or write.
+One lock guards everything; handlers hold it while they read or write. With a state
+directory (``--state-dir``) the persistent part (``PERSISTENT``) is written to
+``<dir>/graph-tenant.json`` shortly after every change and read back at start, so a restart
+keeps signed-in apps, events and subscriptions (persistence.py).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ def opaque_id(prefix: str, *parts: str) -> str:
     return prefix + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+# What survives a restart (everything a client may still hold a reference to).
+PERSISTENT = ("seed_name", "clock_offset", "users", "calendars", "events", "apps",
+              "access_tokens", "refresh_tokens", "browser_sessions", "consents",
+              "delta_tokens", "settings", "counter", "subscriptions", "meetings",
+              "signing_key_pem")
+
+
 class Tenant:
     def __init__(self, seed_name: str = "demo", latency_ms: int = 0,
                  demo_callbacks: tuple[str, ...] = ()):
@@ -32,13 +43,24 @@ class Tenant:
         self.demo_callbacks = tuple(demo_callbacks)
         self.login_url = ""
         self.graph_url = ""
+        self.dirty = False
+        # Set by servers.Emulator: the background sender of change notifications.
+        self.notifier = None
+        # The ID-token signing key outlives resets (made on first use, oidc.py).
+        self.signing_key_pem = ""
         self.reset(seed_name)
+
+    def touch(self) -> None:
+        """Something persistent changed (persistence.Saver writes it soon)."""
+        self.dirty = True
 
     # ----- lifecycle ---------------------------------------------------------------------
     def reset(self, seed_name: str = "demo") -> None:
         if seed_name not in ("demo", "empty"):
             raise ValueError(f"unknown seed {seed_name!r}")
         with self.lock:
+            # Deliveries in flight from before a reset are not recorded after it.
+            self.generation = getattr(self, "generation", 0) + 1
             self.seed_name = seed_name
             self.clock_offset = 0.0
             self.users: dict[str, dict] = {}
@@ -53,17 +75,28 @@ class Tenant:
             self.consent_nonces: dict[str, dict] = {}
             self.skip_tokens: dict[str, dict] = {}
             self.delta_tokens: dict[str, dict] = {}
+            self.subscriptions: dict[str, dict] = {}  # id -> subscription (owner inside)
+            self.meetings: dict[str, dict] = {}       # conferenceId -> online meeting
+            self.deliveries: list[dict] = []          # notification attempts, newest last
             self.faults: list[dict] = []
             self.usage: dict = {"total": 0, "by_endpoint": {}, "by_user": {}}
             self.settings = {"access_token_ttl_seconds": 3599, "code_ttl_seconds": 600,
                              "refresh_token_idle_days": 90, "delta_ttl_seconds": None,
-                             "default_page_size": 10, "max_schedules": 100}
+                             "default_page_size": 10, "max_schedules": 100,
+                             # change notifications (README "Change notifications")
+                             "subscription_max_minutes": 4230,
+                             "require_https_notification_url": False,
+                             "notification_retry_seconds": 600,
+                             "notification_retry_for_seconds": 4 * 3600,
+                             "reauthorization_before_seconds": 3600,
+                             "reauthorization_every_seconds": 900}
             self.counter = 0
             self.add_app(seed.DEMO_CLIENT_ID, seed.DEMO_CLIENT_SECRET,
                          list(self.demo_callbacks), "Apo (demo)")
             if seed_name == "demo":
                 for user_id, name, mail, tz in seed.DEMO_USERS:
                     self.add_user(user_id, name, mail, tz)
+            self.touch()
 
     # ----- clock -------------------------------------------------------------------------
     def now(self) -> dt.datetime:

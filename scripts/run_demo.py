@@ -72,7 +72,8 @@ class Demo:
         self.radicale_port = port + 102
         self.radicale_url = f"http://127.0.0.1:{self.radicale_port}"
         # The Microsoft 365 stand-in (graph_emulator): PORT+103 and +104 when free. Its tenant
-        # lives in memory, so nothing stored depends on these ports staying the same.
+        # is kept in the instance directory (graph/), so members' Microsoft connections
+        # (refresh tokens, delta links, subscriptions) survive a restart.
         self.ms_ports = (_port_or_free(port + 103), _port_or_free(port + 104))
         self.ms_login_url = f"http://127.0.0.1:{self.ms_ports[0]}"
         self.ms_graph_url = f"http://127.0.0.1:{self.ms_ports[1]}"
@@ -207,10 +208,7 @@ class Demo:
         wait_for_port(self.instance_port)
         self._spawn("google", self.google_command())
         wait_for_port(self.google_port)
-        self._spawn("graph-emulator", [
-            PY, "-m", "graph_emulator", "--login-port", str(self.ms_ports[0]),
-            "--graph-port", str(self.ms_ports[1]), "--seed", "demo",
-            "--demo-callback", self.base_url + "/calendar/microsoft/callback"])
+        self._spawn("graph-emulator", self.graph_emulator_args())
         wait_for_port(self.ms_ports[1])
         self._spawn("zoom-emulator", [
             PY, "-m", "zoom_emulator", "--port", str(self.zoom_port), "--seed", "demo",
@@ -237,6 +235,12 @@ class Demo:
                 "--seed", "demo", "--state-dir", os.path.join(self.instance_dir, "google"),
                 "--push-http-hosts", "127.0.0.1,localhost",
                 "--demo-callback", self.base_url + "/calendar/google/callback"]
+
+    def graph_emulator_args(self) -> list[str]:
+        return [PY, "-m", "graph_emulator", "--login-port", str(self.ms_ports[0]),
+                "--graph-port", str(self.ms_ports[1]), "--seed", "demo",
+                "--state-dir", os.path.join(self.instance_dir, "graph"),
+                "--demo-callback", self.base_url + "/calendar/microsoft/callback"]
 
     def exited(self) -> tuple[str, int] | None:
         """(name, exit code) of the first child that stopped, else None."""
@@ -293,8 +297,9 @@ class Demo:
   Redis:             {self.env["REDIS_URL"]}
   CalDAV (Radicale): {self.radicale_url}/   (tanaka / tanaka-caldav-demo is not connected yet:
                      try カレンダー連携 > CalDAVカレンダーを接続)
-  Microsoft 365:     {self.ms_login_url}   (emulator, in memory; sato@example.com /
-                     apo-demo: open a member's link (カレンダー連携) > Microsoft 365 に接続する)
+  Microsoft 365:     {self.ms_login_url}   (emulator; sato@example.com / apo-demo: open a
+                     member's link (カレンダー連携) > Microsoft 365 に接続する)
+  Outlook calendar:  {self.ms_login_url}/calendar   (answer invitations, add busy events)
   Zoom (emulator):   {self.zoom_url}/meeting   (meetings Apo made; sign-in sato@example.com /
                      apo-demo)
 """

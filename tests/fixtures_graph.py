@@ -4,6 +4,9 @@ Loaded by ``tests/conftest.py`` (``pytest_plugins``):
 
 - ``graph_server`` (session): ``python -m graph_emulator --seed demo`` on free ports.
 - ``graph`` (function): the same, reset to the demo seed before the test.
+- ``graph_https_server`` (session) / ``graph_https`` (function, reset): the same over
+  HTTPS with its self-signed certificate (``.cert_path``; sessions from ``.new_session()``
+  trust it whatever REQUESTS_CA_BUNDLE says).
 
 Both are a ``GraphEmulator`` with ``.login_url``, ``.graph_url``, ``.control()``,
 ``.reset()``, ``.seed_event()``, ``.usage()``, ``.authorize()`` (plays the browser through
@@ -14,11 +17,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
+import json
 import re
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from html import unescape
 from pathlib import Path
@@ -29,15 +35,18 @@ import requests
 
 from graph_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
 from scripts.services import free_port
-from tests.fixtures_emulator import stop_process, wait_until_healthy
+from tests.fixtures_emulator import PinnedSession, stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "http://127.0.0.1:9/callback"
 SCOPES = "offline_access User.Read Calendars.ReadWrite"
 SATO = "sato@example.com"
 SUZUKI = "suzuki@example.com"
+TANAKA = "tanaka@example.com"
 __all__ = ["CALLBACK", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "SATO", "SCOPES", "SUZUKI",
-           "GraphEmulator", "graph", "graph_server", "start_graph_emulator"]
+           "WebhookReceiver", "webhook",
+           "TANAKA", "GraphEmulator", "graph", "graph_https", "graph_https_server",
+           "graph_server", "start_graph_emulator"]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -47,16 +56,19 @@ def pkce_pair() -> tuple[str, str]:
 
 
 class GraphEmulator:
-    def __init__(self, process, login_url: str, graph_url: str, log_path: str):
+    def __init__(self, process, login_url: str, graph_url: str, log_path: str,
+                 cert_path: str | None = None):
         self.process = process
         self.login_url = login_url
         self.graph_url = graph_url
         self.log_path = log_path
+        self.cert_path = cert_path
         self.http = self.new_session()
 
-    @staticmethod
-    def new_session() -> requests.Session:
-        session = requests.Session()
+    def new_session(self) -> requests.Session:
+        """No proxies from the environment; over HTTPS, the emulator's certificate pinned
+        (REQUESTS_CA_BUNDLE would otherwise replace ``Session.verify``)."""
+        session = PinnedSession(self.cert_path or True)
         session.trust_env = False
         return session
 
@@ -140,20 +152,27 @@ class GraphEmulator:
         stop_process(self.process)
 
 
-def start_graph_emulator(*extra_args: str, timeout: float = 20.0) -> GraphEmulator:
+def start_graph_emulator(*extra_args: str, timeout: float = 20.0, https: bool = False,
+                         ports: tuple[int, int] | None = None,
+                         command: list[str] | None = None) -> GraphEmulator:
+    """Start the emulator on free ports (or ``ports``), or exactly as ``command`` says."""
     log = tempfile.NamedTemporaryFile(prefix="graphemu-", suffix=".log", delete=False)
-    args = [sys.executable, "-m", "graph_emulator", "--login-port", str(free_port()),
-            "--graph-port", str(free_port()), "--demo-callback", CALLBACK, *extra_args]
+    login_port, graph_port = ports or (free_port(), free_port())
+    args = command or [sys.executable, "-m", "graph_emulator", "--login-port", str(login_port),
+                       "--graph-port", str(graph_port), "--demo-callback", CALLBACK,
+                       *extra_args]
+    if https:
+        args.append("--https")
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     urls: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    while len(urls) < 2:
+    while len(urls) < (3 if https else 2):
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"graph emulator exited early; see {log.name}")
         key, _, value = line.strip().partition(": ")
         urls[key] = value
-    server = GraphEmulator(process, urls["login"], urls["graph"], log.name)
+    server = GraphEmulator(process, urls["login"], urls["graph"], log.name, urls.get("cert"))
     return wait_until_healthy(server, deadline)
 
 
@@ -168,3 +187,95 @@ def graph_server():
 def graph(graph_server):
     graph_server.reset()
     return graph_server
+
+
+@pytest.fixture(scope="session")
+def graph_https_server():
+    server = start_graph_emulator("--seed", "demo", https=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph_https(graph_https_server):
+    graph_https_server.reset()
+    return graph_https_server
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint standing in for an app's notificationUrl.
+
+    It answers Graph's validation handshake (the decoded ``validationToken`` echoed as
+    text/plain, 200) unless ``mode`` says otherwise, records every notification POST
+    (``received``) and answers them with ``status`` (202 by default), or with
+    ``path_status[path]`` for that path.
+    """
+
+    def __init__(self):
+        receiver = self
+        self.received: list[dict] = []
+        self.validations: list[str] = []
+        self.mode = "echo"          # echo | wrong | error
+        self.status = 202
+        self.path_status: dict[str, int] = {}
+        self.arrived = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                query = parse_qs(urlsplit(self.path).query)
+                if "validationToken" in query:
+                    token = query["validationToken"][0]
+                    receiver.validations.append(token)
+                    answer = {"echo": token, "wrong": token + "x"}.get(receiver.mode)
+                    code = 200 if answer is not None else 500
+                    body = (answer or "no").encode()
+                    self.send_response(code)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                with receiver.arrived:
+                    receiver.received.append({"path": urlsplit(self.path).path,
+                                              "body": json.loads(raw or b"{}")})
+                    receiver.arrived.notify_all()
+                self.send_response(receiver.path_status.get(urlsplit(self.path).path,
+                                                            receiver.status))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def notifications(self, path: str = "/notify") -> list[dict]:
+        return [n for r in self.received if r["path"] == path for n in r["body"]["value"]]
+
+    def wait_for(self, count: int, path: str = "/notify", timeout: float = 5.0) -> list[dict]:
+        """The first ``count`` notifications that reached ``path``; fails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.notifications(path)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(self.notifications(path))} of {count} "
+                                         f"notifications reached {path}")
+                self.arrived.wait(left)
+            return self.notifications(path)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
