@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint translations messages bench clean
+.PHONY: run test test-dates lint translations messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: $(VENV)/.installed translations
 
 test: $(VENV)/.installed translations node_modules/.package-lock.json
 	$(BIN)/python scripts/run_tests.py
+
+# The date-sensitive tests (marked `dates`) with the clock moved to the next 1st of a month,
+# 23:30 Tokyo on a month's last day, 31 December 15:30 UTC and the eve of a US DST change.
+test-dates: $(VENV)/.installed translations node_modules/.package-lock.json
+	$(BIN)/python scripts/run_test_dates.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -204,3 +204,25 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# The tests whose outcome depends on the date or the time of day: slots, the picker, bookings
+# and their windows and notice, reminders, busy times, the Salesforce Event's times, and the
+# journeys that book through them. `make test-dates` (scripts/run_test_dates.py) runs these with
+# the clock moved to month ends, New Year in Tokyo and a US daylight-saving change.
+DATE_SENSITIVE = frozenset({
+    "test_browser_booking", "test_browser_journeys", "test_browser_mail_journey",
+    "test_browser_public_picker", "test_jobs_calendars", "test_jobs_mail_delivery",
+    "test_security_input", "test_services_bookings", "test_services_calendars",
+    "test_services_calendars_google", "test_services_calendars_salesforce",
+    "test_services_notifications", "test_services_salesforce_sync", "test_services_slots",
+    "test_services_sync_plan", "test_views_admin_mail", "test_views_admin_syncs",
+    "test_views_calendars", "test_views_public", "test_views_public_after_booking",
+    "test_views_public_races",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in DATE_SENSITIVE:
+            item.add_marker(pytest.mark.dates)

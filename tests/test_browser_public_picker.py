@@ -7,6 +7,8 @@ minutes, a 14-day window) in headless Chromium at 390x844 and 1280x800.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -68,15 +70,33 @@ def test_O4_first_screen_shows_month_and_chosen_days_times(browser, live_server,
         page.context.close()
 
 
+@pytest.fixture
+def window_into_next_month(demo_page) -> str:
+    """The demo page with a window that ends on the 10th of next month (Tokyo), whatever
+    today's date: this month then has a "next" control and next month is the last one.
+    Returns this month and next; the test asks for this month, so that even on a month's last
+    evening, when no time is left in it, the picker starts there."""
+    from webapp.models import BookingPage
+    from webapp.models.base import utcnow
+
+    today = utcnow().astimezone(ZoneInfo("Asia/Tokyo")).date()
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=10)
+    page = db.session.scalar(select(BookingPage).where(BookingPage.slug == SLUG))
+    page.window_days = (next_month - today).days
+    db.session.commit()
+    return today.strftime("%Y-%m"), next_month.strftime("%Y-%m")
+
+
 def test_O4_picking_another_day_swaps_only_the_picker_and_keeps_the_address(
-        browser, live_server, demo_page):
-    page = open_page(browser, PHONE, server=live_server)
+        browser, live_server, window_into_next_month):
+    this_month, next_month = window_into_next_month
+    page = open_page(browser, PHONE, server=live_server, path=f"/p/{SLUG}?month={this_month}")
     try:
         page.keyboard.press("Tab")  # the skip link first
         assert page.evaluate("document.activeElement.className") == "skip-link"
-        page.locator("#month-next").focus()  # the demo window runs into the next month
+        page.locator("#month-next").focus()
         page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"month="))
+        page.wait_for_url(re.compile(rf"month={next_month}"))
         # Waits go through Playwright's own script: the page's CSP (script-src 'self') refuses
         # the eval that wait_for_function polls with inside the page.
         expect(page.locator("[id^='day-']:focus")).to_have_count(1)
