@@ -8,8 +8,9 @@ this main thread), and a killed worker loses nothing: the record's lease runs ou
 sweeper hands it on (S4). Run several workers for more throughput.
 
 Besides the work loop (with RQ's scheduler, which runs delayed retries and org pauses), a
-sweeper thread re-queues sync records every SYNC_SWEEP_INTERVAL seconds: pending ones whose job
-may be lost, running ones whose lease ran out, parked ones whose connection works again (S1).
+sweeper thread re-queues the outbox's rows every SYNC_SWEEP_INTERVAL seconds (sync records,
+e-mails and calendar writes; webapp/services/outbox.py): pending ones whose job may be lost,
+running ones whose lease ran out, parked ones whose connection works again (S1, N5, K9).
 It reads the database only, so a flushed or restarted Redis loses nothing. Several workers each
 sweep; that is harmless because a record runs only under its lease. The sweeper thread and the
 scheduler end with this process, even when it is killed with SIGKILL.
@@ -45,7 +46,7 @@ def main() -> None:
     app = worker_app()
     # What exists now (the app, every module, SQLAlchemy's mappers) lives as long as the
     # process: frozen out of the collector's sight, it is no longer walked by each full
-    # collection, which took about 90 ms in the middle of whichever sync triggered it (S8).
+    # collection, in the middle of whichever sync triggered it (S8; docs/performance.md).
     gc.freeze()
     queue = app.extensions["rq_queue"]
     # RQ's scheduler is a forked child of this process.
@@ -54,7 +55,10 @@ def main() -> None:
     sweeper = threading.Thread(target=sweep_forever, name="sync-sweeper", daemon=True,
                                args=(app, float(app.config["SYNC_SWEEP_INTERVAL"]), stop))
     sweeper.start()
-    worker = SyncWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+    # A short maintenance interval: it is when this worker takes over the scheduler of a
+    # killed one, whose lock has run out by then (RQ's default waits 10 minutes).
+    worker = SyncWorker([queue], connection=queue.connection, serializer=JSONSerializer,
+                        maintenance_interval=int(app.config["RQ_MAINTENANCE_INTERVAL"]))
     try:
         worker.work(with_scheduler=True)
     finally:

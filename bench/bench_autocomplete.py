@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import delete  # noqa: E402
 
-from tests.fixtures_emulator import start_emulator  # noqa: E402
 from tests.fixtures_salesforce import salesforce_config  # noqa: E402
+from tests.fixtures_salesforce_emulator import start_emulator  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import (  # noqa: E402

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet  # noqa: E402
 
 from tests.factories import ALWAYS_WORKING, make_member, make_org  # noqa: E402
-from tests.fixtures_gcal_emulator import APP_CALLBACK, query_of, start_gcal_emulator  # noqa: E402
+from tests.fixtures_google_calendar_emulator import APP_CALLBACK, query_of, start_gcal_emulator  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.jobs.calendars import options  # noqa: E402

@@ -42,12 +42,12 @@ from tests.factories import (  # noqa: E402
     make_org,
     make_page,
 )
-from tests.fixtures_emulator import start_emulator  # noqa: E402
+from tests.fixtures_salesforce_emulator import start_emulator  # noqa: E402
 from webapp import create_app, jobs  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.jobs import sync as sync_jobs  # noqa: E402
 from webapp.models import Booking, SalesforceConnection, SyncRecord  # noqa: E402
-from webapp.services.salesforce.crypto import Keyring  # noqa: E402
+from webapp.services.crypto import Keyring  # noqa: E402
 from webapp.services.slots import format_start  # noqa: E402
 
 KEY = Fernet.generate_key().decode()

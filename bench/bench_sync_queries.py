@@ -26,7 +26,7 @@ from sqlalchemy import delete, event  # noqa: E402
 
 from scripts.services import start_embedded_redis  # noqa: E402
 from tests.factories import ALWAYS_WORKING, make_member, make_org, make_page  # noqa: E402
-from tests.fixtures_emulator import start_emulator  # noqa: E402
+from tests.fixtures_salesforce_emulator import start_emulator  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.integrations import salesforce as sf  # noqa: E402
@@ -132,7 +132,7 @@ def _print(label: str, counter: Counter) -> None:
 def _setup(emulator):
     from salesforce_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
     try:
-        from webapp.services.salesforce import crypto
+        from webapp.services import crypto
     except ImportError:  # the flat services/ before they were regrouped
         from webapp.services import crypto
 

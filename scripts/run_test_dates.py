@@ -82,7 +82,10 @@ def run_at(moment: datetime, pytest_args: list[str], env: dict) -> int:
     shifted = {**env, "APO_CLOCK_SHIFT": str(shift),
                "PYTHONPATH": os.pathsep.join(filter(None, [
                    os.path.join(ROOT, "scripts", "shifted_clock"), env.get("PYTHONPATH")]))}
-    command = [os.path.join(BIN, "pytest"), "-m", "dates", "-q", *pytest_args]
+    # Its pytest plugin is not used, and loading it after sitecustomize imported the module
+    # only earns a warning.
+    command = [os.path.join(BIN, "pytest"), "-p", "no:time_machine", "-m", "dates", "-q",
+               *pytest_args]
     return subprocess.call(command, cwd=ROOT, env=shifted)
 
 

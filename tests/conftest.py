@@ -23,8 +23,8 @@ from webapp.extensions import db
 
 pytest_plugins = [
     "tests.factories",
-    "tests.fixtures_emulator",
-    "tests.fixtures_gcal_emulator",
+    "tests.fixtures_salesforce_emulator",
+    "tests.fixtures_google_calendar_emulator",
     "tests.fixtures_salesforce",
     "tests.fixtures_demo",
     "tests.fixtures_radicale",
@@ -212,10 +212,10 @@ def page(browser):
 # the clock moved to month ends, New Year in Tokyo and a US daylight-saving change.
 DATE_SENSITIVE = frozenset({
     "test_browser_booking", "test_browser_journeys", "test_browser_mail_journey",
-    "test_browser_public_picker", "test_jobs_calendars", "test_jobs_mail_delivery",
+    "test_browser_public_picker", "test_jobs_calendars", "test_jobs_mail",
     "test_security_input", "test_services_bookings", "test_services_calendars",
     "test_services_calendars_google", "test_services_calendars_salesforce",
-    "test_services_notifications", "test_services_salesforce_sync", "test_services_slots",
+    "test_services_notifications", "test_services_sync", "test_services_slots",
     "test_services_sync_plan", "test_views_admin_mail", "test_views_admin_syncs",
     "test_views_calendars", "test_views_public", "test_views_public_after_booking",
     "test_views_public_races",

@@ -158,3 +158,31 @@ def make_public_page(members: int = 2, fields: list[dict] | None = None, **kw) -
     people = [make_member(org, working_hours=ALWAYS_WORKING) for _ in range(members)]
     return make_page(org, people, fields=fields if fields is not None else ONE_OF_EACH_FIELD,
                      **kw)
+
+
+def commit_and_enqueue() -> int:
+    """What a booking view does after its service calls: stamp the tracked work, commit once,
+    queue it by the ids held (services/outbox.py); returns how many jobs were queued."""
+    from webapp import jobs
+    from webapp.services import outbox
+
+    work = outbox.stamp_tracked(db.session)
+    db.session.commit()
+    return jobs.enqueue_after_commit(work)
+
+
+def run_calendar_writes(booking_id: int) -> None:
+    """Run the booking's open calendar writes now, in this process, as the worker's jobs
+    would (K4); a retry scheduled for later stays pending."""
+    from sqlalchemy import select
+
+    from webapp.jobs.calendars import run_calendar_write
+    from webapp.models import CalendarWrite
+
+    ids = db.session.scalars(select(CalendarWrite.id).where(
+        CalendarWrite.booking_id == booking_id,
+        CalendarWrite.status.in_(("pending", "running"))).order_by(CalendarWrite.id)).all()
+    db.session.commit()
+    for write_id in ids:
+        run_calendar_write(write_id)
+    db.session.expire_all()

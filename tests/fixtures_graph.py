@@ -35,7 +35,7 @@ import requests
 
 from graph_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
 from scripts.services import free_port
-from tests.fixtures_emulator import PinnedSession, stop_process, wait_until_healthy
+from tests.fixtures_salesforce_emulator import PinnedSession, stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "http://127.0.0.1:9/callback"

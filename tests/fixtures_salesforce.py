@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.factories import login, make_admin, make_org
-from tests.fixtures_emulator import ADMIN_USERNAME
+from tests.fixtures_salesforce_emulator import ADMIN_USERNAME
 from webapp import settings
 from webapp.extensions import db
 from webapp.models import SalesforceConnection

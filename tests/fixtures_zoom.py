@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from scripts.services import free_port
-from tests.fixtures_emulator import stop_process, wait_until_healthy
+from tests.fixtures_salesforce_emulator import stop_process, wait_until_healthy
 from zoom_emulator.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent

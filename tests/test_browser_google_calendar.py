@@ -16,11 +16,10 @@ from sqlalchemy import select
 from google_calendar_emulator.seed import DEMO_PASSWORD
 from tests.factories import make_public_page
 from webapp.extensions import db
-from webapp.integrations import google_calendar
 from webapp.models import Booking, utcnow
 from webapp.services import bookings
 from webapp.services import slots as slot_rules
-from webapp.services.calendars import google_connect, links
+from webapp.services.calendars import links
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 SATO = "sato@example.com"
@@ -33,9 +32,7 @@ def journey_app(app, gcal, live_server):
     app.config.update(BASE_URL=live_server.url, GOOGLE_CLIENT_ID=client_id,
                       GOOGLE_CLIENT_SECRET=secret, GOOGLE_BASE_URL=gcal.url,
                       ICAL_UID_DOMAIN="apo.test")
-    google_connect.init_app(app)
-    yield app
-    google_calendar.configure(None)
+    return app
 
 
 def shot(page, name: str) -> None:

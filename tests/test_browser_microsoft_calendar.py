@@ -35,7 +35,7 @@ def demo_page(app, graph, live_server):
         BASE_URL=live_server.url, MS_CLIENT_ID=registered["client_id"],
         MS_CLIENT_SECRET=registered["client_secret"], MS_LOGIN_URL=graph.login_url,
         MS_GRAPH_URL=graph.graph_url, ICAL_UID_DOMAIN="apo.test",
-        MS_TEST_HOSTS=",".join(urlsplit(u).netloc for u in (graph.login_url, graph.graph_url)))
+        MS_TEST_HOSTS=tuple(urlsplit(u).netloc for u in (graph.login_url, graph.graph_url)))
     demo.seed(db.session)
     db.session.commit()
     return db.session.scalar(select(BookingPage).where(BookingPage.slug == demo.DEMO_TEAM_SLUG))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures_emulator import ADMIN_USERNAME, DEMO_PASSWORD
 from tests.fixtures_salesforce import CALLBACK_PATH, salesforce_config
+from tests.fixtures_salesforce_emulator import ADMIN_USERNAME, DEMO_PASSWORD
 from webapp.extensions import db
 from webapp.models import SalesforceConnection
 

@@ -9,7 +9,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fixtures_gcal_emulator import CALLBACK, query_of
+from tests.fixtures_google_calendar_emulator import CALLBACK, query_of
+from webapp.integrations.calendar_port import (
+    BookingEvent,
+    ConnectionInfo,
+    ProviderAuthError,
+    SyncStateInvalid,
+)
 from webapp.integrations.google_calendar import (
     SCOPES,
     GoogleApp,
@@ -20,13 +26,7 @@ from webapp.integrations.google_calendar import (
     GoogleUnavailable,
     oauth,
 )
-from webapp.services.calendars.providers import (
-    BookingEvent,
-    ConnectionInfo,
-    ProviderAuthError,
-    SyncStateInvalid,
-    build,
-)
+from webapp.services.calendars.registry import build_registry
 
 pytestmark = pytest.mark.timeout(60)
 SATO, SUZUKI, TANAKA = "sato@example.com", "suzuki@example.com", "tanaka@example.com"
@@ -64,7 +64,8 @@ def provider_for(gcal, connected, saved=None, zone="Asia/Tokyo", timeout=10.0,
                                    "google_client_secret": app.client_secret,
                                    "google_base_url": gcal.url, "zone": zone,
                                    "google_backoff": backoff})
-    return build("google", info)
+    # As the app's registry builds it (services/calendars/registry.py).
+    return build_registry({}).build("google", info)
 
 
 def test_K1_authorization_url_asks_offline_consent_pkce_and_narrow_scopes(gcal, connected):

@@ -84,3 +84,58 @@ def test_nothing_below_services_imports_views_forms_or_jobs():
                                             "forms_public", "forms_salesforce"})
     )
     assert offenders == []
+
+
+# The package's layers, lowest first: a module imports its own layer or lower ones, never a
+# higher one. The outside services' adapters (integrations) stand alone below everything.
+LAYERS = [
+    ("webapp.integrations",),
+    ("webapp.config", "webapp.extensions", "webapp.models", "webapp.private_files",
+     "webapp.web.i18n"),
+    ("webapp.services",),
+    ("webapp.settings",),
+    ("webapp.forms", "webapp.web", "webapp.jobs"),
+    ("webapp.views",),
+    ("webapp.cli", "webapp"),
+]
+# Known upward arrows, each with its reason.
+ALLOWED_UP = {
+    # A worker process builds its app once (jobs.worker_app): the factory is above the jobs.
+    ("webapp.jobs", "webapp"),
+}
+
+
+def _module_name(path: pathlib.Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> tuple[int, str] | None:
+    best = None
+    for level, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (
+                    best is None or len(prefix) > len(best[1])):
+                best = (level, prefix)
+    return best
+
+
+def test_no_module_imports_a_higher_layer():
+    """STYLE 3.2: dependencies point down; integrations import nothing of Apo's but their own."""
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        name = _module_name(path)
+        own = _layer(name)
+        for module, names in _imports(path):
+            targets = [f"{module}.{n}" for n in names] if module == "webapp" else [module]
+            for target in targets:
+                other = _layer(target)
+                if own is None or other is None:
+                    continue
+                if own[1] == "webapp.integrations" and other[1] != "webapp.integrations":
+                    offenders.append(f"{name} -> {target} (integrations stand alone)")
+                elif other[0] > own[0] and (own[1], other[1]) not in ALLOWED_UP:
+                    offenders.append(f"{name} -> {target}")
+    assert sorted(offenders) == []

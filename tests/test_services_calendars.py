@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_public_page
+from tests.factories import make_public_page, run_calendar_writes
 from tests.fixtures_radicale import vevent
 from webapp.extensions import db
-from webapp.jobs.calendars import options, write_booking_to_calendars
+from webapp.jobs.calendars import options
 from webapp.models import BusyInterval, CalendarSettings, CalendarWrite
 from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
@@ -169,7 +169,7 @@ def book(page, start, now=NOW):
     booking, _record = bookings.create_booking(page, start, CustomerDetails(
         email="taro@example.com", name="山田 太郎"), now=now)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     return booking
 
 
@@ -185,8 +185,8 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(page, member, cald
 
     bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
-    write_booking_to_calendars(booking.id)  # a duplicate job writes nothing twice
+    run_calendar_writes(booking.id)
+    run_calendar_writes(booking.id)  # a duplicate job writes nothing twice
     assert caldav_account.server.list_hrefs(caldav_account.user,
                                             caldav_account.calendar_url) == [name]
     body = caldav_account.server.get(caldav_account.user, caldav_account.calendar_url + name).text
@@ -198,7 +198,7 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(page, member, cald
 
     bookings.cancel_booking(booking, now=NOW)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     assert caldav_account.server.list_hrefs(caldav_account.user,
                                             caldav_account.calendar_url) == []
     log = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id)).all()
@@ -242,7 +242,7 @@ def test_K4_write_back_updates_the_invitation_already_filed_under_another_name(
     uid = f"apo-booking-{booking.id}@apo.test"
     caldav_account.put_event("invitation-from-mail.ics",
                              vevent(uid, "20300605T020000Z", "20300605T023000Z"))
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     assert caldav_account.server.list_hrefs(caldav_account.user, caldav_account.calendar_url) \
         == ["invitation-from-mail.ics"]
     body = caldav_account.server.get(caldav_account.user, caldav_account.calendar_url
@@ -250,7 +250,7 @@ def test_K4_write_back_updates_the_invitation_already_filed_under_another_name(
     assert "DTEND:20300605T030000Z" in body and "SUMMARY:" in body
     bookings.cancel_booking(booking, now=NOW)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     assert caldav_account.server.list_hrefs(caldav_account.user,
                                             caldav_account.calendar_url) == []
 
@@ -260,14 +260,14 @@ def test_K1_C8_rotate_keys_reencrypts_calendar_credentials_and_the_old_key_can_g
     from cryptography.fernet import Fernet
 
     old_key = Fernet.generate_key().decode()
-    caldav_app.config["APO_ENCRYPTION_KEYS"] = old_key
+    caldav_app.config["APO_ENCRYPTION_KEYS"] = (old_key,)
     connection = connect(member, caldav_account)
     before = connection.credentials_enc
     new_key = Fernet.generate_key().decode()
-    caldav_app.config["APO_ENCRYPTION_KEYS"] = f"{new_key},{old_key}"
+    caldav_app.config["APO_ENCRYPTION_KEYS"] = (new_key, old_key)
     result = caldav_app.test_cli_runner().invoke(args=["rotate-keys"])
     assert result.exit_code == 0 and "1 calendar connection" in result.output
-    caldav_app.config["APO_ENCRYPTION_KEYS"] = new_key
+    caldav_app.config["APO_ENCRYPTION_KEYS"] = (new_key,)
     db.session.expire_all()
     assert connection.credentials_enc != before
     assert synced(connection).error is None and connection.status == "ok"

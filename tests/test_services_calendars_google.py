@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.factories import bookable_slots, login, make_admin, make_public_page
+from tests.factories import bookable_slots, login, make_admin, make_public_page, run_calendar_writes
 from webapp.extensions import db
-from webapp.jobs.calendars import options, write_booking_to_calendars
+from webapp.jobs.calendars import options
 from webapp.models import (
     Booking,
     BusyInterval,
@@ -214,7 +214,7 @@ def book(page, start, now=NOW):
     booking, _record = bookings.create_booking(page, start, CustomerDetails(
         email="taro@example.com", name="山田 太郎"), now=now)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     return booking
 
 
@@ -234,8 +234,8 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(google_app, gcal, 
 
     bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
-    write_booking_to_calendars(booking.id)  # a duplicate job writes nothing twice
+    run_calendar_writes(booking.id)
+    run_calendar_writes(booking.id)  # a duplicate job writes nothing twice
     [moved] = written(gcal, uid)
     assert moved["id"] == event["id"] and moved["start"]["dateTime"].startswith(
         "2030-06-05T15:00")
@@ -244,7 +244,7 @@ def test_K4_booking_is_written_moved_and_removed_exactly_once(google_app, gcal, 
 
     bookings.cancel_booking(booking, now=NOW)
     db.session.commit()
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     assert [e["status"] for e in written(gcal, uid)] == ["cancelled"]
     log = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id)).all()
     assert [(w.action, w.status) for w in log] == [("put", "done"), ("put", "done"),

@@ -18,7 +18,7 @@ from webapp.models import MessageStatus
 from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
 from webapp.services.ical_uid import booking_uid
-from webapp.services.notifications import outbox as mail_outbox
+from webapp.services.notifications import plan as mail_plan
 
 TOKYO, NEW_YORK = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
 CUSTOMER, ATTENDEE = "taro@example.com", "hanako@example.com"
@@ -167,13 +167,13 @@ def test_N4_default_reminder_is_24_hours_before_and_sent_when_due(page, smtp_ser
 
 
 def test_N4_page_sets_several_reminders_or_none(page, smtp_server):
-    mail_outbox.set_reminder_minutes(page.id, [60, 24 * 60, 60])
+    mail_plan.set_reminder_minutes(page.id, [60, 24 * 60, 60])
     db.session.commit()
     book(page)
     assert sorted(r.reminder_minutes for r in outbox(kind="reminder")) == [60, 1440]
-    mail_outbox.set_reminder_minutes(page.id, [])
+    mail_plan.set_reminder_minutes(page.id, [])
     db.session.commit()
-    assert mail_outbox.reminder_minutes(page.id) == []
+    assert mail_plan.reminder_minutes(page.id) == []
 
 
 @pytest.mark.parametrize("change", ["reschedule", "cancel"])
@@ -247,7 +247,7 @@ def test_N3_a_member_taken_off_a_moved_booking_gets_a_cancellation(page, smtp_se
     booking.booking_members.remove(booking.booking_members[0])  # round robin picked again (O5)
     db.session.flush()
     assert booking.members == [staying]
-    mail_outbox.record_booking_change(booking, MessageKind.UPDATE, (leaving.id, staying.id))
+    mail_plan.record_booking_change(booking, MessageKind.UPDATE, (leaving.id, staying.id))
     db.session.commit()
     send_due()
     assert [m["Subject"] for m in received(smtp_server, leaving.email)][-1] == \

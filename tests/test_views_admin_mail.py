@@ -9,7 +9,7 @@ from tests.factories import make_booking, make_member, make_org, make_page
 from webapp.extensions import db
 from webapp.jobs import mail as mail_jobs
 from webapp.models import MessageKind, MessageStatus, OutboxMessage
-from webapp.services.notifications import outbox as mail_outbox
+from webapp.services.notifications import plan as mail_plan
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def messages(org):
     member = make_member(org, name="佐藤 一郎")
     page = make_page(org, [member], title="製品デモ")
     booking = make_booking(page, [member], email="taro@example.com", name="山田 太郎")
-    rows = mail_outbox.record_booking_change(booking, MessageKind.CONFIRMATION)
+    rows = mail_plan.record_booking_change(booking, MessageKind.CONFIRMATION)
     db.session.commit()
     return rows
 
@@ -61,7 +61,7 @@ def test_O2_another_organizations_messages_are_404(admin_client, messages):
     other = make_org("他社")
     member = make_member(other)
     booking = make_booking(make_page(other, [member]), [member], email="x@example.com")
-    theirs = mail_outbox.record_booking_change(booking, MessageKind.CONFIRMATION)[0]
+    theirs = mail_plan.record_booking_change(booking, MessageKind.CONFIRMATION)[0]
     theirs.status = MessageStatus.FAILED.value
     db.session.commit()
     assert admin_client.get(f"/admin/mail/{theirs.id}/row").status_code == 404
@@ -79,12 +79,12 @@ def test_N4_admin_sets_a_pages_reminders(admin_client, org):
     assert 'value="24"' in admin_client.get(path).get_data(as_text=True)  # the default
     response = admin_client.post_form(path, {"hours": "24, 1, 0.5"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "HX-Trigger" in response.headers
-    assert mail_outbox.reminder_minutes(page.id) == [30, 60, 1440]
+    assert mail_plan.reminder_minutes(page.id) == [30, 60, 1440]
     bad = admin_client.post_form(path, {"hours": "abc"})
     assert bad.status_code == 422 and "カンマ区切り" in bad.get_data(as_text=True)
-    assert mail_outbox.reminder_minutes(page.id) == [30, 60, 1440]  # unchanged
+    assert mail_plan.reminder_minutes(page.id) == [30, 60, 1440]  # unchanged
     admin_client.post_form(path, {"hours": ""})
-    assert mail_outbox.reminder_minutes(page.id) == []
+    assert mail_plan.reminder_minutes(page.id) == []
     other = make_page(make_org("他社"), [])
     db.session.commit()
     assert admin_client.get(f"/admin/pages/{other.id}/reminders").status_code == 404

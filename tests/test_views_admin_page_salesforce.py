@@ -1,6 +1,6 @@
 """予約ページ > 詳細設定 > Salesforce and the field mapping, against the emulator (P1-P5, M1-M5).
 
-P2/P3/P4 are carried out by the sync engine (tests/test_services_salesforce_sync.py); these
+P2/P3/P4 are carried out by the sync engine (tests/test_services_sync.py); these
 tests prove the settings are stored and shown, which is what the sync engine reads.
 """
 

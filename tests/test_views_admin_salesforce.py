@@ -9,8 +9,8 @@ import requests
 
 from tests import fixtures_salesforce as sfx
 from tests.factories import login, make_admin, make_org, make_page
-from tests.fixtures_emulator import STANDARD_USERNAME
 from tests.fixtures_salesforce import client_for_org, decrypt, encrypt
+from tests.fixtures_salesforce_emulator import STANDARD_USERNAME
 from webapp.extensions import db
 from webapp.models import SalesforceAuditEvent, SalesforceConnection
 from webapp.services.salesforce import connections
@@ -368,7 +368,7 @@ def test_C9_ip_check_reads_the_profiles_login_ip_ranges(sf_app, sf_admin_client,
                                                         sf_connection):
     """Seed item 2: Apo's outbound addresses (configuration) against the connecting user's
     profile login IP ranges (LoginIpRange rows), with the seed's steps when they block."""
-    sf_app.config["OUTBOUND_IPS"] = "203.0.113.7, 198.51.100.1"
+    sf_app.config["OUTBOUND_IPS"] = ("203.0.113.7", "198.51.100.1")
     html = sf_admin_client.get(CHECKS).get_data(as_text=True)
     item = ip_item(html)
     assert "badge-ok" in item and "設定は不要です" in item and "203.0.113.7" in item

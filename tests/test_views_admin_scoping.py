@@ -18,7 +18,7 @@ from webapp.models import (
     MessageStatus,
     PageMember,
 )
-from webapp.services.notifications.outbox import record_booking_change
+from webapp.services.notifications.plan import record_booking_change
 
 # URL argument name -> key in the objects dict built by world(); add a line for a new id name.
 ID_ARGS = {

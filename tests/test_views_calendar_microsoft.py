@@ -26,7 +26,7 @@ def booking_page(app, graph):
     app.config.update(
         MS_CLIENT_ID=registered["client_id"], MS_CLIENT_SECRET=registered["client_secret"],
         MS_LOGIN_URL=graph.login_url, MS_GRAPH_URL=graph.graph_url,
-        MS_TEST_HOSTS=",".join(urlsplit(u).netloc for u in (graph.login_url, graph.graph_url)))
+        MS_TEST_HOSTS=tuple(urlsplit(u).netloc for u in (graph.login_url, graph.graph_url)))
     page = make_public_page(members=1, fields=[], duration_minutes=60)
     page.members[0].email = SATO
     db.session.commit()

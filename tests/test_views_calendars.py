@@ -132,10 +132,10 @@ def test_K4_booking_from_the_public_page_is_written_and_logged(
         "start": start, "tz": "Asia/Tokyo", "name": "山田 太郎", "email": "taro@example.com"},
         token_from=f"/p/{page.slug}")
     assert response.status_code == 302
-    from webapp.jobs.calendars import write_booking_to_calendars
+    from tests.factories import run_calendar_writes
 
     booking = db.session.scalar(select(Booking))
-    write_booking_to_calendars(booking.id)
+    run_calendar_writes(booking.id)
     assert caldav_account.server.list_hrefs(caldav_account.user, caldav_account.calendar_url) \
         == [f"apo-booking-{booking.id}%40apo.test.ics"]
     log = admin_client.get("/admin/calendars/log").get_data(as_text=True)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tests.factories import bookable_slots, make_public_page
 from webapp import create_app, jobs
 from webapp.extensions import db
-from webapp.models import Booking, BookingMember, BusySlot, SyncRecord
+from webapp.models import Booking, BookingMember, BusySlot, OutboxMessage, SyncRecord
 from webapp.services import bookings
 from webapp.services.slots import format_start
 
@@ -405,3 +405,30 @@ def test_F5_rate_limit_on_booking_posts(app, page):
                 for _ in range(3)]
     assert statuses == [409, 409, 429]  # no slot chosen twice, then the limit
     assert counts() == (0, 0, 0, 0)
+
+
+def test_S1_S8_a_confirm_commits_once_and_reads_nothing_back(client, page, redis_conn, app):
+    """The booking, its sync record, e-mails and calendar writes are stamped and committed in
+    one commit; the jobs are queued by the ids the request already holds (services/outbox.py),
+    so nothing is read or written after the commit."""
+    from sqlalchemy import event
+
+    data = dict(form_data(page), csrf_token=client.csrf_token(f"/p/{page.slug}"))
+    log: list[str] = []
+    on_statement = lambda *args: log.append(args[2].split()[0].upper())  # noqa: E731
+    on_commit = lambda *args: log.append("COMMIT")  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        response = client.post(f"/p/{page.slug}/book", data=data)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+        event.remove(db.engine, "commit", on_commit)
+    assert response.status_code == 302
+    assert log.count("COMMIT") == 1 and log[-1] == "COMMIT", log
+    queue = Queue(app.config["RQ_QUEUE"], connection=redis_conn, serializer=JSONSerializer)
+    messages = db.session.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.send_after.is_(None))).all()  # reminders wait in RQ's schedule
+    assert messages and sorted(j.args[0] for j in queue.get_jobs()
+                  if j.func_name == "webapp.jobs.mail.send_message") == sorted(messages)
+    assert all(m.enqueued_at is not None for m in db.session.scalars(select(OutboxMessage)))

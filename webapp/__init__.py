@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from webapp.config import Config, from_environ, limiter_storage_uri
+from webapp.config import Config, from_environ, limiter_storage_uri, typed
 from webapp.private_files import private_sqlite_database
 
 
@@ -15,11 +15,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(from_environ())
     if test_config:
         app.config.update(test_config)
+    typed(app.config)
     _finish_config(app)
 
     from webapp import cli, jobs, settings
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
-    from webapp.services.calendars import google_connect
     from webapp.views import register_blueprints
     from webapp.web import access_log, i18n, security_headers, templating
 
@@ -35,11 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     jobs.init_app(app)
     cli.init_app(app)
     settings.init_app(app)
-    google_connect.init_app(app)
     register_blueprints(app)
-    from webapp.services.calendars import microsoft as microsoft_calendars
-
-    microsoft_calendars.register(app.config)  # the "microsoft" calendar provider (K1)
     return app
 
 

@@ -77,8 +77,8 @@ def rotate_keys() -> None:
     """Re-encrypt stored Salesforce and calendar secrets with the first key of
     APO_ENCRYPTION_KEYS (C8)."""
     from webapp import settings
+    from webapp.services import crypto
     from webapp.services.calendars import connections as calendar_connections
-    from webapp.services.salesforce import crypto
 
     keyring = settings.current().salesforce.keyring
     count = crypto.rotate_all(keyring)

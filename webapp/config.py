@@ -17,7 +17,10 @@ class Config:
     RQ_FAILURE_TTL = 7 * 24 * 3600
     # The sync engine's knobs (SYNC_RETRY_INTERVALS, SYNC_LEASE_SECONDS...) default in
     # services/sync/settings.py (SyncSettings), the one place that reads them.
-    SYNC_SWEEP_INTERVAL = 60  # worker.py's sweeper thread
+    SYNC_SWEEP_INTERVAL = 15  # seconds between rounds of worker.py's sweeper thread
+    # How often RQ's worker does its maintenance, which is also when a new worker takes over the
+    # scheduler of a killed one (RQ's default, 10 minutes, left delayed jobs waiting that long).
+    RQ_MAINTENANCE_INTERVAL = 30
     REDIS_SOCKET_TIMEOUT = 2.0
 
     BASE_URL = None  # public origin used for callback URLs and links in e-mails
@@ -89,9 +92,18 @@ class Config:
     MAIL_SENDER = "Apo <noreply@apo.invalid>"
     MAIL_TIMEOUT = 10.0
     MAIL_CA_FILE = ""
-    MAIL_RETRY_INTERVALS = [60, 300, 1800]
+    MAIL_RETRY_INTERVALS = (60, 300, 1800)
     MAIL_LEASE_SECONDS = 120  # longer than the SMTP timeouts of one send
-    MAIL_SWEEP_STALE_SECONDS = 120
+    # A due message queued this long ago without a run is queued again (its job was lost).
+    MAIL_SWEEP_STALE_SECONDS = 30
+
+    # Calendar write-back (K4, K9): retried at these intervals, then at the last one until
+    # CALENDAR_WRITE_GIVE_UP_SECONDS after the first try; a write waits (never skipped) while
+    # its member's connection is broken and runs once it works again.
+    CALENDAR_WRITE_RETRY_INTERVALS = (10, 30, 60)
+    CALENDAR_WRITE_LEASE_SECONDS = 60  # longer than CALENDAR_TIMEOUT times the calls of a write
+    CALENDAR_WRITE_STALE_SECONDS = 30
+    CALENDAR_WRITE_GIVE_UP_SECONDS = 3 * 24 * 3600
 
 
 # Environment variables we read, and the config key each one sets.
@@ -153,25 +165,82 @@ ENVIRONMENT = {
     "MAIL_CA_FILE": "MAIL_CA_FILE",
     "APO_UID_DOMAIN": "ICAL_UID_DOMAIN",
     "APO_MAIL_RETRY_INTERVALS": "MAIL_RETRY_INTERVALS",
+    "APO_MAIL_LEASE_SECONDS": "MAIL_LEASE_SECONDS",
+    "APO_MAIL_SWEEP_STALE_SECONDS": "MAIL_SWEEP_STALE_SECONDS",
+    "APO_CALENDAR_WRITE_RETRY_INTERVALS": "CALENDAR_WRITE_RETRY_INTERVALS",
+    "APO_CALENDAR_WRITE_LEASE_SECONDS": "CALENDAR_WRITE_LEASE_SECONDS",
+    "APO_CALENDAR_WRITE_STALE_SECONDS": "CALENDAR_WRITE_STALE_SECONDS",
+    "APO_CALENDAR_WRITE_GIVE_UP_SECONDS": "CALENDAR_WRITE_GIVE_UP_SECONDS",
+    "APO_RQ_MAINTENANCE_INTERVAL": "RQ_MAINTENANCE_INTERVAL",
 }
 
-_BOOLEAN = {"DEMO", "INSECURE_COOKIES"}
+
+def _strings(raw) -> tuple[str, ...]:
+    """A list: "a, b" from the environment, or a list or tuple given in code."""
+    parts = raw.split(",") if isinstance(raw, str) else raw
+    return tuple(str(part).strip() for part in parts or () if str(part).strip())
+
+
+def _floats(raw) -> tuple[float, ...]:
+    return tuple(float(part) for part in _strings(raw))
+
+
+def _boolean(raw) -> bool:
+    return raw.strip().lower() in ("1", "true", "yes", "on") if isinstance(raw, str) else bool(raw)
+
+
+# The one place where config values get their types, whether they came from the environment,
+# a test's config or code: services read tuples, floats, ints and bools, never strings to split.
+TYPES = {
+    "DEMO": _boolean, "INSECURE_COOKIES": _boolean, "TESTING": _boolean,
+    "OUTBOUND_IPS": _strings, "SALESFORCE_ALLOWED_INSTANCE_HOSTS": _strings,
+    "APO_ENCRYPTION_KEYS": _strings, "CALDAV_TEST_HOSTS": _strings, "MS_TEST_HOSTS": _strings,
+    "SYNC_RETRY_INTERVALS": _floats, "MAIL_RETRY_INTERVALS": _floats,
+    "CALENDAR_WRITE_RETRY_INTERVALS": _floats,
+    "SYNC_LEASE_SECONDS": float, "SYNC_LIMIT_PAUSE_SECONDS": float, "SYNC_USER_CACHE_TTL": float,
+    "SYNC_SWEEP_INTERVAL": float, "SYNC_SWEEP_STALE_SECONDS": float, "SYNC_MAX_ATTEMPTS": int,
+    "SYNC_ORG_CONCURRENCY": int, "RQ_JOB_TIMEOUT": int, "RQ_MAINTENANCE_INTERVAL": int,
+    "SALESFORCE_TIMEOUT": float, "SALESFORCE_DESCRIBE_TTL": float,
+    "CALENDAR_TIMEOUT": float, "CALENDAR_CONFIRM_TIMEOUT": float,
+    "CALENDAR_CONFIRM_MAX_AGE": float, "CALENDAR_POLL_INTERVAL": float,
+    "CALENDAR_HORIZON_DAYS": int, "CALENDAR_LINK_MAX_AGE": int,
+    "CALENDAR_WRITE_LEASE_SECONDS": float, "CALENDAR_WRITE_STALE_SECONDS": float,
+    "CALENDAR_WRITE_GIVE_UP_SECONDS": float,
+    "MAIL_PORT": int, "MAIL_TIMEOUT": float, "MAIL_LEASE_SECONDS": float,
+    "MAIL_SWEEP_STALE_SECONDS": float,
+}
+
+
+def typed(config) -> None:
+    """Give every known key its type in place (create_app calls it once, after overrides).
+
+    Raises:
+        ValueError: a value that is not a number where one is needed: the app does not start.
+    """
+    for key, parse in TYPES.items():
+        value = config.get(key)
+        if value is not None and value != "":
+            try:
+                config[key] = parse(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"configuration {key}: cannot read {value!r}") from None
 
 
 def from_environ(environ=os.environ) -> dict:
-    """Return the config values set by the documented environment variables."""
+    """Return the config values set by the documented environment variables, typed."""
     values = {}
     for name, key in ENVIRONMENT.items():
         raw = environ.get(name)
         if raw in (None, ""):
             continue
-        values[key] = raw.lower() in ("1", "true", "yes", "on") if key in _BOOLEAN else raw
+        values[key] = raw
     url = values.get("SQLALCHEMY_DATABASE_URI")
     if url and url.startswith("postgres://"):
         # Heroku-style URLs; SQLAlchemy 2 only accepts the postgresql scheme.
         url = "postgresql://" + url[len("postgres://"):]
     if url and url.startswith("postgresql://"):
         values["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgresql://"):]
+    typed(values)
     return values
 
 

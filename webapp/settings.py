@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from webapp.config import typed
+from webapp.services import outbox
 from webapp.services.calendars.options import CalendarOptions
 from webapp.services.notifications import NotificationSettings
 from webapp.services.salesforce.settings import SalesforceSettings
@@ -24,11 +26,13 @@ class Settings:
     sync: SyncSettings
     calendars: CalendarOptions
     notifications: NotificationSettings
+    outbox: dict[outbox.Kind, outbox.Policy]  # lease, retries and staleness per kind of work
 
     @classmethod
     def from_config(cls, config) -> Settings:
         return cls(SalesforceSettings.from_config(config), SyncSettings.from_config(config),
-                   CalendarOptions.from_config(config), NotificationSettings.from_config(config))
+                   CalendarOptions.from_config(config), NotificationSettings.from_config(config),
+                   outbox.policies(config))
 
 _KEYS = ("SALESFORCE_LOGIN_URL", "SALESFORCE_SANDBOX_LOGIN_URL",
          "SALESFORCE_ALLOWED_INSTANCE_HOSTS", "SALESFORCE_TIMEOUT", "SALESFORCE_API_VERSION",
@@ -41,7 +45,11 @@ _KEYS = ("SALESFORCE_LOGIN_URL", "SALESFORCE_SANDBOX_LOGIN_URL",
          "CALENDAR_LINK_MAX_AGE", "ICAL_UID_DOMAIN", "MAIL_SERVER", "MAIL_PORT", "MAIL_TLS",
          "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER", "MAIL_TIMEOUT", "MAIL_CA_FILE",
          "MAIL_RETRY_INTERVALS",
-         "MAIL_LEASE_SECONDS", "MAIL_SWEEP_STALE_SECONDS", "SYNC_ORG_CONCURRENCY")
+         "MAIL_LEASE_SECONDS", "MAIL_SWEEP_STALE_SECONDS", "SYNC_ORG_CONCURRENCY",
+         "CALENDAR_WRITE_RETRY_INTERVALS", "CALENDAR_WRITE_LEASE_SECONDS",
+         "CALENDAR_WRITE_STALE_SECONDS", "CALENDAR_WRITE_GIVE_UP_SECONDS",
+         "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "GOOGLE_BASE_URL", "MS_CLIENT_ID",
+         "MS_CLIENT_SECRET", "MS_LOGIN_URL", "MS_GRAPH_URL", "MS_TEST_HOSTS")
 
 
 def init_app(app: Flask) -> None:
@@ -53,6 +61,9 @@ def settings_of(app: Flask) -> Settings:
     stamp = tuple(repr(app.config.get(key)) for key in _KEYS)
     cached = app.extensions.get("apo_settings")
     if cached is None or cached[0] != stamp:
+        # A value set after the factory (a test, a `flask` command) gets its type here too.
+        typed(app.config)
+        stamp = tuple(repr(app.config.get(key)) for key in _KEYS)
         cached = app.extensions["apo_settings"] = (stamp, Settings.from_config(app.config))
     return cached[1]
 

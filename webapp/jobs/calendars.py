@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
@@ -11,10 +10,13 @@ from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from webapp.jobs import get_queue, run_in_app
+from webapp.jobs import get_queue, run_in_app, schedule, wait_until_due
 
 log = logging.getLogger(__name__)
-RETRY = Retry(max=3, interval=[15, 60, 300])
+# Reading calendars (K3, K5) is safe to repeat; RQ retries a failed poll a little later. Writes
+# are not RQ-retried: each write row carries its own retry (services/outbox.py).
+POLL_RETRY = Retry(max=2, interval=[15, 60])
+WRITE_JOB = "webapp.jobs.calendars.run_calendar_write"
 
 
 def options(app: Flask | None = None):
@@ -31,7 +33,7 @@ def _enqueue(function: str, *args, description: str, job_id: str | None = None) 
     try:
         if job_id and _pending(queue, job_id):
             return False
-        queue.enqueue(f"webapp.jobs.calendars.{function}", *args, retry=RETRY,
+        queue.enqueue(f"webapp.jobs.calendars.{function}", *args, retry=POLL_RETRY,
                       job_timeout=int(current_app.config["RQ_JOB_TIMEOUT"]),
                       description=description, job_id=job_id)
     except RedisError as exc:
@@ -50,15 +52,37 @@ def _pending(queue, job_id: str) -> bool:
                                              JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
-def enqueue_calendar_writes(booking_id: int) -> bool:
-    """After the commit that planned the writes (K4); nothing to queue without a pending
-    write (a member without a receiving calendar)."""
-    from webapp.services.calendars import writeback
+def policy(app: Flask | None = None):
+    from webapp import settings
+    from webapp.services.outbox import Kind
 
-    if not writeback.pending_write_ids(booking_id):
+    return settings.settings_of(app or current_app._get_current_object()).outbox[Kind.CALENDAR]
+
+
+def queue(write_id: int, due=None) -> None:
+    """Queue one calendar write (K4), now or at its due time.
+
+    Raises:
+        RedisError: the queue is unreachable (the row stays pending for the sweeper).
+    """
+    schedule(WRITE_JOB, write_id, due, f"calendar write {write_id}")
+
+
+def requeue(write_id: int, due=None) -> bool:
+    """Queue a write again (a retry, the sweeper) and stamp it; False when Redis is down."""
+    from webapp.extensions import db
+    from webapp.models import CalendarWrite, utcnow
+    from webapp.services import outbox
+
+    try:
+        queue(write_id, due)
+    except RedisError as exc:
+        log.warning("queue unavailable, calendar write %s stays pending: %s", write_id,
+                    type(exc).__name__)
         return False
-    return _enqueue("write_booking_to_calendars", booking_id,
-                    description=f"calendar write-back of booking {booking_id}")
+    outbox.mark_enqueued(db.session, CalendarWrite, write_id, due or utcnow())
+    db.session.commit()
+    return True
 
 
 def enqueue_calendar_sync(connection_id: int) -> bool:
@@ -75,36 +99,40 @@ def enqueue_salesforce_busy(org_id: int) -> bool:
 
 def enqueue_due() -> int:
     """The polling round (worker.py's sweeper): every calendar not synced within the poll
-    interval, every org with Salesforce busy times on, and write-backs a lost job left."""
+    interval, every org with Salesforce busy times on, writes waiting on a connection that
+    works again (K9), and due writes whose job is lost (a killed worker, a Redis outage)."""
     from webapp.extensions import db
     from webapp.services.calendars import salesforce_busy, sync, writeback
 
     opts = options()
     connection_ids = sync.due_connection_ids(opts)
     org_ids = salesforce_busy.due_org_ids(opts.poll_interval)
-    booking_ids = writeback.stale_booking_ids(timedelta(minutes=5))
+    writeback.resume_waiting()
+    write_ids = writeback.due_write_ids(policy())
     db.session.commit()
     queued = sum(enqueue_calendar_sync(cid) for cid in connection_ids)
     queued += sum(enqueue_salesforce_busy(oid) for oid in org_ids)
-    return queued + sum(enqueue_calendar_writes(bid) for bid in booking_ids)
+    return queued + sum(requeue(write_id) for write_id in write_ids)
 
 
-def write_booking_to_calendars(booking_id: int) -> None:
-    """RQ job (K4): run the booking's pending writes in order; a transient failure raises so
-    RQ retries (the remaining writes stay pending)."""
-    run_in_app(_write_booking, booking_id)
+def run_calendar_write(write_id: int) -> None:
+    """RQ job (K4): one write under its lease; a retry or an early start queues it again."""
+    run_in_app(_run_write, write_id)
 
 
-def _write_booking(app: Flask, booking_id: int) -> None:
+def _run_write(app: Flask, write_id: int) -> None:
     from webapp.extensions import db
-    from webapp.models import CalendarWrite
     from webapp.services.calendars import writeback
 
-    for write_id in writeback.pending_write_ids(booking_id):
-        try:
-            writeback.run_write(db.session.get(CalendarWrite, write_id), options(app))
-        finally:
-            db.session.commit()
+    outcome = writeback.run_write(write_id, options(app), policy(app),
+                                  checkpoint=db.session.commit)
+    db.session.commit()
+    if outcome.status == "not_due" and wait_until_due(outcome.due):
+        outcome = writeback.run_write(write_id, options(app), policy(app),
+                                      checkpoint=db.session.commit)
+        db.session.commit()
+    if outcome.due is not None:
+        requeue(write_id, outcome.due)
 
 
 def sync_calendar_connection(connection_id: int) -> None:
@@ -114,13 +142,17 @@ def sync_calendar_connection(connection_id: int) -> None:
 
 def _sync_connection(app: Flask, connection_id: int) -> None:
     from webapp.extensions import db
-    from webapp.models import CalendarConnection
-    from webapp.services.calendars import sync
+    from webapp.models import CalendarConnection, CalendarStatus
+    from webapp.services.calendars import sync, writeback
 
     connection = db.session.get(CalendarConnection, connection_id)
     if connection is not None:
         sync.sync_connection(connection, options(app))
         db.session.commit()
+        if connection.status != CalendarStatus.BROKEN.value and writeback.resume_waiting(
+                connection_id):  # K9: it works again, so the writes it held back run now
+            db.session.commit()
+            requeue_resumed(connection_id)
 
 
 def sync_salesforce_busy(org_id: int) -> None:
@@ -135,3 +167,14 @@ def _sync_salesforce(app: Flask, org_id: int) -> None:
 
     salesforce_busy.sync_org(org_id, options(app), settings.settings_of(app).salesforce)
     db.session.commit()
+
+
+def requeue_resumed(connection_id: int) -> int:
+    """Queue the writes a connection's recovery made pending again, without waiting for the
+    sweeper's round."""
+    from webapp.extensions import db
+    from webapp.services.calendars import writeback
+
+    ids = writeback.due_write_ids(policy(), connection_id=connection_id)
+    db.session.commit()
+    return sum(requeue(write_id) for write_id in ids)

@@ -3,51 +3,52 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from redis.exceptions import RedisError
 
 from webapp import settings as app_settings
-from webapp.jobs import get_queue, run_in_app
+from webapp.jobs import run_in_app, schedule, wait_until_due
 
 log = logging.getLogger(__name__)
 JOB = "webapp.jobs.mail.send_message"
 
 
-def enqueue_message(message_id: int, at: datetime | None = None) -> bool:
-    """Queue one outbox message after its transaction committed; `at` for reminders/retries.
+def policy(app: Flask | None = None):
+    from webapp.services.outbox import Kind
 
-    Returns False when Redis is unreachable: the message stays pending and the sweeper queues
-    it later; the booking is never affected (N5).
+    return app_settings.settings_of(app or current_app._get_current_object()).outbox[Kind.MAIL]
+
+
+def queue(message_id: int, due: datetime | None = None) -> None:
+    """Queue one outbox message, now or at its due time (a reminder, a retry).
+
+    Raises:
+        RedisError: the queue is unreachable (the message stays pending for the sweeper).
     """
-    config = current_app.config
-    options = dict(job_timeout=int(config["RQ_JOB_TIMEOUT"]), failure_ttl=config["RQ_FAILURE_TTL"],
-                   description=f"mail message {message_id}")
+    schedule(JOB, message_id, due, f"mail message {message_id}")
+
+
+def enqueue_message(message_id: int, at: datetime | None = None) -> bool:
+    """Queue a message again (a retry, the sweeper, an admin's resend) and stamp it with its
+    due time; False when Redis is unreachable: the message stays pending and the sweeper
+    queues it later, the booking is never affected (N5)."""
+    from webapp.extensions import db
+    from webapp.models import OutboxMessage, utcnow
+    from webapp.services import outbox
+
     try:
-        if at is not None and at > datetime.now(UTC):
-            get_queue().enqueue_at(at, JOB, message_id, **options)
-        else:
-            get_queue().enqueue(JOB, message_id, **options)
+        queue(message_id, at)
     except RedisError as exc:
         log.warning("queue unavailable, message %s stays pending: %s", message_id,
                     type(exc).__name__)
         return False
-    _mark_enqueued(message_id, at)
+    now = utcnow()
+    outbox.mark_enqueued(db.session, OutboxMessage, message_id, max(at, now) if at else now)
+    db.session.commit()
     return True
-
-
-def enqueue_booking_messages(booking_id: int) -> int:
-    """Queue the booking's new messages (call after the booking's commit); returns how many."""
-    from webapp.services.notifications import delivery
-
-    queued = 0
-    for message_id, due in delivery.queued_ids(booking_id):
-        if not enqueue_message(message_id, due):
-            break  # Redis is down: one wait is enough, the sweeper queues the rest (N5)
-        queued += 1
-    return queued
 
 
 def requeue_messages() -> int:
@@ -55,9 +56,8 @@ def requeue_messages() -> int:
     from webapp.extensions import db
     from webapp.services.notifications import delivery
 
-    settings = app_settings.current().notifications
     delivery.expire_leases()
-    ids = delivery.due_ids(timedelta(seconds=settings.stale_seconds))
+    ids = delivery.due_ids(policy())
     db.session.commit()
     return sum(1 for message_id in ids if enqueue_message(message_id))
 
@@ -71,28 +71,18 @@ def _run(app: Flask, message_id: int) -> None:
     from webapp.extensions import db
     from webapp.services.notifications import delivery
 
-    outcome = delivery.deliver(message_id, app_settings.settings_of(app).notifications, _render,
-                               checkpoint=db.session.commit)
-    db.session.commit()
-    if outcome.retry_in is not None:
-        enqueue_message(message_id, datetime.now(UTC) + timedelta(seconds=outcome.retry_in))
+    settings = app_settings.settings_of(app)
+    outcome = None
+    for _ in range(2):  # a second try only after waiting out an early start
+        outcome = delivery.deliver(message_id, settings.notifications, _render,
+                                   checkpoint=db.session.commit, policy=policy(app))
+        db.session.commit()
+        if outcome.status != "not_due" or not wait_until_due(outcome.due):
+            break
+    if outcome.due is not None:  # a retry, or an early start too far from its due time
+        enqueue_message(message_id, outcome.due)
 
 
 def _render(template: str, locale: str, context: dict) -> str:
     with force_locale(locale):
         return render_template(template, **context)
-
-
-def _mark_enqueued(message_id: int, at: datetime | None) -> None:
-    # One UPDATE by id: the row is not loaded first (the booking's confirm queues two or more
-    # messages right after its commit, beside its sync's first steps).
-    from sqlalchemy import update
-
-    from webapp.extensions import db
-    from webapp.models import OutboxMessage, utcnow
-
-    now = utcnow()
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                       .values(enqueued_at=max(at, now) if at is not None else now)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()

@@ -75,8 +75,9 @@ def enqueue_sync(sync_id: int, delay: float = 0, org_id: int | None = None,
 
 def requeue_pending() -> int:
     """Enqueue every record the sweeper finds (S1, S4, S6); returns how many were queued."""
-    stale = timedelta(seconds=app_settings.current().sync.sweep_stale_seconds)
-    ids = sweeper.pending_ids(stale)
+    from webapp.services.outbox import Kind
+
+    ids = sweeper.pending_ids(app_settings.current().outbox[Kind.SYNC])
     db.session.commit()
     return enqueue_all(ids)
 
@@ -105,7 +106,7 @@ def _run_sync_job(app: Flask, sync_id: int) -> None:
 def _rows_kept_on_commit():
     """The job's commits (its checkpoints) keep the rows it loaded instead of expiring them.
 
-    Expired rows were read again after every checkpoint: a third of a sync's queries (S8).
+    Expired rows would be read again after every checkpoint (S8; docs/performance.md).
     Nothing is lost by keeping them: the sync record is ours while we hold its lease, and
     its final write is conditional on our lease token (sync/state.settle); the booking, page
     and connection are this run's inputs, and a change to the booking gets a sync record of its

@@ -118,10 +118,19 @@ class BusyInterval(db.Model):
 
 
 class CalendarWriteStatus(str, enum.Enum):
+    """pending -> running (under a lease) -> done | pending (retry later) | waiting | failed.
+
+    `waiting`: the member's connection is broken; the write runs once it works again (K9).
+    `skipped`: nothing to do (a newer write for the member supersedes it, or the member no
+    longer has a receiving calendar). An outage never skips a write: it retries.
+    """
+
     PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
     DONE = "done"
     FAILED = "failed"
-    SKIPPED = "skipped"  # no receiving calendar, or a broken connection
+    SKIPPED = "skipped"
 
 
 class CalendarWrite(db.Model):
@@ -139,9 +148,15 @@ class CalendarWrite(db.Model):
         ForeignKey("member_calendars.id", ondelete="SET NULL")
     )
     action: Mapped[str] = mapped_column(String(20))  # "put" or "delete"
-    status: Mapped[str] = mapped_column(String(20), default=CalendarWriteStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(String(20), default=CalendarWriteStatus.PENDING.value,
+                                        index=True)
     detail: Mapped[str] = mapped_column(String(1000), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The outbox protocol (services/outbox.py): the next try, the queued stamp, the lease.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -73,6 +73,7 @@ class OutboxMessage(db.Model):
     send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     subject: Mapped[str] = mapped_column(String(255), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")

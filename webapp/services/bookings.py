@@ -28,10 +28,11 @@ from webapp.models import (
     SyncRecord,
     utcnow,
 )
+from webapp.services import outbox
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import availability as calendar_availability
 from webapp.services.calendars import writeback as calendar_writeback
-from webapp.services.notifications import outbox as mail_outbox
+from webapp.services.notifications import plan as mail_plan
 
 INVALID_START = _l("選択された日時が正しくありません。日時を選び直してください。")
 CLOSED_START = _l("選択された日時は受付を終了しました。別の日時を選んでください。")
@@ -176,9 +177,10 @@ def create_booking(
     record = SyncRecord(organization_id=page.organization_id, action=SyncAction.CREATE.value)
     booking.syncs.append(record)
     db.session.add(booking)
+    outbox.track(db.session, outbox.Kind.SYNC, [record])  # S1: queued after the commit
     _claim(booking, page.buffer_minutes)
     calendar_writeback.plan_writes(booking, new=True)  # K4, in the booking's transaction like S1
-    mail_outbox.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)  # N1, N5
+    mail_plan.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)  # N1, N5
     return booking, record
 
 
@@ -196,9 +198,10 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
     booking.cancelled_at = now or utcnow()
     record = SyncRecord(organization_id=booking.organization_id, action=SyncAction.CANCEL.value)
     booking.syncs.append(record)
+    outbox.track(db.session, outbox.Kind.SYNC, [record])
     db.session.flush()
     calendar_writeback.plan_writes(booking)
-    mail_outbox.record_booking_change(booking, MessageKind.CANCELLATION, now=now)  # N3
+    mail_plan.record_booking_change(booking, MessageKind.CANCELLATION, now=now)  # N3
     return record
 
 
@@ -230,9 +233,10 @@ def reschedule_booking(
         organization_id=booking.organization_id, action=SyncAction.RESCHEDULE.value
     )
     booking.syncs.append(record)
+    outbox.track(db.session, outbox.Kind.SYNC, [record])
     _claim(booking, page.buffer_minutes)
     calendar_writeback.plan_writes(booking)
-    mail_outbox.record_booking_change(booking, MessageKind.UPDATE, before, now=now)  # N3, N4
+    mail_plan.record_booking_change(booking, MessageKind.UPDATE, before, now=now)  # N3, N4
     return record
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from webapp.models import Booking
-from webapp.services.notifications import outbox
+from webapp.services.notifications import plan
 from webapp.services.notifications.invitation import Invitation, build_ics
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
@@ -29,7 +29,7 @@ def booking_ics(booking: Booking, uid: str, details: str, stamp: datetime,
     invitation and at its current SEQUENCE, so a calendar that holds the invitation takes this
     file as the same version of the same meeting, never as an older one (N3)."""
     return build_ics(Invitation(
-        uid=uid, sequence=outbox.current_sequence(booking.id), method="PUBLISH",
+        uid=uid, sequence=plan.current_sequence(booking.id), method="PUBLISH",
         start=booking.start_at, end=booking.end_at, summary=event_title(booking),
         description=details, organizer_email=organizer_email,
         organizer_name=booking.page.organization.name, attendees=(), stamp=stamp,

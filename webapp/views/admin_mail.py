@@ -12,7 +12,7 @@ from webapp.forms.reminders import ReminderForm, hours_text
 from webapp.jobs import mail as mail_jobs
 from webapp.models import Booking, BookingPage, MessageKind, MessageStatus, OutboxMessage
 from webapp.services.notifications import delivery
-from webapp.services.notifications import outbox as mail_outbox
+from webapp.services.notifications import plan as mail_plan
 from webapp.views.admin import bp, get_owned_or_404, org_id
 from webapp.web.htmx import is_htmx, render_partial
 
@@ -66,13 +66,13 @@ def page_reminders(page_id: int):
     status, trigger = 200, None
     if request.method == "POST":
         if form.validate_on_submit():
-            mail_outbox.set_reminder_minutes(page.id, form.minutes)
+            mail_plan.set_reminder_minutes(page.id, form.minutes)
             db.session.commit()
             trigger = {"saved": _("リマインダーを保存しました。")}
         else:
             status = 422
     if request.method == "GET" or status == 200:
-        form.hours.data = hours_text(mail_outbox.reminder_minutes(page.id))
+        form.hours.data = hours_text(mail_plan.reminder_minutes(page.id))
     if is_htmx():
         return render_partial("admin/mail/_reminders.html", status, trigger, page=page, form=form)
     return render_template("admin/mail/reminders.html", page=page, form=form), status

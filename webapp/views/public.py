@@ -1,9 +1,9 @@
 """Public booking flow: slots, the booking form, confirmation and the private manage link.
 
-Every state change is a CSRF-protected, rate-limited POST. The booking, its sync record and its
-e-mails are committed together, and queued only after the commit (S1, N5); a queue outage is
-not the customer's problem (S2): enqueue_sync's False only skips queueing the e-mails, which
-the sweeper then queues with the sync.
+Every state change is a CSRF-protected, rate-limited POST. The booking, its sync record, its
+e-mails and its calendar writes are stamped and committed together in one commit, then queued
+by the ids already held (services/outbox.py, S1, N5, K4); a queue outage is not the customer's
+problem (S2): the sweeper queues whatever Redis refused.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from webapp import jobs
 from webapp import settings as app_settings
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
@@ -36,14 +37,11 @@ from webapp.forms.public import (
     resolve_timezone,
 )
 from webapp.jobs import calendars as calendar_jobs
-from webapp.jobs import mail as mail_jobs
-from webapp.jobs import sync as sync_jobs
 from webapp.models import Booking, BookingPage, FieldType, utcnow
-from webapp.services import bookings, calendar_links, picker
+from webapp.services import bookings, calendar_links, outbox, picker
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import sync as calendar_sync
 from webapp.services.ical_uid import booking_uid
-from webapp.services.sync import state as sync_state
 from webapp.web.i18n import join_list
 
 bp = Blueprint("public", __name__)
@@ -118,16 +116,14 @@ def create_booking(slug: str):
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
         _refresh_calendars(page)
-        booking, record = bookings.create_booking(page, start, form.details(str(get_locale())))
-        sync_state.stamp_enqueued(record)
-        # Read before the commit expires the rows.
-        sync_id, token, booking_id = record.id, booking.token, booking.id
-        org_id = page.organization_id
+        booking, _ = bookings.create_booking(page, start, form.details(str(get_locale())))
+        work = outbox.stamp_tracked(db.session)
+        token = booking.token  # read before the commit expires the rows
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    _enqueue_after_commit(sync_id, booking_id, org_id)
+    jobs.enqueue_after_commit(work)
     return redirect(url_for(".booking_detail", token=token))
 
 
@@ -169,12 +165,10 @@ def cancel_booking(token: str):
     if not form.validate_on_submit():
         return render_template("public/cancel.html", booking=booking, page=booking.page,
                                form=form), 422
-    booking_id, org_id = booking.id, booking.organization_id
-    record = bookings.cancel_booking(booking, form.reason.data or "")
-    sync_state.stamp_enqueued(record)
-    sync_id = record.id
+    bookings.cancel_booking(booking, form.reason.data or "")
+    work = outbox.stamp_tracked(db.session)
     db.session.commit()
-    _enqueue_after_commit(sync_id, booking_id, org_id)
+    jobs.enqueue_after_commit(work)
     return redirect(url_for(".booking_detail", token=token, done="cancelled"))
 
 
@@ -211,32 +205,21 @@ def reschedule_booking(token: str):
         record = bookings.reschedule_booking(booking, start)
         if record is None:  # already at that time (a repeated submit): nothing to sync
             return redirect(url_for(".booking_detail", token=token))
-        sync_state.stamp_enqueued(record)
-        sync_id, booking_id, org_id = record.id, booking.id, booking.organization_id
+        work = outbox.stamp_tracked(db.session)
         db.session.commit()
     except bookings.SlotUnavailable as exc:
         db.session.rollback()
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
-    _enqueue_after_commit(sync_id, booking_id, org_id)
+    jobs.enqueue_after_commit(work)
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
-
-
-def _enqueue_after_commit(sync_id: int, booking_id: int, org_id: int) -> None:
-    """Queue the booking's work after its commit (S1); the sync record was stamped in that
-    commit. When the sync cannot be queued, Redis is down: the sync record, e-mails (N5) and
-    calendar writes (K4) all stay pending for the sweeper, and the customer waits on a dead
-    Redis only once (S2)."""
-    if sync_jobs.enqueue_sync(sync_id, org_id=org_id, stamped=True):
-        mail_jobs.enqueue_booking_messages(booking_id)
-        calendar_jobs.enqueue_calendar_writes(booking_id)
 
 
 def _refresh_calendars(page: BookingPage) -> None:
     """K3: before confirming, re-read the members' calendars whose stored copy is older than
     the configured age (short timeout). Committed on its own: a slot refused because of it
     must still leave the fresher copy for the slot list shown next. When nothing was stale
-    there is nothing to commit, and the page's rows stay loaded (S8: four round trips less
+    there is nothing to commit, and the page's rows stay loaded (S8: no reload
     before the booking is queued)."""
     if calendar_sync.refresh_stale([m.id for m in page.members], calendar_jobs.options()):
         db.session.commit()

@@ -26,8 +26,6 @@ PRIVATE_LINK_PREFIXES = ("/b/", "/calendar/connect/")
 def _form_targets(app: Flask) -> tuple[str, ...]:
     targets = ["'self'", *SALESFORCE_FORM_TARGETS, *CALENDAR_FORM_TARGETS]
     hosts = app.config.get("SALESFORCE_ALLOWED_INSTANCE_HOSTS") or ()
-    if isinstance(hosts, str):
-        hosts = [h.strip() for h in hosts.split(",") if h.strip()]
     for url in (app.config.get("SALESFORCE_LOGIN_URL"),
                 app.config.get("SALESFORCE_SANDBOX_LOGIN_URL"),
                 app.config.get("GOOGLE_BASE_URL"), app.config.get("MS_LOGIN_URL")):

@@ -33,7 +33,7 @@ from webapp.integrations.caldav.dav_xml import (
     uid_conflict_href,
 )
 from webapp.integrations.caldav.urls import UnsafeCalendarURL, check_caldav_url
-from webapp.services.calendars.providers import (
+from webapp.integrations.calendar_port import (
     BookingEvent,
     BusyItem,
     ConnectionInfo,

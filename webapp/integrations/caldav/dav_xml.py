@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from defusedxml import ElementTree
 
-from webapp.services.calendars.providers import ProviderError
+from webapp.integrations.calendar_port import ProviderError
 
 NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav", "cs": "http://calendarserver.org/ns/"}
 MULTIGET_BATCH = 100

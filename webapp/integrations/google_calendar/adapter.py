@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from webapp.services.calendars.providers import (
+from webapp.integrations.calendar_port import (
     BookingEvent,
     BusyItem,
     ConnectionInfo,
@@ -28,14 +28,6 @@ from .oauth import GoogleApp, GoogleEndpoints
 # A full sync lists events up to this far past the window's end, so the window can move
 # forward on incremental syncs for weeks before a new full sync is needed.
 HORIZON = timedelta(days=28)
-_configured: dict[str, GoogleApp] = {}
-
-
-def configure(app: GoogleApp | None) -> None:
-    """The app's OAuth client for adapters the core builds (set from config at start-up)."""
-    _configured.clear()
-    if app is not None:
-        _configured["app"] = app
 
 
 def rfc3339(moment: datetime) -> str:
@@ -50,17 +42,17 @@ class GoogleCalendarProvider:
         self.zone = ZoneInfo(zone or "UTC")
 
     @classmethod
-    def from_connection(cls, info: ConnectionInfo) -> GoogleCalendarProvider:
-        """The factory registered under "google". ``info.options`` carries the app's OAuth
-        client (``google_client_id``, ``google_client_secret``), ``google_base_url`` (the
-        emulator; empty for Google) and the member's ``zone``."""
+    def from_connection(cls, info: ConnectionInfo,
+                        app: GoogleApp | None = None) -> GoogleCalendarProvider:
+        """The factory registered under "google", with the app's OAuth client bound (``app``;
+        services/calendars/registry.py). ``info.options`` may carry another client
+        (``google_client_id``, ``google_client_secret``, ``google_base_url``: the emulator;
+        empty for Google) and carries the member's ``zone``."""
         options = info.options
         if options.get("google_client_id"):
             app = GoogleApp(options["google_client_id"], options["google_client_secret"],
                             GoogleEndpoints.for_base(options.get("google_base_url")))
-        elif "app" in _configured:
-            app = _configured["app"]
-        else:
+        elif app is None:
             raise ProviderError("Google Calendar is not configured (GOOGLE_CLIENT_ID)")
         app = replace(app, timeout=info.timeout)
         client = GoogleCalendarClient(app, info.credentials,

@@ -4,7 +4,7 @@ Messages are safe to show to admins: status, Google's reason and message, never 
 
 from __future__ import annotations
 
-from webapp.services.calendars.providers import (
+from webapp.integrations.calendar_port import (
     ProviderAuthError,
     ProviderError,
     ProviderUnavailable,

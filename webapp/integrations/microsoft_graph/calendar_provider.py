@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
 
-from webapp.services.calendars.providers import (
+from webapp.integrations.calendar_port import (
     BookingEvent,
     BusyItem,
     ConnectionInfo,

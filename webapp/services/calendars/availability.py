@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from webapp.extensions import db
+from webapp.integrations.calendar_port import Interval
 from webapp.models import CalendarSettings, utcnow
 from webapp.models.calendars import DEFAULT_GRACE_MINUTES
 from webapp.services.calendars import busy_store
-from webapp.services.calendars.providers import Interval
 
 
 def busy_and_unavailable(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
+from webapp.integrations.calendar_port import BusyItem, Interval, SyncResult
 from webapp.models import (
     BusyInterval,
     BusySource,
@@ -18,7 +19,6 @@ from webapp.models import (
     CalendarStatus,
     MemberCalendar,
 )
-from webapp.services.calendars.providers import BusyItem, Interval, SyncResult
 
 
 def apply_sync(calendar: MemberCalendar, result: SyncResult) -> int:

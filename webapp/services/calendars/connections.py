@@ -11,10 +11,12 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
+from webapp.integrations import calendar_port
 from webapp.integrations.caldav import UnsafeCalendarURL, check_caldav_url
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
-from webapp.services.calendars import busy_store, providers
+from webapp.services.calendars import busy_store
 from webapp.services.calendars.options import CalendarOptions
 
 # Why a connection is broken, by the kind of failure; the detail stays in status_reason.
@@ -30,6 +32,11 @@ REASONS = {
 PROVIDER_REASONS = {
     "google": {"auth": _l("Googleがアクセスを拒否しました（連携が取り消されたか、期限が"
                           "切れました）。連携用リンクからGoogleで連携し直してください。")},
+    "microsoft": {
+        "auth": _l("Microsoft 365 へのアクセスが取り消されたか、期限が切れました。"
+                   "メンバーが接続用リンクから「Microsoft 365 に接続する」をやり直してください。"),
+        "unavailable": _l("Microsoft 365 に接続できません。"),
+    },
 }
 
 
@@ -54,14 +61,14 @@ def connect_caldav(member: Member, url: str, username: str, password: str,
     except UnsafeCalendarURL as exc:
         raise CalendarConnectError(
             _l("このURLには接続できません（https のURLを入力してください）。"), str(exc)) from None
-    info = providers.ConnectionInfo(url, username.strip(), {"password": password},
+    info = calendar_port.ConnectionInfo(url, username.strip(), {"password": password},
                                     timeout=options.timeout,
                                     options=_adapter_options(member, options))
     try:
-        found = providers.build("caldav", info).list_calendars()
-    except providers.ProviderAuthError as exc:
+        found = options.providers.build("caldav", info).list_calendars()
+    except calendar_port.ProviderAuthError as exc:
         raise CalendarConnectError(REASONS["auth"], str(exc)) from None
-    except providers.ProviderError as exc:
+    except calendar_port.ProviderError as exc:
         raise CalendarConnectError(_l("カレンダーが見つかりませんでした。URLを確認してください。"),
                                    str(exc)) from None
     if not found:
@@ -83,18 +90,18 @@ def connect_caldav(member: Member, url: str, username: str, password: str,
 
 
 def adapter_for(connection: CalendarConnection, options: CalendarOptions,
-                timeout: float | None = None) -> providers.CalendarProvider:
+                timeout: float | None = None) -> calendar_port.CalendarProvider:
     """The provider adapter of a connection, with decrypted credentials (never logged)."""
 
     def store(credentials: dict) -> None:
         connection.credentials_enc = options.keyring.encrypt(json.dumps(credentials))
 
-    info = providers.ConnectionInfo(
+    info = calendar_port.ConnectionInfo(
         connection.server_url, connection.username,
         json.loads(options.keyring.decrypt(connection.credentials_enc) or "{}"),
         timeout=timeout or options.timeout, on_credentials_change=store,
         options=_adapter_options(connection.member, options))
-    return providers.build(connection.provider, info)
+    return options.providers.build(connection.provider, info)
 
 
 def set_calendar_roles(connection: CalendarConnection, blocking: set[int],
@@ -122,11 +129,11 @@ def mark_ok(connection: CalendarConnection, now: datetime) -> None:
     connection.last_ok_at, connection.broken_since = now, None
 
 
-def mark_broken(connection: CalendarConnection, error: providers.ProviderError,
+def mark_broken(connection: CalendarConnection, error: calendar_port.ProviderError,
                 now: datetime) -> None:
     """K6: keep the state and why; `broken_since` starts the grace period once."""
-    kind = ("auth" if isinstance(error, providers.ProviderAuthError)
-            else "unavailable" if isinstance(error, providers.ProviderUnavailable) else "error")
+    kind = ("auth" if isinstance(error, calendar_port.ProviderAuthError)
+            else "unavailable" if isinstance(error, calendar_port.ProviderUnavailable) else "error")
     connection.status = CalendarStatus.BROKEN.value
     connection.status_reason = f"{kind}: {error}"[:500]
     connection.broken_since = connection.broken_since or now
@@ -152,7 +159,7 @@ def connections_by_member(org_id: int) -> dict[int, list[CalendarConnection]]:
 
 
 def _adapter_options(member: Member, options: CalendarOptions) -> dict:
-    return {"zone": member.timezone or "Asia/Tokyo", "test_hosts": options.test_hosts}
+    return {"zone": member.timezone or DEFAULT_TIMEZONE, "test_hosts": options.test_hosts}
 
 
 def rotate_credentials(keyring) -> int:

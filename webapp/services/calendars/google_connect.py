@@ -18,10 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.integrations import google_calendar
+from webapp.integrations import calendar_port, google_calendar
 from webapp.integrations.google_calendar import oauth
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
-from webapp.services.calendars import connections, providers
+from webapp.services.calendars import connections
 from webapp.services.calendars.connections import CalendarConnectError
 from webapp.services.calendars.options import CalendarOptions
 
@@ -36,11 +36,6 @@ def google_app(config) -> oauth.GoogleApp | None:
     return oauth.GoogleApp(config["GOOGLE_CLIENT_ID"], config["GOOGLE_CLIENT_SECRET"],
                            oauth.GoogleEndpoints.for_base(config.get("GOOGLE_BASE_URL")),
                            float(config.get("CALENDAR_TIMEOUT", 10.0)))
-
-
-def init_app(app) -> None:
-    """Hand the OAuth client to the adapter the calendar core builds for syncs and writes."""
-    google_calendar.configure(google_app(app.config))
 
 
 def begin_connect(member: Member, app: oauth.GoogleApp, redirect_uri: str) -> tuple[dict, str]:
@@ -64,7 +59,7 @@ def complete_connect(member: Member, app: oauth.GoogleApp, pending: dict, code: 
         email = oauth.account_email(app, credentials["access_token"])
         client = google_calendar.GoogleCalendarClient(app, credentials)
         found = google_calendar.GoogleCalendarProvider(client).list_calendars()
-    except providers.ProviderError as exc:
+    except calendar_port.ProviderError as exc:
         raise CalendarConnectError(CONNECT_FAILED, str(exc)) from None
     if not found:
         raise CalendarConnectError(_l("このGoogleアカウントには自分のカレンダーがありません。"))
@@ -84,7 +79,7 @@ def complete_connect(member: Member, app: oauth.GoogleApp, pending: dict, code: 
 
 
 def _add_calendars(member: Member, connection: CalendarConnection,
-                   found: list[providers.RemoteCalendar], email: str) -> None:
+                   found: list[calendar_port.RemoteCalendar], email: str) -> None:
     known = {c.remote_id for c in connection.calendars}
     receiving = db.session.scalar(select(MemberCalendar.id).where(
         MemberCalendar.member_id == member.id, MemberCalendar.receives_bookings.is_(True)))

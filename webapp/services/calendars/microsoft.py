@@ -18,13 +18,10 @@ from webapp.extensions import db
 from webapp.integrations import microsoft_graph as ms
 from webapp.integrations.microsoft_graph.calendar_provider import (
     MicrosoftApp,
-    MicrosoftCalendar,
     credentials_from,
 )
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
-from webapp.services.calendars import providers
 from webapp.services.calendars.connections import (
-    PROVIDER_REASONS,
     CalendarConnectError,
     remove_connection,
 )
@@ -32,11 +29,6 @@ from webapp.services.calendars.options import CalendarOptions
 
 PROVIDER = "microsoft"
 CONNECT_FAILED = _l("Microsoft 365 に接続できませんでした。もう一度お試しください。")
-PROVIDER_REASONS[PROVIDER] = {
-    "auth": _l("Microsoft 365 へのアクセスが取り消されたか、期限が切れました。"
-               "メンバーが接続用リンクから「Microsoft 365 に接続する」をやり直してください。"),
-    "unavailable": _l("Microsoft 365 に接続できません。"),
-}
 
 
 @dataclass(frozen=True)
@@ -50,9 +42,7 @@ class MicrosoftSettings:
 
     @classmethod
     def from_config(cls, config: Mapping) -> MicrosoftSettings:
-        hosts = config.get("MS_TEST_HOSTS") or ()
-        if isinstance(hosts, str):
-            hosts = tuple(h.strip() for h in hosts.split(",") if h.strip())
+        hosts = tuple(config.get("MS_TEST_HOSTS") or ())
         app = MicrosoftApp(client_id=config.get("MS_CLIENT_ID") or "",
                            client_secret=config.get("MS_CLIENT_SECRET") or "",
                            login_url=config.get("MS_LOGIN_URL") or ms.LOGIN_URL,
@@ -65,14 +55,6 @@ class MicrosoftSettings:
             if not ms.is_trusted_url(url, self.test_hosts):
                 raise CalendarConnectError(_l("Microsoft 365 の接続先が正しく設定されていません。"),
                                            "untrusted Microsoft host")
-
-
-def register(config: Mapping) -> None:
-    """Make the "microsoft" provider buildable; settings are read from ``config`` at build."""
-    def factory(info: providers.ConnectionInfo) -> MicrosoftCalendar:
-        return MicrosoftCalendar.from_connection(info, MicrosoftSettings.from_config(config).app)
-
-    providers.register(PROVIDER, factory)
 
 
 # ----- OAuth --------------------------------------------------------------------------------

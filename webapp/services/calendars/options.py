@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from webapp.integrations.calendar_port import Registry
+from webapp.services.crypto import Keyring
 from webapp.services.ical_uid import uid_domain
-from webapp.services.salesforce.crypto import Keyring
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,14 @@ class CalendarOptions:
     domain: str = "apo.invalid"  # UID domain of written bookings (ical_uid.booking_uid)
     link_max_age: int = 7 * 24 * 3600  # the member's self-connect link (K1)
     keyring: Keyring | None = field(default=None, compare=False)  # credentials at rest (C8)
+    providers: Registry = field(default_factory=Registry, compare=False)  # K1: by name
 
     @classmethod
     def from_config(cls, config) -> CalendarOptions:
+        # The registry imports the providers' services, which import these options.
+        from webapp.services.calendars.registry import build_registry
+
         hosts = config.get("CALDAV_TEST_HOSTS") or ()
-        if isinstance(hosts, str):
-            hosts = tuple(h.strip() for h in hosts.split(",") if h.strip())
         return cls(
             timeout=float(config.get("CALENDAR_TIMEOUT", 10.0)),
             confirm_timeout=float(config.get("CALENDAR_CONFIRM_TIMEOUT", 3.0)),
@@ -37,5 +40,6 @@ class CalendarOptions:
             domain=uid_domain(config),
             link_max_age=int(config.get("CALENDAR_LINK_MAX_AGE", 7 * 24 * 3600)),
             keyring=Keyring.from_config(config),
+            providers=build_registry(config),
         )
 

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
+from webapp.integrations.calendar_port import BusyItem
 from webapp.integrations.salesforce import SalesforceError, escape_soql, soql_datetime
 from webapp.models import (
     Booking,
@@ -28,7 +30,6 @@ from webapp.models import (
 from webapp.models.calendars import DEFAULT_GRACE_MINUTES
 from webapp.services.calendars import busy_store
 from webapp.services.calendars.options import CalendarOptions
-from webapp.services.calendars.providers import BusyItem
 from webapp.services.salesforce import connections
 from webapp.services.salesforce.settings import SalesforceSettings
 
@@ -137,7 +138,7 @@ def _item(record: dict, member: Member) -> BusyItem:
     if record.get("IsAllDayEvent"):
         # An all-day Event is a date, not an instant: that day in the member's own zone.
         # StartDateTime is that date at 00:00 GMT and the duration counts whole days.
-        zone = ZoneInfo(member.timezone or "Asia/Tokyo")
+        zone = ZoneInfo(member.timezone or DEFAULT_TIMEZONE)
         first = start.date()
         after = end.date() if end.date() > first and end.time() == time() else (
             max(end.date(), first) + timedelta(days=1))

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.integrations import calendar_port
 from webapp.models import CalendarConnection, MemberCalendar, utcnow
-from webapp.services.calendars import busy_store, providers
+from webapp.services.calendars import busy_store
 from webapp.services.calendars.connections import adapter_for, mark_broken, mark_ok
 from webapp.services.calendars.options import CalendarOptions
 
@@ -28,7 +29,7 @@ OWN_UID_PREFIX = "apo-booking-"  # services.ical_uid.booking_uid: Apo's own writ
 class SyncOutcome:
     calendars: int = 0
     intervals: int = 0
-    error: providers.ProviderError | None = None
+    error: calendar_port.ProviderError | None = None
 
 
 def sync_connection(connection: CalendarConnection, options: CalendarOptions,
@@ -42,7 +43,7 @@ def sync_connection(connection: CalendarConnection, options: CalendarOptions,
             if calendar.blocks:
                 outcome.intervals += sync_calendar(adapter, calendar, options, now)
                 outcome.calendars += 1
-    except providers.ProviderError as exc:
+    except calendar_port.ProviderError as exc:
         log.info("calendar connection %s: %s", connection.id, type(exc).__name__)
         mark_broken(connection, exc, now)
         outcome.error = exc
@@ -51,7 +52,7 @@ def sync_connection(connection: CalendarConnection, options: CalendarOptions,
     return outcome
 
 
-def sync_calendar(adapter: providers.CalendarProvider, calendar: MemberCalendar,
+def sync_calendar(adapter: calendar_port.CalendarProvider, calendar: MemberCalendar,
                   options: CalendarOptions, now: datetime) -> int:
     """One incremental sync of one calendar into the busy store; returns intervals written.
 
@@ -69,9 +70,9 @@ def sync_calendar(adapter: providers.CalendarProvider, calendar: MemberCalendar,
         window = (window[0], datetime.fromisoformat(horizon))
     try:
         result = adapter.sync(calendar.remote_id, state, window)
-    except providers.SyncStateInvalid:
+    except calendar_port.SyncStateInvalid:
         result = adapter.sync(calendar.remote_id, {}, window)
-    result = providers.SyncResult(
+    result = calendar_port.SyncResult(
         [item for item in result.changed if not _own(item, options)] ,
         list(result.removed) + [item.ref for item in result.changed if _own(item, options)],
         result.state, result.full)
@@ -109,7 +110,7 @@ def due_connection_ids(options: CalendarOptions, now: datetime | None = None) ->
         .distinct().order_by(CalendarConnection.id)))
 
 
-def _own(item: providers.BusyItem, options: CalendarOptions) -> bool:
+def _own(item: calendar_port.BusyItem, options: CalendarOptions) -> bool:
     # Apo's own bookings already block through their BusySlot claims; counting the written
     # copy as well would block a booking's own time when it is moved by a few minutes.
     return item.uid.startswith(OWN_UID_PREFIX) and item.uid.endswith("@" + options.domain)

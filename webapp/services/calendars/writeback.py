@@ -2,7 +2,8 @@
 moved on reschedule and removed on cancel, exactly once.
 
 `plan_writes` adds pending CalendarWrite rows in the booking's own transaction (like the sync
-outbox, S1); a job runs them after the commit. The event is PUT at a resource named after the
+outbox, S1) and tracks them for the caller's enqueue-after-commit; one job per write runs it
+under the outbox protocol (services/outbox.py). The event is PUT at a resource named after the
 booking's UID, the same UID as the email invitation, so a repeated or retried PUT replaces
 rather than duplicates, and a DELETE of an already removed event is fine (S4 semantics).
 """
@@ -10,10 +11,14 @@ rather than duplicates, and a DELETE of an already removed event is fine (S4 sem
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 
 from webapp.extensions import db
+from webapp.integrations import calendar_port
 from webapp.models import (
     Booking,
     CalendarConnection,
@@ -23,7 +28,7 @@ from webapp.models import (
     MemberCalendar,
     utcnow,
 )
-from webapp.services.calendars import providers
+from webapp.services import outbox
 from webapp.services.calendars.connections import adapter_for, mark_broken
 from webapp.services.calendars.options import CalendarOptions
 from webapp.services.ical_uid import booking_uid
@@ -49,34 +54,62 @@ def plan_writes(booking: Booking, new: bool = False) -> list[CalendarWrite]:
              for mid, calendar_id in sorted(written.items()) if mid not in attending]
     db.session.add_all(rows)
     db.session.flush()
+    outbox.track(db.session, outbox.Kind.CALENDAR, rows)
     return rows
 
 
-def pending_write_ids(booking_id: int) -> list[int]:
-    return list(db.session.scalars(
-        select(CalendarWrite.id).where(CalendarWrite.booking_id == booking_id,
-                                       CalendarWrite.status == CalendarWriteStatus.PENDING.value)
-        .order_by(CalendarWrite.id)))
+PENDING, RUNNING = CalendarWriteStatus.PENDING.value, CalendarWriteStatus.RUNNING.value
+WAITING = CalendarWriteStatus.WAITING.value
 
 
-def run_write(write: CalendarWrite, options: CalendarOptions) -> None:
-    """Carry out one write. Only the newest write per (booking, member) runs: an older one
-    retried late (worker killed, requeue) must not re-create an event a cancel removed.
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one run did: the write's status, and when it is due again if it should run again
+    (``due``), or why it did nothing (``not_due`` with the due time, ``not_claimed``)."""
 
-    Raises:
-        ProviderUnavailable: transient; the write stays pending and the job retries.
+    status: str
+    due: datetime | None = None
+
+
+def _claimable(now: datetime):
+    return or_(and_(CalendarWrite.status == PENDING,
+                    or_(CalendarWrite.next_attempt_at.is_(None),
+                        CalendarWrite.next_attempt_at <= now)),
+               outbox.lease_expired(CalendarWrite, running=RUNNING, now=now))
+
+
+def run_write(write_id: int, options: CalendarOptions, policy: outbox.Policy,
+              checkpoint: Callable[[], None], now: datetime | None = None) -> WriteOutcome:
+    """Carry out one write under a lease (services/outbox.py); the caller commits the result.
+
+    Only the newest write per (booking, member) runs: an older one retried late must not
+    re-create an event a cancel removed. A PUT by UID is idempotent, so an uncertain or
+    interrupted write simply runs again. An unreachable calendar retries (the policy's
+    intervals); a connection the provider refuses waits, and runs once it works again (K9).
     """
-    if write.status != CalendarWriteStatus.PENDING.value:
-        return
+    now = now or utcnow()
+    token = outbox.take_lease(db.session, CalendarWrite, write_id, claimable=_claimable(now),
+                              running=RUNNING, policy=policy, now=now)
+    if token is None:
+        row = db.session.get(CalendarWrite, write_id)
+        if row is not None:
+            db.session.refresh(row)
+            if row.status == PENDING and row.next_attempt_at and row.next_attempt_at > now:
+                return WriteOutcome("not_due", row.next_attempt_at)
+        return WriteOutcome("not_claimed")
+    checkpoint()  # the lease is durable before the provider is called
+    write = db.session.get(CalendarWrite, write_id)
+    db.session.refresh(write)
     if write.id != _newest_write_id(write.booking_id, write.member_id):
-        _finish(write, CalendarWriteStatus.SKIPPED, "superseded by a newer change")
-        return
+        return _settle(write, token, CalendarWriteStatus.SKIPPED, "superseded by a newer change")
     calendar = db.session.get(MemberCalendar, write.calendar_id) if write.calendar_id else None
-    if calendar is None or calendar.connection.status == CalendarStatus.BROKEN.value:
-        _finish(write, CalendarWriteStatus.SKIPPED, "no working receiving calendar")
-        return
+    if calendar is None:
+        return _settle(write, token, CalendarWriteStatus.SKIPPED, "no receiving calendar")
+    if calendar.connection.status == CalendarStatus.BROKEN.value:
+        return _settle(write, token, CalendarWriteStatus.WAITING,
+                       calendar.connection.status_reason or "connection broken")
     booking = db.session.get(Booking, write.booking_id)
-    write.attempts += 1
+    checkpoint()  # no transaction stays open across the provider's answer
     try:
         adapter = adapter_for(calendar.connection, options)
         uid = booking_uid(booking.id, options.domain)
@@ -84,25 +117,58 @@ def run_write(write: CalendarWrite, options: CalendarOptions) -> None:
             adapter.put_event(calendar.remote_id, booking_event(booking, uid, write.id))
         else:
             adapter.delete_event(calendar.remote_id, uid)
-    except providers.ProviderUnavailable as exc:
-        write.detail = str(exc)[:1000]
-        raise
-    except providers.ProviderError as exc:
-        if isinstance(exc, providers.ProviderAuthError):
-            mark_broken(calendar.connection, exc, utcnow())
-        _finish(write, CalendarWriteStatus.FAILED, str(exc))
-        return
-    _finish(write, CalendarWriteStatus.DONE, calendar.name)
+    except calendar_port.ProviderUnavailable as exc:
+        delay = policy.retry_delay(write.attempts, write.created_at, utcnow())
+        if delay is None:
+            return _settle(write, token, CalendarWriteStatus.FAILED, f"gave up: {exc}")
+        due = utcnow() + timedelta(seconds=delay)
+        return _settle(write, token, CalendarWriteStatus.PENDING, str(exc), due=due)
+    except calendar_port.ProviderAuthError as exc:
+        mark_broken(calendar.connection, exc, utcnow())
+        return _settle(write, token, CalendarWriteStatus.WAITING, str(exc))
+    except calendar_port.ProviderError as exc:
+        return _settle(write, token, CalendarWriteStatus.FAILED, str(exc))
+    return _settle(write, token, CalendarWriteStatus.DONE, calendar.name)
 
 
-def booking_event(booking: Booking, uid: str, sequence: int) -> providers.BookingEvent:
+def resume_waiting(connection_id: int | None = None) -> int:
+    """Writes waiting on a broken connection become pending again once it works (K9): those
+    of ``connection_id`` (its sync just worked), or of every connection not broken (the
+    sweeper's round, for a missed signal). The caller commits; the sweeper queues them."""
+    calendars = select(MemberCalendar.id).join(
+        CalendarConnection, CalendarConnection.id == MemberCalendar.connection_id)
+    calendars = calendars.where(CalendarConnection.id == connection_id) if connection_id \
+        else calendars.where(CalendarConnection.status != CalendarStatus.BROKEN.value)
+    result = db.session.execute(
+        update(CalendarWrite)
+        .where(CalendarWrite.status == WAITING, CalendarWrite.calendar_id.in_(calendars))
+        .values(status=PENDING, next_attempt_at=None, enqueued_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def due_write_ids(policy: outbox.Policy, now: datetime | None = None,
+                  connection_id: int | None = None) -> list[int]:
+    """The sweeper's query: due writes not queued recently, and writes whose worker died;
+    only those of ``connection_id`` when given."""
+    now = now or utcnow()
+    query = select(CalendarWrite.id).where(or_(
+        outbox.due_clause(CalendarWrite, pending=PENDING, now=now, policy=policy),
+        outbox.lease_expired(CalendarWrite, running=RUNNING, now=now)))
+    if connection_id is not None:
+        query = query.where(CalendarWrite.calendar_id.in_(
+            select(MemberCalendar.id).where(MemberCalendar.connection_id == connection_id)))
+    return list(db.session.scalars(query.order_by(CalendarWrite.id).limit(500)))
+
+
+def booking_event(booking: Booking, uid: str, sequence: int) -> calendar_port.BookingEvent:
     """The booking as a calendar event: no private link in it (F4), only what attendees see."""
     who = booking.name or " ".join(p for p in (booking.last_name, booking.first_name) if p)
     lines = [f"{who} <{booking.email}>"]
     if booking.company:
         lines.append(booking.company)
     lines += [f"{a.get('name', '')} <{a.get('email', '')}>" for a in booking.attendees or []]
-    return providers.BookingEvent(
+    return calendar_port.BookingEvent(
         uid=uid, start=booking.start_at, end=booking.end_at,
         summary=f"{booking.page.title}: {who or booking.email}",
         description="\n".join(lines), sequence=sequence)
@@ -113,15 +179,6 @@ def write_log(org_id: int, limit: int = 50) -> list[CalendarWrite]:
     return list(db.session.scalars(
         select(CalendarWrite).where(CalendarWrite.organization_id == org_id)
         .order_by(CalendarWrite.id.desc()).limit(limit)))
-
-
-def stale_booking_ids(age, now=None) -> list[int]:
-    """Bookings with writes still pending `age` after they were planned (a lost job)."""
-    cutoff = (now or utcnow()) - age
-    return list(db.session.scalars(
-        select(CalendarWrite.booking_id).where(
-            CalendarWrite.status == CalendarWriteStatus.PENDING.value,
-            CalendarWrite.updated_at < cutoff).distinct()))
 
 
 def _receiving_calendars(member_ids: set[int]) -> dict[int, int]:
@@ -141,6 +198,13 @@ def _newest_write_id(booking_id: int, member_id: int) -> int:
         CalendarWrite.booking_id == booking_id, CalendarWrite.member_id == member_id))
 
 
-def _finish(write: CalendarWrite, status: CalendarWriteStatus, detail: str) -> None:
-    write.status, write.detail = status.value, (detail or "")[:1000]
+def _settle(write: CalendarWrite, token: str, status: CalendarWriteStatus, detail: str,
+            due: datetime | None = None) -> WriteOutcome:
+    """The write's outcome, if our lease still holds (another run owns it otherwise)."""
+    values = dict(status=status.value, detail=(detail or "")[:1000], updated_at=utcnow())
+    if status == CalendarWriteStatus.PENDING:
+        values.update(next_attempt_at=due, enqueued_at=due)  # queued for then, by the caller
+    if not outbox.settled(db.session, CalendarWrite, write.id, token, **values):
+        return WriteOutcome("not_claimed")
     log.info("calendar write %s: %s", write.id, status.value)
+    return WriteOutcome(status.value, due)

@@ -1,10 +1,11 @@
 """Booking e-mails (N1-N6): confirmation, update, cancellation and reminders with an .ics
 invitation, recorded in an outbox in the booking's transaction and sent by the worker.
 
-- `outbox`: which messages a booking change creates (recipients, sequence, reminders);
+- `plan`: which messages a booking change creates (recipients, sequence, reminders);
 - `invitation`: the RFC 5545 invitation (icalendar);
 - `compose`: the MIME message, safe headers, Japanese encoded per RFC 2047;
-- `delivery`: the send state machine (claim under a lease, send, mark) and the sweeper rules.
+- `delivery`: the send state machine (claim under a lease, send, mark) and the sweeper rules,
+  on the outbox protocol of services/outbox.py.
 
 Settings arrive as a `NotificationSettings` argument; nothing here reads the app config.
 """
@@ -52,8 +53,6 @@ class NotificationSettings:
                 ca_file=config.get("MAIL_CA_FILE") or "")
         base_url = (config.get("BASE_URL") or "").rstrip("/")
         raw = config.get("MAIL_RETRY_INTERVALS") or (60,)
-        if isinstance(raw, str):  # from the environment: "60,300,1800"
-            raw = [x for x in raw.split(",") if x.strip()]
         return cls(smtp=smtp, sender=config.get("MAIL_SENDER") or cls.sender,
                    base_url=base_url,
                    uid_domain=uid_domain(config),

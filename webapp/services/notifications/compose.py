@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_datetime
 
+from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import Booking, MessageKind, OutboxMessage, RecipientRole, utcnow
 from webapp.services.ical_uid import booking_uid
 from webapp.services.notifications.invitation import Invitation, build_ics
@@ -89,8 +90,8 @@ def _invitation(row, booking, settings, context, method) -> Invitation:
 
 def _context(row: OutboxMessage, booking: Booking, settings, locale: str) -> dict:
     page, org = booking.page, booking.organization
-    customer_tz = booking.customer_timezone or org.timezone or "Asia/Tokyo"
-    page_tz = org.timezone or "Asia/Tokyo"
+    customer_tz = booking.customer_timezone or org.timezone or DEFAULT_TIMEZONE
+    page_tz = org.timezone or DEFAULT_TIMEZONE
     role = row.recipient_role
     context = {
         "kind": row.kind, "role": role, "booking": booking, "page": page, "org": org,

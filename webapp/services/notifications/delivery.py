@@ -24,7 +24,8 @@ from sqlalchemy import and_, or_, select, update
 from webapp.extensions import db
 from webapp.integrations import mail
 from webapp.models import Booking, MessageKind, MessageStatus, OutboxMessage, utcnow
-from webapp.services.notifications import NotificationSettings, outbox
+from webapp.services import outbox
+from webapp.services.notifications import NotificationSettings, plan
 from webapp.services.notifications.compose import HeaderInjection, Render, compose
 
 RESENDABLE = frozenset({MessageStatus.FAILED.value, MessageStatus.UNKNOWN.value})
@@ -32,20 +33,32 @@ RESENDABLE = frozenset({MessageStatus.FAILED.value, MessageStatus.UNKNOWN.value}
 
 @dataclass
 class Delivery:
-    """What one run did: the final status, and a delay when it should run again."""
+    """What one run did: the final status, and when it should run again (``due``)."""
 
     status: str
-    retry_in: float | None = None
+    due: datetime | None = None
 
 
 def deliver(message_id: int, settings: NotificationSettings, render: Render,
-            checkpoint: Callable[[], None], now: datetime | None = None) -> Delivery:
+            checkpoint: Callable[[], None], policy: outbox.Policy | None = None,
+            now: datetime | None = None) -> Delivery:
     """Claim, check, compose and send one outbox message; the caller commits the result.
 
-    Returns Delivery("not_claimed") when another run has it, it is not due, or it is final.
+    Returns Delivery("not_due", due=...) when it is pending but due later (a job that started
+    early), Delivery("not_claimed") when another run has it or it is final.
     """
     now = now or utcnow()
-    if not _claim(message_id, now, settings.lease_seconds):
+    policy = policy or outbox.Policy(settings.lease_seconds, settings.retry_intervals,
+                                     settings.stale_seconds, outbox.Uncertain.UNKNOWN)
+    claimable = and_(OutboxMessage.status == MessageStatus.PENDING.value,
+                     or_(OutboxMessage.send_after.is_(None), OutboxMessage.send_after <= now))
+    if outbox.take_lease(db.session, OutboxMessage, message_id, claimable=claimable,
+                         running=MessageStatus.SENDING.value, policy=policy, now=now) is None:
+        due = db.session.scalar(select(OutboxMessage.send_after).where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == MessageStatus.PENDING.value))
+        if due is not None and due > now:
+            return Delivery("not_due", due=due)
         return Delivery("not_claimed")
     checkpoint()  # the claim is durable before anything is sent
     row = db.session.get(OutboxMessage, message_id)
@@ -78,18 +91,6 @@ def deliver(message_id: int, settings: NotificationSettings, render: Render,
     return _finish(row, MessageStatus.SENT, "")
 
 
-def _claim(message_id: int, now: datetime, lease_seconds: float) -> bool:
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id,
-               OutboxMessage.status == MessageStatus.PENDING.value,
-               or_(OutboxMessage.send_after.is_(None), OutboxMessage.send_after <= now))
-        .values(status=MessageStatus.SENDING.value, attempts=OutboxMessage.attempts + 1,
-                lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
-
-
 def _stale_reason(row: OutboxMessage, booking: Booking) -> str:
     """Why this message must not go out any more (N4: no stale reminder), or ""."""
     if row.kind == MessageKind.CANCELLATION.value:
@@ -97,7 +98,7 @@ def _stale_reason(row: OutboxMessage, booking: Booking) -> str:
     if booking.is_cancelled:
         return "booking cancelled"
     if row.kind == MessageKind.REMINDER.value:
-        if row.sequence != outbox.current_sequence(booking.id):
+        if row.sequence != plan.current_sequence(booking.id):
             return "booking moved"
         return ""
     newer = db.session.scalar(select(OutboxMessage.id).where(
@@ -115,8 +116,9 @@ def _retry_or_fail(row: OutboxMessage, settings: NotificationSettings, error: st
         return _finish(row, MessageStatus.FAILED, error)
     delay = intervals[row.attempts - 1]
     row.status, row.last_error, row.lease_until = MessageStatus.PENDING.value, error, None
-    row.send_after = row.enqueued_at = now + timedelta(seconds=delay)
-    return Delivery(MessageStatus.PENDING.value, retry_in=delay)
+    # Due from the failed try, not from the claim: a slow server's timeout counts as waiting.
+    row.send_after = row.enqueued_at = utcnow() + timedelta(seconds=delay)
+    return Delivery(MessageStatus.PENDING.value, due=row.send_after)
 
 
 def _finish(row: OutboxMessage, status: MessageStatus, error: str) -> Delivery:
@@ -137,19 +139,20 @@ def resend(row: OutboxMessage, now: datetime | None = None) -> None:
 
 
 def expire_leases(now: datetime | None = None) -> int:
-    """`sending` rows past their lease become `unknown` (never resent by themselves)."""
+    """`sending` rows past their lease become `unknown`: for mail an interrupted send is
+    uncertain (outbox.Uncertain.UNKNOWN), never resent by itself (N5)."""
     now = now or utcnow()
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == MessageStatus.SENDING.value,
-               OutboxMessage.lease_until < now)
-        .values(status=MessageStatus.UNKNOWN.value, lease_until=None, updated_at=now,
+        .where(outbox.lease_expired(OutboxMessage, running=MessageStatus.SENDING.value, now=now))
+        .values(status=MessageStatus.UNKNOWN.value, lease_until=None, lease_token=None,
+                updated_at=now,
                 last_error="the worker stopped while sending; it may have been delivered")
         .execution_options(synchronize_session=False))
     return result.rowcount
 
 
-def due_ids(stale_after: timedelta, now: datetime | None = None) -> list[int]:
+def due_ids(policy: outbox.Policy, now: datetime | None = None) -> list[int]:
     """Pending, due messages never queued or queued long enough ago that the job may be lost.
 
     Reminders and retries queued for later carry `enqueued_at` = their due time, so they are
@@ -158,18 +161,6 @@ def due_ids(stale_after: timedelta, now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     return list(db.session.scalars(
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == MessageStatus.PENDING.value,
-               or_(OutboxMessage.send_after.is_(None), OutboxMessage.send_after <= now),
-               or_(OutboxMessage.enqueued_at.is_(None),
-                   and_(OutboxMessage.enqueued_at < now - stale_after)))
+        .where(outbox.due_clause(OutboxMessage, pending=MessageStatus.PENDING.value, now=now,
+                                 policy=policy, due_column=OutboxMessage.send_after))
         .order_by(OutboxMessage.id).limit(500)))
-
-
-def queued_ids(booking_id: int) -> list[tuple[int, datetime | None]]:
-    """(id, send_after) of the booking's pending messages not yet handed to the queue."""
-    return list(db.session.execute(
-        select(OutboxMessage.id, OutboxMessage.send_after)
-        .where(OutboxMessage.booking_id == booking_id,
-               OutboxMessage.status == MessageStatus.PENDING.value,
-               OutboxMessage.enqueued_at.is_(None))
-        .order_by(OutboxMessage.id)).all())

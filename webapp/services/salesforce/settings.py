@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from webapp.integrations import salesforce as sf
-from webapp.services.salesforce.crypto import Keyring
+from webapp.services.crypto import Keyring
 
 
 def config_value(config, key: str, default):
@@ -34,18 +34,10 @@ class SalesforceSettings:
     @classmethod
     def from_config(cls, config) -> SalesforceSettings:
         hosts = config.get("SALESFORCE_ALLOWED_INSTANCE_HOSTS") or ()
-        if isinstance(hosts, str):
-            hosts = tuple(h.strip() for h in hosts.split(",") if h.strip())
         return cls(config["SALESFORCE_LOGIN_URL"].rstrip("/"),
                    config["SALESFORCE_SANDBOX_LOGIN_URL"].rstrip("/"), tuple(hosts),
                    Keyring.from_config(config),
                    float(config.get("SALESFORCE_TIMEOUT") or cls.timeout),
                    str(config.get("SALESFORCE_API_VERSION") or cls.api_version),
                    float(config_value(config, "SALESFORCE_DESCRIBE_TTL", cls.describe_ttl)),
-                   _address_list(config.get("OUTBOUND_IPS")))
-
-
-def _address_list(value) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = value.split(",")
-    return tuple(part.strip() for part in value or () if part.strip())
+                   tuple(config.get("OUTBOUND_IPS") or ()))

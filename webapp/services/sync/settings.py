@@ -11,8 +11,6 @@ from webapp.services.salesforce.settings import config_value
 
 
 def _floats(raw) -> tuple[float, ...]:
-    if isinstance(raw, str):  # from the environment: "0.2,0.5,1"
-        raw = [x for x in raw.split(",") if x.strip()]
     return tuple(float(x) for x in raw)
 
 

@@ -8,7 +8,6 @@ workers handed the same record (duplicate enqueue, sweeper plus retry) never run
 from __future__ import annotations
 
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +23,7 @@ from webapp.models import (
     SyncStatus,
     utcnow,
 )
+from webapp.services import outbox
 
 PENDING, RUNNING = SyncStatus.PENDING.value, SyncStatus.RUNNING.value
 WAITING = SyncStatus.WAITING_RECONNECT.value
@@ -46,7 +46,7 @@ class Claim:
 
 
 # One alias for every claim: a new one per call made SQLAlchemy adapt its columns and build
-# the statement's cache key afresh, a third of the claim's CPU (S8).
+# the statement's cache key afresh (S8; docs/performance.md).
 _EARLIER = aliased(SyncRecord)
 _TABLE = SyncRecord.__table__
 
@@ -86,8 +86,7 @@ def claim(sync_id: int, lease_seconds: float, load: tuple = (), beside: tuple = 
     if paused_until is not None and paused_until > now and record.status == PENDING:
         record.next_attempt_at = record.enqueued_at = paused_until
         return Claim(None, "paused", (paused_until - now).total_seconds())
-    token = secrets.token_hex(8)
-    lease_until = now + timedelta(seconds=lease_seconds)
+    token, lease_until = outbox.new_lease(now, lease_seconds)
     # The attempts we read are part of the condition: the values written are then known here
     # and the record needs no second read.
     taken = db.session.execute(

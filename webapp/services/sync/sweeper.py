@@ -9,16 +9,15 @@ Records deferred by a retry or an org pause carry ``enqueued_at`` in the future,
 left alone until then. Run by the worker's sweeper thread (worker.py) and `flask sweep-syncs`.
 """
 
-from datetime import timedelta
-
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, SalesforceConnection, SyncRecord, SyncStatus, utcnow
+from webapp.services import outbox
 from webapp.services.sync import state
 
 
-def pending_ids(stale_after: timedelta = timedelta(minutes=2)) -> list[int]:
+def pending_ids(policy: outbox.Policy) -> list[int]:
     """Ids of records to queue again; parked records of healthy connections become pending.
 
     The caller commits (the un-parking) and then enqueues the ids.
@@ -29,9 +28,9 @@ def pending_ids(stale_after: timedelta = timedelta(minutes=2)) -> list[int]:
     return list(db.session.scalars(
         select(SyncRecord.id)
         .where(or_(
-            and_(SyncRecord.status == SyncStatus.PENDING.value,
-                 or_(SyncRecord.enqueued_at.is_(None), SyncRecord.enqueued_at < now - stale_after)),
-            and_(SyncRecord.status == SyncStatus.RUNNING.value, SyncRecord.lease_until < now)))
+            outbox.due_clause(SyncRecord, pending=SyncStatus.PENDING.value, now=now,
+                              policy=policy),
+            outbox.lease_expired(SyncRecord, running=SyncStatus.RUNNING.value, now=now)))
         .order_by(SyncRecord.id)
     ))
 

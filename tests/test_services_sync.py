@@ -497,8 +497,12 @@ def test_skipped_syncs_say_why(conn, org, emulator):
 
 
 def test_settings_from_config_reads_environment_strings():
-    settings = SyncSettings.from_config({"SYNC_RETRY_INTERVALS": "0.2,0.5,1"})
-    assert settings.retry_intervals == (0.2, 0.5, 1.0)
+    from webapp.config import typed
+
+    config = {"SYNC_RETRY_INTERVALS": "0.2,0.5,1", "SYNC_MAX_ATTEMPTS": "4"}
+    typed(config)  # once, in create_app: services never split strings themselves
+    settings = SyncSettings.from_config(config)
+    assert settings.retry_intervals == (0.2, 0.5, 1.0) and settings.max_attempts == 4
 
 
 # --- S8: the database work of one sync ----------------------------------------------------------

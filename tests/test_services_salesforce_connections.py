@@ -14,8 +14,8 @@ from tests.fixtures_salesforce import decrypt
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
 from webapp.models import SalesforceAuditEvent, SalesforceConnection
+from webapp.services.crypto import DecryptionError
 from webapp.services.salesforce import connections
-from webapp.services.salesforce.crypto import DecryptionError
 
 SOQL = "SELECT Id FROM User WHERE IsActive = true"
 
@@ -142,15 +142,15 @@ def test_C8_rotate_keys_reencrypts_and_the_old_key_can_go(sf_app, sf_connection,
     before = plain_secrets(sf_connection)
     old_ciphertext = sf_connection.refresh_token_enc
     new_key = Fernet.generate_key().decode()
-    sf_app.config["APO_ENCRYPTION_KEYS"] = f"{new_key},{sfx.TEST_KEY}"
+    sf_app.config["APO_ENCRYPTION_KEYS"] = (new_key, sfx.TEST_KEY)
     result = sf_app.test_cli_runner().invoke(args=["rotate-keys"])
     assert result.exit_code == 0 and "1 Salesforce connection" in result.output
-    sf_app.config["APO_ENCRYPTION_KEYS"] = new_key
+    sf_app.config["APO_ENCRYPTION_KEYS"] = (new_key,)
     conn = current(org.id)
     assert conn.refresh_token_enc != old_ciphertext
     assert plain_secrets(conn) == before
     assert sfx.client_for_org(org.id).query(SOQL).total_size >= 1
-    sf_app.config["APO_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    sf_app.config["APO_ENCRYPTION_KEYS"] = (Fernet.generate_key().decode(),)
     with pytest.raises(DecryptionError):
         decrypt(conn.refresh_token_enc)
 

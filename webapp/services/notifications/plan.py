@@ -22,6 +22,7 @@ from webapp.models import (
     RecipientRole,
     utcnow,
 )
+from webapp.services import outbox
 
 MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 30 * 24 * 60
@@ -53,6 +54,7 @@ def record_booking_change(booking: Booking, kind: MessageKind,
     rows = _unique(rows)
     db.session.add_all(rows)
     db.session.flush()
+    outbox.track(db.session, outbox.Kind.MAIL, rows)
     return rows
 
 

@@ -28,7 +28,7 @@ import requests
 
 from google_calendar_emulator.seed import DEMO_PASSWORD
 from scripts.services import free_port
-from tests.fixtures_emulator import PinnedSession, stop_process, wait_until_healthy
+from tests.fixtures_salesforce_emulator import PinnedSession, stop_process, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK = "https://apo.example/member/calendar/google/callback"
@@ -182,12 +182,9 @@ def gcal(gcal_server):
 def google_app(app, gcal):
     """The app using the emulator as Google: a registered OAuth client whose redirect URI is
     the app's callback, and written bookings' UIDs under apo.test."""
-    from webapp.integrations import google_calendar
-    from webapp.services.calendars import google_connect
-
     client_id, secret = gcal.register_client([APP_CALLBACK])
     app.config.update(GOOGLE_CLIENT_ID=client_id, GOOGLE_CLIENT_SECRET=secret,
                       GOOGLE_BASE_URL=gcal.url, ICAL_UID_DOMAIN="apo.test")
-    google_connect.init_app(app)
-    yield app
-    google_calendar.configure(None)
+    # The app's settings, and its calendar registry with them, follow the config: no global
+    # to set and reset.
+    return app

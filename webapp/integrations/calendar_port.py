@@ -1,9 +1,11 @@
-"""The calendar provider adapter interface (K1-K4): what the core asks of CalDAV, Google
-Calendar or Microsoft Graph, and nothing more ("a provider is an adapter").
+"""The calendar port (K1-K4): what the core asks of CalDAV, Google Calendar or Microsoft Graph,
+and nothing more ("a provider is an adapter"). It lives beside its adapters, so that they
+depend on nothing above `webapp/integrations/`.
 
 An adapter lives in `webapp/integrations/<provider>/` (the only code speaking that provider's
-protocol), is built by a factory registered here under the connection's `provider` name, and
-never touches the database: it gets plain values in and returns plain values. The core stores
+protocol), is built by a factory in a `Registry` under the connection's `provider` name (the
+app builds one from its config: services/calendars/registry.py), and never touches the
+database: it gets plain values in and returns plain values. The core stores
 what it returns (busy store, sync state, connection state) and decides what happens on errors:
 
 - `ProviderAuthError`: the credentials no longer work (wrong password, revoked token). The core
@@ -120,30 +122,21 @@ class CalendarProvider(Protocol):
 
 
 ProviderFactory = Callable[[ConnectionInfo], CalendarProvider]
-_FACTORIES: dict[str, ProviderFactory] = {}
 
 
-def register(provider: str, factory: ProviderFactory) -> None:
-    """Make `provider` (the connection's `provider` column) buildable by the core."""
-    _FACTORIES[provider] = factory
+class Registry:
+    """The providers an app can build, by name; one per app, filled once at start-up."""
 
+    def __init__(self, factories: dict[str, ProviderFactory] | None = None):
+        self._factories = dict(factories or {})
 
-def build(provider: str, info: ConnectionInfo) -> CalendarProvider:
-    """The adapter for a connection; KeyError for a provider nobody registered."""
-    _register_builtin()
-    return _FACTORIES[provider](info)
+    def register(self, provider: str, factory: ProviderFactory) -> None:
+        """Make `provider` (the connection's `provider` column) buildable."""
+        self._factories[provider] = factory
 
+    def build(self, provider: str, info: ConnectionInfo) -> CalendarProvider:
+        """The adapter for a connection; KeyError for a provider nobody registered."""
+        return self._factories[provider](info)
 
-def registered() -> list[str]:
-    _register_builtin()
-    return sorted(_FACTORIES)
-
-
-def _register_builtin() -> None:
-    # Imported lazily so importing the interface never pulls an HTTP stack in.
-    if "caldav" not in _FACTORIES:
-        from webapp.integrations.caldav import CalDAVClient
-
-        _FACTORIES["caldav"] = CalDAVClient.from_connection
-    if "google" not in _FACTORIES:
-        import webapp.integrations.google_calendar  # noqa: F401 - registers "google"
+    def names(self) -> list[str]:
+        return sorted(self._factories)

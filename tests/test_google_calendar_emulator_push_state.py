@@ -13,8 +13,8 @@ from html import unescape
 import pytest
 import requests
 
-from tests.fixtures_gcal_emulator import PUSH_TEST_HOSTS, start_gcal_emulator
-from tests.test_gcal_emulator_sdk import Receiver
+from tests.fixtures_google_calendar_emulator import PUSH_TEST_HOSTS, start_gcal_emulator
+from tests.test_google_calendar_emulator_sdk import Receiver
 
 pytestmark = pytest.mark.timeout(60)
 SATO, SUZUKI = "sato@example.com", "suzuki@example.com"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fixtures_gcal_emulator import AUTH
+from tests.fixtures_google_calendar_emulator import AUTH
 
 pytestmark = pytest.mark.timeout(30)
 SATO, SUZUKI = "sato@example.com", "suzuki@example.com"

@@ -22,7 +22,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 
-from tests.fixtures_gcal_emulator import AUTH, CALLBACK
+from tests.fixtures_google_calendar_emulator import AUTH, CALLBACK
 
 pytestmark = pytest.mark.timeout(60)
 SATO, SUZUKI, TANAKA = "sato@example.com", "suzuki@example.com", "tanaka@example.com"

@@ -2,7 +2,8 @@
 
 APO_ENCRYPTION_KEYS is a comma-separated list of Fernet keys; the first encrypts, all decrypt.
 Rotation: put a new key first, run ``flask rotate-keys``, then drop the old key. The key ring is
-built from the config by the caller and passed in (``Settings.salesforce.keyring``).
+built from the config by the caller and passed in (``Settings.salesforce.keyring`` and
+``Settings.calendars.keyring``: Salesforce tokens and calendar credentials alike).
 """
 
 from __future__ import annotations
@@ -54,11 +55,7 @@ class Keyring:
 
 
 def _keys(config) -> list[str]:
-    raw = config.get("APO_ENCRYPTION_KEYS")
-    if isinstance(raw, str):
-        keys = [k.strip() for k in raw.split(",") if k.strip()]
-    else:
-        keys = list(raw or [])
+    keys = list(config.get("APO_ENCRYPTION_KEYS") or ())  # a tuple (webapp/config.TYPES)
     if keys:
         return keys
     if config.get("DEMO") or config.get("TESTING"):

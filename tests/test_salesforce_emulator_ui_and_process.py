@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.fixtures_emulator import start_emulator
+from tests.fixtures_salesforce_emulator import start_emulator
 
 pytestmark = pytest.mark.timeout(40)
 CALLBACK = "http://127.0.0.1:5000/admin/salesforce/callback"

@@ -14,7 +14,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from simple_salesforce import format_soql
 
-from tests.fixtures_emulator import ADMIN_USERNAME, DEMO_PASSWORD, STANDARD_USERNAME
+from tests.fixtures_salesforce_emulator import ADMIN_USERNAME, DEMO_PASSWORD, STANDARD_USERNAME
 
 CALLBACK = "https://apo.example/admin/salesforce/callback"
 pytestmark = pytest.mark.timeout(30)

@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from tests.fixtures_gcal_emulator import ALL_SCOPES, AUTH, CALLBACK, query_of
+from tests.fixtures_google_calendar_emulator import ALL_SCOPES, AUTH, CALLBACK, query_of
 
 pytestmark = pytest.mark.timeout(30)
 
