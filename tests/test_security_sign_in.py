@@ -20,7 +20,8 @@ def limited_app(app, redis_conn):
     limited = create_app({**{k: app.config[k] for k in (
         "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "BASE_URL",
         "SESSION_COOKIE_SECURE")}, "RATELIMIT_ENABLED": True,
-        "RATELIMIT_LOGIN": "6 per minute", "LOGIN_LOCKOUT": "10 per 15 minutes"})
+        "RATELIMIT_LOGIN": "6 per minute", "LOGIN_LOCKOUT": "5 per 15 minutes",
+        "LOGIN_ACCOUNT_THROTTLE": "10 per 15 minutes"})
     limited.test_client_class = type(app.test_client())
     return limited
 
@@ -28,7 +29,8 @@ def limited_app(app, redis_conn):
 @pytest.fixture
 def second_server(app, redis_url, tmp_path):
     server = Gunicorn(app, redis_url, tmp_path / "gunicorn.log",
-                      APO_RATELIMIT_LOGIN="6 per minute", APO_LOGIN_LOCKOUT="10 per 15 minutes")
+                      APO_RATELIMIT_LOGIN="6 per minute", APO_LOGIN_LOCKOUT="5 per 15 minutes",
+                      APO_LOGIN_ACCOUNT_THROTTLE="10 per 15 minutes")
     yield server
     server.stop()
 
@@ -59,6 +61,39 @@ def test_X2_failures_from_many_addresses_lock_the_account_in_every_process(
     assert right.status_code == 429 and LOCKED in right.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
     assert "15分" in right.get_data(as_text=True)
+
+
+def test_X2_an_attackers_failures_do_not_lock_the_owner_out_of_their_own_client(
+        limited_app, admin):
+    """Locked per account and client: five failures from one address lock that address out
+    of this account; the owner signs in from theirs (below the per-account throttle)."""
+    client = limited_app.test_client()
+    answers = []
+    for i in range(6):
+        response = _attempt(client, admin.email, f"wrong-{i}", "10.6.6.6")
+        answers.append((response.status_code, LOCKED in response.get_data(as_text=True)))
+    assert answers == [(200, False)] * 5 + [(429, True)]
+    assert _attempt(client, admin.email, "secret-pass", "10.6.6.6").status_code == 429
+    owner = limited_app.test_client()
+    assert _attempt(owner, admin.email, "secret-pass", "192.0.2.10").status_code == 302
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_X2_the_client_address_comes_from_a_trusted_proxy_only(app, redis_conn, admin, hops):
+    """Behind one reverse proxy, per-client limits count the real client (X-Forwarded-For);
+    with no proxy trusted (the default) the header is the client's own claim, ignored."""
+    limited = create_app({**{k: app.config[k] for k in (
+        "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "BASE_URL",
+        "SESSION_COOKIE_SECURE")}, "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute",
+        "TRUSTED_PROXIES": hops})
+    limited.test_client_class = type(app.test_client())
+    client = limited.test_client()
+    statuses = [client.post_form("/login", {"email": f"p{i}@example.com", "password": "p"},
+                                 environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                                 headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+                for i in range(4)]
+    # Trusted: four clients, each below its limit. Not trusted: one proxy address, limited.
+    assert statuses == ([200] * 4 if hops else [200] * 3 + [429])
 
 
 def test_X2_per_client_limit_is_shared_by_every_web_process(limited_app, second_server, admin):

@@ -44,6 +44,13 @@ def book(page, locale="ja", tz="America/New_York", days=3, **kw):
     return booking
 
 
+def grace_passed() -> None:
+    """Updates wait mail_plan.UPDATE_GRACE before they go out: let that pass."""
+    for row in outbox(kind="update", status=MessageStatus.PENDING.value):
+        row.send_after = datetime.now(UTC)
+    db.session.commit()
+
+
 def event_of(message):
     """The VEVENT, parsed by icalendar, and the same .ics parsed by vobject."""
     data = calendar_part(message)
@@ -122,6 +129,7 @@ def test_N3_update_then_cancel_keep_the_uid_and_raise_the_sequence(page, smtp_se
                      if s.start > booking.start_at + timedelta(days=1))
     bookings.reschedule_booking(booking, new_start)
     db.session.commit()
+    grace_passed()
     send_due()
     bookings.cancel_booking(booking, "都合が悪くなりました")
     db.session.commit()
@@ -249,8 +257,40 @@ def test_N3_a_member_taken_off_a_moved_booking_gets_a_cancellation(page, smtp_se
     assert booking.members == [staying]
     mail_plan.record_booking_change(booking, MessageKind.UPDATE, (leaving.id, staying.id))
     db.session.commit()
+    send_due()  # the leaving member's cancellation goes at once; the update after its grace
+    grace_passed()
     send_due()
     assert [m["Subject"] for m in received(smtp_server, leaving.email)][-1] == \
         "予約のキャンセル: 山田 太郎 様(製品デモ)"
     assert [m["Subject"] for m in received(smtp_server, staying.email)][-1] == \
         "予約の日時変更: 山田 太郎 様(製品デモ)"
+
+
+def test_N5_a_burst_of_reschedules_sends_one_update_the_last(page, smtp_server):
+    booking = book(page)
+    send_due()
+    later = [s.start for s in bookings.available_slots(page, exclude_booking_id=booking.id)
+             if s.start > booking.start_at + timedelta(days=1)]
+    for start in later[:3]:  # three moves within the grace: customer, attendee, members
+        bookings.reschedule_booking(booking, start)
+        db.session.commit()
+        assert send_due() == []  # nothing goes out yet
+    grace_passed()
+    send_due()
+    updates = received(smtp_server, CUSTOMER)[1:]
+    assert len(updates) == 1
+    _, event, _ = event_of(updates[0])
+    assert event.decoded("DTSTART") == later[2]  # the last time, not the first
+    superseded = [r for r in outbox(kind="update", recipient_email=CUSTOMER)
+                  if r.status == MessageStatus.SKIPPED.value]
+    assert len(superseded) == 2 and {r.last_error for r in superseded} == {"superseded"}
+
+
+def test_N5_one_address_named_as_attendee_on_many_bookings_gets_a_few_invitations(
+        page, smtp_server):
+    for day in range(3, 3 + mail_plan.ATTENDEE_DAILY_LIMIT + 2):
+        book(page, days=day)
+    send_due()
+    assert len(received(smtp_server, ATTENDEE)) == mail_plan.ATTENDEE_DAILY_LIMIT
+    held = outbox(recipient_email=ATTENDEE, status=MessageStatus.SKIPPED.value)
+    assert len(held) == 2 and all(r.last_error == mail_plan.LIMIT_REASON for r in held)

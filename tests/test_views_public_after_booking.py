@@ -78,3 +78,37 @@ def test_F5_language_switch_after_a_validation_error_keeps_the_slot(client, page
     body = again.get_data(as_text=True)
     assert again.status_code == 200 and f'value="{start}"' in body  # the same slot's form
     assert "Enter your details" in body
+
+
+@pytest.mark.parametrize("how", ["started", "cutoff"])
+def test_F4_after_the_start_or_the_pages_cutoff_the_private_link_is_read_only(
+        client, booking, how):
+    from datetime import timedelta
+
+    from webapp.models import utcnow
+
+    if how == "started":  # the meeting began a minute ago (cutoff 0: until the start)
+        duration = booking.end_at - booking.start_at
+        booking.start_at = utcnow() - timedelta(minutes=1)
+        booking.end_at = booking.start_at + duration
+    else:  # the page closes changes a week before the start
+        booking.page.change_cutoff_minutes = 7 * 24 * 60
+    db.session.commit()
+    link = f"/b/{booking.token}"
+    html = client.get(link).get_data(as_text=True)
+    assert "/reschedule" not in html and "cancel-link" not in html
+    assert "受付を終了しました" in html
+    assert client.get(f"{link}/reschedule").status_code == 409
+    assert client.get(f"{link}/cancel").status_code == 302  # back to the read-only page
+    answer = client.post_form(f"{link}/cancel", {"reason": "遅すぎる"}, token_from=link)
+    assert answer.status_code == 409 and "受付を終了しました" in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.get(Booking, booking.id).is_cancelled
+
+
+def test_F4_before_the_cutoff_the_link_still_changes_the_booking(client, booking):
+    booking.page.change_cutoff_minutes = 1  # the booking is further away than a minute
+    db.session.commit()
+    link = f"/b/{booking.token}"
+    assert "/reschedule" in client.get(link).get_data(as_text=True)
+    assert client.get(f"{link}/reschedule").status_code == 200

@@ -36,6 +36,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     settings.init_app(app)
     register_blueprints(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

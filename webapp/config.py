@@ -48,7 +48,11 @@ class Config:
     RATELIMIT_BOOKING_PER_PAGE = "100 per hour"  # new bookings on one page, all clients
     RATELIMIT_BOOKING_PER_EMAIL = "5 per hour"  # new bookings by one customer email
     RATELIMIT_LOGIN = "10 per minute"  # sign-in POSTs per client address
-    LOGIN_LOCKOUT = "10 per 15 minutes"  # failed sign-ins per account, then locked (X2)
+    LOGIN_LOCKOUT = "10 per 15 minutes"  # failed sign-ins per account and client (X2)
+    LOGIN_ACCOUNT_THROTTLE = "50 per hour"  # failed sign-ins per account from all clients
+    # Reverse proxies in front of the web (X2, X5): how many hops of X-Forwarded-For/-Proto/
+    # -Host to trust. 0 trusts none: a client could otherwise pick its own address.
+    TRUSTED_PROXIES = 0
 
     # Above forms_public.largest_booking_body() (about 6.6 MB: 5 text areas of 32,000
     # four-byte characters and 15 checkbox fields of 100 choices), so no valid form meets 413.
@@ -125,6 +129,8 @@ ENVIRONMENT = {
     "APO_RATELIMIT_BOOKING_PER_EMAIL": "RATELIMIT_BOOKING_PER_EMAIL",
     "APO_RATELIMIT_LOGIN": "RATELIMIT_LOGIN",
     "APO_LOGIN_LOCKOUT": "LOGIN_LOCKOUT",
+    "APO_LOGIN_ACCOUNT_THROTTLE": "LOGIN_ACCOUNT_THROTTLE",
+    "APO_TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "APO_RQ_QUEUE": "RQ_QUEUE",
     # Sync engine knobs (strings; intervals comma-separated), e.g. short ones in fault tests.
     "APO_SYNC_RETRY_INTERVALS": "SYNC_RETRY_INTERVALS",
@@ -206,7 +212,7 @@ TYPES = {
     "CALENDAR_HORIZON_DAYS": int, "CALENDAR_LINK_MAX_AGE": int,
     "CALENDAR_WRITE_LEASE_SECONDS": float, "CALENDAR_WRITE_STALE_SECONDS": float,
     "CALENDAR_WRITE_GIVE_UP_SECONDS": float,
-    "MAIL_PORT": int, "MAIL_TIMEOUT": float, "MAIL_LEASE_SECONDS": float,
+    "MAIL_PORT": int, "TRUSTED_PROXIES": int, "MAIL_TIMEOUT": float, "MAIL_LEASE_SECONDS": float,
     "MAIL_SWEEP_STALE_SECONDS": float,
 }
 

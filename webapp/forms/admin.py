@@ -168,6 +168,11 @@ class PageForm(FlaskForm):
     buffer_minutes = IntegerField(
         _l("予定の前後の空き時間（分）"), default=0,
         validators=[InputRequired(), NumberRange(0, 240), _five_minute_grid])
+    change_cutoff_minutes = IntegerField(
+        _l("お客様が変更・キャンセルできる期限（開始の何分前まで）"), default=0,
+        description=_l("0 なら開始時刻まで。過ぎた予約は、お客様の専用URLで表示だけになります。"),
+        validators=[Optional(), NumberRange(0, 7 * 24 * 60)],
+        filters=[lambda value: 0 if value is None else value])  # blank: until the start
     attend_mode = RadioField(_l("参加する社員"), choices=list(ATTEND_LABELS.items()),
                              default=AttendMode.ALL.value, validators=[Optional()])
     is_published = BooleanField(_l("公開する"), default=True)

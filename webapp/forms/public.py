@@ -7,6 +7,7 @@ Lead/Event Description limit). At most 10 attendees (同席者) are accepted.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -92,6 +93,16 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _one_line(value):
+    """Names and the company go into e-mail headers and calendar fields (N1, N2, F5): a line
+    break or other control character becomes a space, runs of spaces one, so the booking's
+    e-mails can always be built (a name can never split a header)."""
+    return " ".join(_CONTROL.sub(" ", value).split()) if isinstance(value, str) else value
+
+
 class _InChoices:
     """Refuse values that are not among the field's choices (forged or stale forms)."""
 
@@ -113,7 +124,7 @@ def _valid_date(form, field):
 class AttendeeForm(Form):
     """One 同席者 row: both blank is an unused row; otherwise the email must be valid (F3)."""
 
-    name = StringField(_l("氏名"), validators=[_length(80)], filters=[_strip])
+    name = StringField(_l("氏名"), validators=[_length(80)], filters=[_one_line])
     email = StringField(_l("メールアドレス"), validators=[_length(EMAIL_MAX)],
                         widget=EmailInput(), filters=[_strip])
 
@@ -142,7 +153,7 @@ class BookingForm(FlaskForm):
     start = HiddenField()
     tz = HiddenField()
     company = StringField(_l("会社名"), validators=[Optional(), _length(TEXT_MAX)],
-                          filters=[_strip])
+                          filters=[_one_line])
     email = _email()
     # Hard cap on parsed rows so a crafted POST cannot make us build thousands of subforms.
     attendees = FieldList(FormField(AttendeeForm), min_entries=ATTENDEE_ROWS,
@@ -189,12 +200,12 @@ def booking_form(page: BookingPage, **kwargs) -> BookingForm:
 
     if page.sf_split_name:
         PageBookingForm.last_name = StringField(
-            _l("氏名(姓)"), validators=[_required(), _length(80)], filters=[_strip])
+            _l("氏名(姓)"), validators=[_required(), _length(80)], filters=[_one_line])
         PageBookingForm.first_name = StringField(
-            _l("氏名(名)"), validators=[_required(), _length(40)], filters=[_strip])
+            _l("氏名(名)"), validators=[_required(), _length(40)], filters=[_one_line])
     else:
         PageBookingForm.name = StringField(
-            _l("氏名"), validators=[_required(), _length(80)], filters=[_strip])
+            _l("氏名"), validators=[_required(), _length(80)], filters=[_one_line])
     for custom in page.fields:
         if custom.field_type != FieldType.HIDDEN.value:
             setattr(PageBookingForm, f"field_{custom.id}", _custom_field(custom))

@@ -11,13 +11,16 @@ only origins configured for tests (the emulator) may be http or carry a port.
 
 Salesforce login hosts, My Domain, instance and identity URLs pass Salesforce's suffixes;
 calendar URLs (CalDAV servers have no suffix list) pass ``suffixes=None``: any public DNS host
-on any port, never a loopback, private or link-local address literal.
+on any port, never a loopback, private or link-local address literal, in any of the forms the
+resolver reads as one (``literal_address``). What a name resolves to is checked when Apo
+connects (``resolve_public``, and the pinned connections of ``guarded_http``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 
 import requests
 from urllib3.exceptions import LocationParseError
@@ -122,7 +125,57 @@ def _check_public_host(host: str, scheme: str, port: int | None, suffixes) -> No
 def _is_internal_literal(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    address = literal_address(host)
+    return address is not None and not is_public(address)
+
+
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names without DNS, read the way the HTTP client reads it.
+
+    glibc's getaddrinfo, under requests and urllib3, takes every inet_aton form as an IPv4
+    address (``0177.0.0.1``, ``0x7f.1``, ``127.1``, ``169.254.43518``, ``0.0``), which
+    Python's ``ipaddress`` refuses; so both are asked. None for a DNS name.
+    """
+    host = host.strip("[]")
     try:
-        return not ipaddress.ip_address(host).is_global
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global unicast address: not loopback, private, link-local, shared (CGNAT), reserved,
+    unspecified or multicast, also when wrapped as IPv4-mapped or 6to4 IPv6 (X3)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour
+        if inner is not None:
+            return is_public(inner)
+    return address.is_global and not address.is_multicast
+
+
+def resolve_public(host: str, port: int) -> str:
+    """The first address of ``host``, once every address it resolves to is public (X3).
+
+    Raises:
+        RefusedURL: ``internal_address`` when any answer is internal (a name pointing inside,
+        DNS rebinding), ``unresolvable`` when there is none.
+    """
+    literal = literal_address(host)
+    if literal is not None:
+        if not is_public(literal):
+            raise RefusedURL("internal_address")
+        return str(literal)
+    try:
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise RefusedURL("unresolvable") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in answers]
+    if not addresses:
+        raise RefusedURL("unresolvable")
+    if not all(is_public(a) for a in addresses):
+        raise RefusedURL("internal_address")
+    return str(addresses[0])

@@ -131,6 +131,9 @@ class BookingPage(db.Model):
     duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
     window_days: Mapped[int] = mapped_column(Integer, default=14)
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # The customer's link reschedules and cancels until this many minutes before the start
+    # (0: until the start); afterwards it shows the booking read-only.
+    change_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attend_mode: Mapped[str] = mapped_column(String(20), default=AttendMode.ALL.value)
     is_published: Mapped[bool] = mapped_column(Boolean, default=True)
     # Salesforce settings (①-④ of the seed); applied by the sync engine.

@@ -184,6 +184,14 @@ def create_booking(
     return booking, record
 
 
+def changes_open(booking: Booking, now: datetime | None = None) -> bool:
+    """Whether the customer's private link may still reschedule or cancel (F4): until the
+    page's cutoff before the start. Afterwards the link shows the booking read-only; the
+    meeting has happened or is about to, and a change then would rewrite history."""
+    cutoff = booking.start_at - timedelta(minutes=booking.page.change_cutoff_minutes or 0)
+    return not booking.is_cancelled and (now or utcnow()) < cutoff
+
+
 def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = None) -> SyncRecord:
     """Cancel a booking: free its time, keep it as history, add a cancel sync record (F4, S7).
 

@@ -107,6 +107,11 @@ def remove_calendar(connection_id: int):
         connections.remove_connection(connection)
     db.session.commit()
     flash(_("カレンダーの接続を解除しました。"), "success")
+    if connection.provider == "microsoft":
+        # Microsoft lets an app revoke no single grant (README, Security): Apo's copy of the
+        # tokens is gone; the member ends the grant itself at My Apps.
+        flash(_("Microsoft 365 側の許可は、メンバーが https://myapps.microsoft.com で Apo を"
+                "削除すると取り消されます。"), "info")
     return redirect(url_for("admin.list_calendars"))
 
 

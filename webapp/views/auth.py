@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from limits import parse as parse_limit
 
@@ -48,6 +49,13 @@ def _account_key() -> str:
     return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
+def _account_client_key() -> str:
+    # The lockout is per account and client: an attacker's failures from their address do not
+    # lock the owner out of their own (X2). The slower per-account throttle still stops a
+    # guess spread over many addresses.
+    return f"{_account_key()}:{get_remote_address()}"
+
+
 def _failed(response) -> bool:
     return response.status_code != 302
 
@@ -60,6 +68,9 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LOCKOUT"], methods=["POST"],
+               key_func=_account_client_key, deduct_when=_failed, error_message=ACCOUNT_LOCKED,
+               exempt_when=lambda: not request.form.get("email"))
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_THROTTLE"], methods=["POST"],
                key_func=_account_key, deduct_when=_failed, error_message=ACCOUNT_LOCKED,
                exempt_when=lambda: not request.form.get("email"))
 def login():

@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp import jobs
 from webapp import settings as app_settings
@@ -78,6 +79,10 @@ _per_page = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_PAGE
 _per_email = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_EMAIL"],
                            key_func=_email_key, deduct_when=_created,
                            exempt_when=lambda: not request.form.get("email"))
+
+# After the page's cutoff the private link is read-only (F4).
+CHANGES_CLOSED = _l("この予約は変更・キャンセルの受付を終了しました。"
+                    "ご用件はご予約先へ直接ご連絡ください。")
 
 
 @bp.get("/favicon.ico")
@@ -149,7 +154,7 @@ def booking_ics(token: str):
 @bp.get("/b/<token>/cancel")
 def cancel_confirm(token: str):
     booking = _booking_or_404(token)
-    if booking.is_cancelled:
+    if not bookings.changes_open(booking):
         return redirect(url_for(".booking_detail", token=token))
     return render_template("public/cancel.html", booking=booking, page=booking.page,
                            form=CancelForm())
@@ -162,6 +167,8 @@ def cancel_booking(token: str):
     form = CancelForm()
     if booking.is_cancelled:
         return _render_detail(booking, form, _("この予約はすでにキャンセルされています。"), 409)
+    if not bookings.changes_open(booking):
+        return _render_detail(booking, form, CHANGES_CLOSED, 409)
     if not form.validate_on_submit():
         return render_template("public/cancel.html", booking=booking, page=booking.page,
                                form=form), 422
@@ -249,11 +256,14 @@ def _booking_or_404(token: str, lock: bool = False) -> Booking:
 
 
 def _open_booking_or_redirect(token: str, lock: bool = False):
-    """The booking when it can still change; a cancelled one gets its page and a message."""
+    """The booking when it can still change; a cancelled or closed one gets its page and a
+    message."""
     booking = _booking_or_404(token, lock)
     if booking.is_cancelled:
         message = _("キャンセルされた予約は日時を変更できません。")
         return _render_detail(booking, CancelForm(formdata=None), message, 409)
+    if not bookings.changes_open(booking):
+        return _render_detail(booking, CancelForm(formdata=None), CHANGES_CLOSED, 409)
     return booking
 
 
@@ -299,7 +309,8 @@ def _render_detail(booking: Booking, cancel_form, message, status: int):
     google_url = calendar_links.google_calendar_url(booking, _calendar_details(booking))
     return render_template("public/detail.html", booking=booking, page=booking.page,
                            cancel_form=cancel_form, answers=_answers(booking),
-                           message=message, google_url=google_url), status
+                           message=message, google_url=google_url,
+                           changes_open=bookings.changes_open(booking)), status
 
 
 def _calendar_details(booking: Booking) -> str:

@@ -14,8 +14,9 @@ import re
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
-# The customer's /b/<token> (F4) and a member's /calendar/connect/<token> (K1).
-_PRIVATE_LINK = re.compile(r"(/b/|/calendar/connect/)[^/?#\s\"]+")
+# The customer's /b/<token> (F4) and a member's connect links (K1): /calendar/connect/<token>,
+# /calendar/google/connect/<token>, /calendar/microsoft/connect/<token>, any provider's.
+_PRIVATE_LINK = re.compile(r"(/b/|/calendar/(?:[a-z]+/)?connect/)[^/?#\s\"]+")
 _SECRET_PARAMS = re.compile(
     r"(?i)((?:^|[?&;\s]|%3F|%26)(?:code|state|token|access_token|refresh_token|"
     r"client_secret|code_verifier|password)=)[^&;#\s\"]*")

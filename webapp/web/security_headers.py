@@ -20,7 +20,8 @@ SALESFORCE_FORM_TARGETS = ("https://*.salesforce.com", "https://*.force.com")
 # The calendar connect forms redirect to Google's and Microsoft's sign-in the same way (K1).
 CALENDAR_FORM_TARGETS = ("https://accounts.google.com", "https://login.microsoftonline.com")
 # The customer's booking link (F4) and a member's calendar link (K1) are bearer credentials.
-PRIVATE_LINK_PREFIXES = ("/b/", "/calendar/connect/")
+PRIVATE_LINK_PREFIXES = ("/b/", "/calendar/connect/", "/calendar/google/connect/",
+                         "/calendar/microsoft/connect/")
 
 
 def _form_targets(app: Flask) -> tuple[str, ...]:

@@ -45,6 +45,7 @@ from webapp.integrations.calendar_port import (
     SyncResult,
     SyncStateInvalid,
 )
+from webapp.integrations.guarded_http import InternalAddress, guarded_session
 
 
 class CalDAVClient:
@@ -58,7 +59,9 @@ class CalDAVClient:
         self.auth = (username, password)
         self.timeout = timeout
         self.zone = zone
-        self.session = session or requests.Session()
+        # Every connection to a public address checked when it is made (X3); test hosts as
+        # they are.
+        self.session = session or guarded_session(self.test_hosts)
 
     @classmethod
     def from_connection(cls, info: ConnectionInfo) -> CalDAVClient:
@@ -84,7 +87,10 @@ class CalDAVClient:
             writable = privileges is None or any(
                 privileges.find(f"d:privilege/d:{p}", NS) is not None
                 for p in ("write", "write-content", "all", "bind"))
-            remote = urljoin(home, href)
+            try:  # a server may name calendars anywhere: each is checked like typed input (X3)
+                remote = self._checked(urljoin(home, href))
+            except ProviderError:
+                continue
             found.append(RemoteCalendar(remote, name or last_segment(remote), writable))
         return found
 
@@ -104,7 +110,8 @@ class CalDAVClient:
         results = self._propfind(url, PROPFIND_PRINCIPAL, depth="0")
         for href, prop in results:
             if prop.find("d:resourcetype/c:calendar", NS) is not None:
-                return urljoin(url, parent_href(href))  # the member typed one calendar's URL
+                # The member typed one calendar's URL.
+                return self._checked(urljoin(url, parent_href(href)))
             home = prop.findtext("c:calendar-home-set/d:href", None, NS)
             if home:
                 return self._checked(urljoin(url, home.strip()))
@@ -251,6 +258,7 @@ class CalDAVClient:
         headers = {"Content-Type": content_type}
         if depth is not None:
             headers["Depth"] = depth
+        url = self._checked(url)  # every URL, typed, stored or answered by a server (X3)
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response = self.session.request(
@@ -258,6 +266,11 @@ class CalDAVClient:
                     timeout=self.timeout, allow_redirects=False)
             except requests.Timeout:
                 raise ProviderUnavailable("the calendar server did not answer in time") from None
+            except requests.ConnectionError as exc:
+                if _refused_address(exc):
+                    raise ProviderError("refused calendar URL: internal_address") from None
+                raise ProviderUnavailable(f"cannot reach the calendar server "
+                                          f"({type(exc).__name__})") from None
             except requests.RequestException as exc:
                 raise ProviderUnavailable(f"cannot reach the calendar server "
                                           f"({type(exc).__name__})") from None
@@ -292,3 +305,9 @@ class CalDAVClient:
             return check_caldav_url(url, self.test_hosts)
         except UnsafeCalendarURL as exc:
             raise ProviderError(f"refused calendar URL: {exc}") from None
+
+
+def _refused_address(exc: requests.ConnectionError) -> bool:
+    """The connection was refused by our own address check (guarded_http), not the network."""
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, InternalAddress)

@@ -4,7 +4,8 @@ invitation, and headers that cannot be injected.
 Headers are built with `email.message.EmailMessage` on the SMTP policy and display names with
 `email.headerregistry.Address`: Japanese subjects and names are encoded per RFC 2047 (UTF-8),
 which Gmail, Outlook and Apple Mail all decode. Any header value holding CR or LF is refused
-(`HeaderInjection`) before the email package would refuse it too.
+(`HeaderInjection`) before the email package would refuse it too; encoded words in input stay
+text (`_text`), and each header is checked again as the package holds it.
 """
 
 from __future__ import annotations
@@ -48,15 +49,18 @@ def compose(row: OutboxMessage, booking: Booking, settings, render: Render) -> C
     html = render("mail/message.html", locale, context)
     message = EmailMessage(policy=SMTP)
     sender_name, sender_email = parseaddr(settings.sender)
-    message["Subject"] = subject
-    message["From"] = Address(_header(booking.organization.name or sender_name),
+    message["Subject"] = _text(subject)
+    message["From"] = Address(_text(_header(booking.organization.name or sender_name)),
                               addr_spec=_header(sender_email))
-    message["To"] = Address(_header(row.recipient_name), addr_spec=_header(row.recipient_email))
+    message["To"] = Address(_text(_header(row.recipient_name)),
+                            addr_spec=_header(row.recipient_email))
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid("apo", domain=settings.uid_domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message.set_content(text, cte="base64")
     message.add_alternative(html, subtype="html", cte="base64")
+    for name in ("Subject", "From", "To"):  # what the email package made of them (N5)
+        _header(str(message[name]))
     if _has_invitation(row):
         method = "CANCEL" if row.kind == MessageKind.CANCELLATION.value else "REQUEST"
         ics = build_ics(_invitation(row, booking, settings, context, method)).decode("utf-8")
@@ -141,6 +145,15 @@ def _header(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise HeaderInjection("header value contains a line break")
     return value
+
+
+def _text(value: str) -> str:
+    """Input shown as typed: the email package decodes RFC 2047 encoded words (``=?utf-8?b?
+    ...?=``) in a header value it is given, and one whose decoded text holds a line break
+    became real headers (Bcc:, a new body). A word joiner after ``=`` makes it plain text
+    again; readers see the same characters, and the package encodes it as it encodes any
+    other non-ASCII text (N5)."""
+    return value.replace("=?", "=\u2060?")
 
 
 def _cn(name: str) -> str:

@@ -26,6 +26,15 @@ from webapp.services import outbox
 
 MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 30 * 24 * 60
+# Mail volume a customer can cause (N5). Updates wait this long before they go out, so that a
+# burst of reschedules sends one message, the last (the earlier ones are superseded).
+UPDATE_GRACE = timedelta(seconds=10)
+# Invitations one address may receive as an attendee (F3) within a day, across bookings: a
+# stranger's address named on many bookings is not flooded.
+ATTENDEE_DAILY_LIMIT = 3
+# Updates one recipient may receive for one booking within a day.
+BOOKING_UPDATE_DAILY_LIMIT = 6
+LIMIT_REASON = "mail limit: too many messages to this address"
 
 
 def record_booking_change(booking: Booking, kind: MessageKind,
@@ -52,10 +61,43 @@ def record_booking_change(booking: Booking, kind: MessageKind,
     if kind in (MessageKind.CONFIRMATION, MessageKind.UPDATE):
         rows.extend(_reminders(booking, sequence, now))
     rows = _unique(rows)
+    if kind == MessageKind.UPDATE:
+        for row in rows:
+            if row.kind == MessageKind.UPDATE.value:
+                row.send_after = now + UPDATE_GRACE
+    _apply_limits(booking, rows, now)
     db.session.add_all(rows)
     db.session.flush()
     outbox.track(db.session, outbox.Kind.MAIL, rows)
     return rows
+
+
+def _apply_limits(booking: Booking, rows: list[OutboxMessage], now: datetime) -> None:
+    """Rows past a volume limit are kept, as skipped with the reason, so the delivery log
+    shows what was held back (N5)."""
+    since = now - timedelta(days=1)
+    for row in rows:
+        if row.kind == MessageKind.CONFIRMATION.value and \
+                row.recipient_role == RecipientRole.ATTENDEE.value:
+            sent = _count(since, OutboxMessage.recipient_role == RecipientRole.ATTENDEE.value,
+                          OutboxMessage.kind == MessageKind.CONFIRMATION.value,
+                          func.lower(OutboxMessage.recipient_email) == row.recipient_email.lower())
+            limit = ATTENDEE_DAILY_LIMIT
+        elif row.kind == MessageKind.UPDATE.value:
+            sent = _count(since, OutboxMessage.booking_id == booking.id,
+                          OutboxMessage.kind == MessageKind.UPDATE.value,
+                          OutboxMessage.status != MessageStatus.SKIPPED.value,
+                          func.lower(OutboxMessage.recipient_email) == row.recipient_email.lower())
+            limit = BOOKING_UPDATE_DAILY_LIMIT
+        else:
+            continue
+        if sent >= limit:
+            row.status, row.last_error = MessageStatus.SKIPPED.value, LIMIT_REASON
+
+
+def _count(since: datetime, *where) -> int:
+    return db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.created_at >= since, *where)) or 0
 
 
 def recipients(booking: Booking) -> list[tuple[RecipientRole, str, str]]:
