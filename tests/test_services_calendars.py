@@ -318,3 +318,36 @@ def test_K4_no_uid_conflict_is_known_by_its_body_whatever_the_status(status, bod
     response = requests.Response()
     response.status_code, response._content = status, body.encode()
     assert uid_conflict_href(response) == expected
+
+
+def test_K9_an_invitation_the_member_declined_does_not_block(page, member, caldav_account):
+    connection = connect(member, caldav_account)
+    me = f"ATTENDEE;PARTSTAT=DECLINED:mailto:{member.email.upper()}\r\n"
+    other = "ATTENDEE;PARTSTAT=DECLINED:mailto:someone@example.com\r\n"
+    caldav_account.put_event("declined.ics", vevent("d", "20300605T010000Z", "20300605T020000Z",
+                                                    extra=me))
+    caldav_account.put_event("others.ics", vevent("o", "20300605T030000Z", "20300605T040000Z",
+                                                  extra=other))
+    synced(connection)
+    offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert "01:00" in offered  # the member declined it: free
+    assert "03:00" not in offered  # someone else declined; the member still goes
+
+
+def test_K9_one_calendar_per_member_receives_bookings_across_connections(
+        page, member, caldav_account, xandikos):
+    first = connect(member, caldav_account)
+    assert [c.receives_bookings for c in first.calendars] == [True]
+    user = f"second{member.id}x{id(first)}"
+    xandikos.add_user(user, f"pw-{user}")
+    xandikos.make_calendar(user, "work", "仕事")
+    second = connections.connect_caldav(member, xandikos.url + "/", user, f"pw-{user}",
+                                        options())
+    db.session.commit()
+    assert [c.receives_bookings for c in second.calendars] == [False]  # the first one stays
+    connections.set_calendar_roles(second, {c.id for c in second.calendars},
+                                   second.calendars[0].id)
+    db.session.commit()
+    db.session.expire_all()
+    assert connections.receiving_calendar(member.id).id == second.calendars[0].id
+    assert [c.receives_bookings for c in first.calendars] == [False]

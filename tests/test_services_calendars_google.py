@@ -303,13 +303,16 @@ def test_K6_admin_sees_the_google_reason_and_disconnecting_revokes_at_google(
     assert connections.connections_by_member(member.organization_id) == {}
 
 
-def test_K3_confirm_rereads_a_stale_copy_once_and_refuses_a_slot_now_busy_at_google(
-        google_app, gcal, page, member):
+@pytest.mark.parametrize("age", [timedelta(0), timedelta(minutes=10)])
+def test_K7_confirm_asks_google_live_and_refuses_a_slot_now_busy_at_google(
+        google_app, gcal, page, member, age):
+    """However young the stored copy (K3 trusted one younger than 120 s), confirm asks
+    freeBusy for the slot; the busy answer refuses it and the copy is read again once."""
     client, _answer = connect(google_app, gcal, member)
     slot = bookable_slots(page)[0]
     seed(gcal, "急な予定", slot.start.isoformat(), slot.end.isoformat())
     primary = connection_of(member).calendars[0]
-    primary.last_synced_at -= timedelta(minutes=10)  # older than CALENDAR_CONFIRM_MAX_AGE
+    primary.last_synced_at -= age
     db.session.commit()
     gcal.control("DELETE", "usage")
     data = {"start": slot_rules.format_start(slot.start), "tz": "Asia/Tokyo",
@@ -318,4 +321,19 @@ def test_K3_confirm_rereads_a_stale_copy_once_and_refuses_a_slot_now_busy_at_goo
     assert response.status_code == 409
     assert "選択された日時は空いていません" in response.get_data(as_text=True)
     assert db.session.scalar(select(Booking)) is None
-    assert gcal.usage()["by_endpoint"] == {LIST: 1}  # one incremental read, nothing more
+    # One freeBusy for the slot, one incremental read after the conflict, nothing more.
+    assert gcal.usage()["by_endpoint"] == {LIST: 1, "POST /calendar/v3/freeBusy": 1}
+
+
+def test_K9_an_invitation_the_member_declined_does_not_block(google_app, gcal, page, member):
+    connect(google_app, gcal, member)
+    guests = [{"email": SATO}, {"email": "client@partner.example"}]
+    declined = seed(gcal, "辞退", "2030-06-05T10:00:00", "2030-06-05T11:00:00",
+                    attendees=guests)
+    seed(gcal, "出席", "2030-06-05T12:00:00", "2030-06-05T13:00:00", attendees=guests)
+    gcal.control("POST", f"calendars/{SATO}/events/{declined['id']}/respond",
+                 {"attendee": SATO, "response": "declined"})
+    synced(connection_of(member))
+    offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert "01:00" in offered  # 10:00 Tokyo, declined by the member: free
+    assert "03:00" not in offered  # 12:00 Tokyo, still going

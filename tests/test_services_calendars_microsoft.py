@@ -273,3 +273,15 @@ def test_K3_live_busy_question_uses_get_schedule_and_leaves_free_time_out(
     busy = adapter.busy(connection.calendars[0].remote_id, window)
     assert busy == [(datetime(2030, 6, 5, 3, tzinfo=UTC), datetime(2030, 6, 5, 4, tzinfo=UTC))]
     assert graph.usage()["by_endpoint"] == {"POST /me/calendar/getSchedule": 1}
+
+
+def test_K9_an_invitation_the_member_declined_does_not_block(ms_app, graph, page, member):
+    outside = {"emailAddress": {"name": "取引先", "address": "client@partner.example"}}
+    for hour, answer in ((1, "declined"), (2, "accepted"), (3, "tentativelyAccepted")):
+        seed(graph, answer, f"2030-06-05T0{hour}:00:00", f"2030-06-05T0{hour}:30:00",
+             organizer=outside, responseStatus={"response": answer,
+                                                "time": "2030-06-01T00:00:00Z"})
+    synced(connect(ms_app, graph, member))
+    offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
+    assert "01:00" in offered  # declined: free
+    assert "02:00" not in offered and "03:00" not in offered

@@ -99,3 +99,31 @@ def test_K5_the_event_apo_wrote_for_a_booking_is_not_counted_twice(setup):
     bookings.reschedule_booking(booking, start + timedelta(minutes=30))
     db.session.commit()
     assert booking.start_at == start + timedelta(minutes=30)
+
+
+def test_K7_confirm_asks_salesforce_for_the_members_events_in_the_slot(setup):
+    """An Event added at Salesforce after the last poll: the page (stored copy) still offers
+    the slot, the confirm's live query refuses it."""
+    from webapp.services.bookings import CustomerDetails, SlotUnavailable
+    from webapp.services.calendars import live_check
+
+    poll(setup)
+    event(setup, setup["sato"], 2)  # not polled yet
+    page, start = setup["page"], setup["day"] + timedelta(hours=2)
+    assert 2 in offered(page, setup["day"])
+    member_ids = [m.id for m in page.members]
+    source = salesforce_busy.live_source(setup["org"].id, member_ids,
+                                         settings.current().salesforce)
+    answer = live_check.check(member_ids, (start, start + timedelta(hours=1)), options(),
+                              source)
+    with pytest.raises(SlotUnavailable):
+        bookings.create_booking(page, start, CustomerDetails(email="c@example.com", name="客"),
+                                live=answer)
+    db.session.rollback()
+    # An hour later is free at Salesforce too: booked.
+    later = start + timedelta(hours=2)
+    answer = live_check.check(member_ids, (later, later + timedelta(hours=1)), options(),
+                              source)
+    booking, _ = bookings.create_booking(page, later, CustomerDetails(
+        email="c@example.com", name="客"), live=answer)
+    assert booking.start_at == later

@@ -105,8 +105,9 @@ def test_K1_declined_consent_says_so_and_stores_nothing(app, client, graph, memb
     assert db.session.scalar(select(CalendarConnection)) is None
 
 
-def test_K3_confirm_rereads_microsoft_and_refuses_a_slot_that_became_busy(
-        app, client, graph, member, booking_page):
+@pytest.mark.parametrize("age", [timedelta(0), timedelta(minutes=10)])
+def test_K7_confirm_asks_microsoft_live_and_refuses_a_slot_that_became_busy(
+        app, client, graph, member, booking_page, age):
     token = _token(app, member)
     client.get(_back(graph.authorize(_start(client, token).headers["Location"])))
     page = booking_page
@@ -114,9 +115,9 @@ def test_K3_confirm_rereads_microsoft_and_refuses_a_slot_that_became_busy(
     graph.seed_event(SATO, subject="new", start={
         "dateTime": slot.start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}, end={
         "dateTime": slot.end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"})
-    # The stored copy is older than CALENDAR_CONFIRM_MAX_AGE: confirming reads it again.
+    # However young the stored copy, confirming asks Graph about the slot (K7).
     for calendar in db.session.scalars(select(MemberCalendar)):
-        calendar.last_synced_at -= timedelta(minutes=10)
+        calendar.last_synced_at -= age
     db.session.commit()
     graph.control("DELETE", "usage")
     data = {"start": slot_rules.format_start(slot.start), "tz": "Asia/Tokyo",
@@ -125,4 +126,5 @@ def test_K3_confirm_rereads_microsoft_and_refuses_a_slot_that_became_busy(
     assert response.status_code == 409
     assert "選択された日時は空いていません" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
-    assert graph.usage()["total"] == 1  # one delta call re-read the member's calendar
+    # One getSchedule for the slot, then one delta call re-read the member's calendar.
+    assert graph.usage()["total"] == 2

@@ -97,8 +97,9 @@ def test_K6_broken_connection_shows_state_and_reason_to_admin_and_member(
     assert "接続エラー" in mine and "アプリ用パスワード" in mine
 
 
-def test_K3_confirm_refuses_a_slot_that_became_busy_with_a_message_and_fresh_slots(
-        admin_client, client, org, member, caldav_account):
+@pytest.mark.parametrize("age", [timedelta(0), timedelta(minutes=10)])
+def test_K7_confirm_refuses_a_slot_that_became_busy_with_a_message_and_fresh_slots(
+        admin_client, client, org, member, caldav_account, age):
     page = make_page(org, [member], fields=[], duration_minutes=60)
     db.session.commit()
     admin_client.post_form(f"/admin/calendars/members/{member.id}/connect",
@@ -107,9 +108,9 @@ def test_K3_confirm_refuses_a_slot_that_became_busy_with_a_message_and_fresh_slo
     stamp = slot.start.strftime("%Y%m%dT%H%M%SZ")
     caldav_account.put_event("new.ics", vevent("new", stamp, (slot.end).strftime(
         "%Y%m%dT%H%M%SZ")))
-    # The stored copy is older than CALENDAR_CONFIRM_MAX_AGE: confirming reads it again.
+    # However young the stored copy, confirming asks the server about the slot (K7).
     for calendar in db.session.scalars(select(MemberCalendar)):
-        calendar.last_synced_at -= timedelta(minutes=10)
+        calendar.last_synced_at -= age
     db.session.commit()
     data = {"start": slot_rules.format_start(slot.start), "tz": "Asia/Tokyo", "name": "山田 太郎",
             "company": "山田商事", "email": "taro@example.com"}

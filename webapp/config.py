@@ -80,6 +80,9 @@ class Config:
     CALENDAR_TIMEOUT = 10.0  # seconds per provider call in background syncs
     CALENDAR_CONFIRM_TIMEOUT = 3.0  # the re-check while a customer confirms (K3)
     CALENDAR_CONFIRM_MAX_AGE = 120  # seconds; an older stored copy is re-read on confirm
+    # K7: a calendar that cannot answer the live check at confirm in time counts by its stored
+    # copy only while that is younger than this; otherwise its member is not offered the slot.
+    CALENDAR_LIVE_FALLBACK_MAX_AGE = 600
     CALENDAR_POLL_INTERVAL = 300  # seconds between background syncs of one calendar
     CALENDAR_HORIZON_DAYS = 120  # busy times are expanded this far ahead
     CALENDAR_LINK_MAX_AGE = 7 * 24 * 3600  # the member's own connect link (K1)
@@ -153,6 +156,7 @@ ENVIRONMENT = {
     "APO_CALENDAR_TIMEOUT": "CALENDAR_TIMEOUT",
     "APO_CALENDAR_CONFIRM_TIMEOUT": "CALENDAR_CONFIRM_TIMEOUT",
     "APO_CALENDAR_CONFIRM_MAX_AGE": "CALENDAR_CONFIRM_MAX_AGE",
+    "APO_CALENDAR_LIVE_FALLBACK_MAX_AGE": "CALENDAR_LIVE_FALLBACK_MAX_AGE",
     "APO_CALENDAR_POLL_INTERVAL": "CALENDAR_POLL_INTERVAL",
     "APO_CALENDAR_HORIZON_DAYS": "CALENDAR_HORIZON_DAYS",
     # Microsoft 365 calendars (K1): the multi-tenant app, and the hosts (the emulator's in dev).
@@ -208,7 +212,8 @@ TYPES = {
     "SYNC_ORG_CONCURRENCY": int, "RQ_JOB_TIMEOUT": int, "RQ_MAINTENANCE_INTERVAL": int,
     "SALESFORCE_TIMEOUT": float, "SALESFORCE_DESCRIBE_TTL": float,
     "CALENDAR_TIMEOUT": float, "CALENDAR_CONFIRM_TIMEOUT": float,
-    "CALENDAR_CONFIRM_MAX_AGE": float, "CALENDAR_POLL_INTERVAL": float,
+    "CALENDAR_CONFIRM_MAX_AGE": float, "CALENDAR_LIVE_FALLBACK_MAX_AGE": float,
+    "CALENDAR_POLL_INTERVAL": float,
     "CALENDAR_HORIZON_DAYS": int, "CALENDAR_LINK_MAX_AGE": int,
     "CALENDAR_WRITE_LEASE_SECONDS": float, "CALENDAR_WRITE_STALE_SECONDS": float,
     "CALENDAR_WRITE_GIVE_UP_SECONDS": float,

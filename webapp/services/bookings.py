@@ -117,17 +117,19 @@ def available_slots(
     range_start: datetime | None = None,
     range_end: datetime | None = None,
     exclude_booking_id: int | None = None,
+    live=None,
 ) -> list[slot_rules.Slot]:
     """Slots the page offers in [range_start, range_end) (default: its whole window).
 
     Busy units come from every booking of the organization, so a member booked through another
     page is busy here too. `exclude_booking_id` ignores one booking's own claim (reschedule).
+    `live`: what the confirm's live check found (K7, calendars/live_check.LiveAnswer).
     """
     now = now or utcnow()
     lower = range_start or now
     upper = range_end or now + timedelta(days=page.window_days)
     return slot_rules.compute_slots(
-        _schedules(page, lower, upper, exclude_booking_id, now),
+        _schedules(page, lower, upper, exclude_booking_id, now, live),
         duration_minutes=page.duration_minutes,
         buffer_minutes=page.buffer_minutes,
         window_days=page.window_days,
@@ -140,7 +142,7 @@ def available_slots(
 
 def find_slot(
     page: BookingPage, start: datetime, now: datetime | None = None,
-    exclude_booking_id: int | None = None,
+    exclude_booking_id: int | None = None, live=None,
 ) -> slot_rules.Slot:
     """The offered slot starting at `start`, or SlotUnavailable saying why it is not offered."""
     now = now or utcnow()
@@ -150,14 +152,16 @@ def find_slot(
         raise SlotUnavailable("closed", CLOSED_START)
     if start >= now + timedelta(days=page.window_days):
         raise SlotUnavailable("outside", OUTSIDE_WINDOW)
-    found = available_slots(page, now, start, start + timedelta(seconds=1), exclude_booking_id)
+    found = available_slots(page, now, start, start + timedelta(seconds=1), exclude_booking_id,
+                            live)
     if not found or found[0].start != start:
         raise SlotUnavailable()
     return found[0]
 
 
 def create_booking(
-    page: BookingPage, start: datetime, details: CustomerDetails, now: datetime | None = None
+    page: BookingPage, start: datetime, details: CustomerDetails, now: datetime | None = None,
+    live=None,
 ) -> tuple[Booking, SyncRecord]:
     """Add a confirmed booking, its attending members, its BusySlot claims and a pending
     create sync record, all in the caller's transaction (S1).
@@ -166,7 +170,7 @@ def create_booking(
         SlotUnavailable: the start is not offered (forged, past, outside the window, busy).
         SlotTaken: a concurrent booking claimed the same units first; roll back.
     """
-    slot = find_slot(page, start, now)
+    slot = find_slot(page, start, now, live=live)
     booking = Booking(
         organization_id=page.organization_id, page=page, start_at=slot.start, end_at=slot.end,
         status=BookingStatus.CONFIRMED.value, **vars(details),
@@ -214,7 +218,7 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
 
 
 def reschedule_booking(
-    booking: Booking, start: datetime, now: datetime | None = None
+    booking: Booking, start: datetime, now: datetime | None = None, live=None
 ) -> SyncRecord | None:
     """Move a booking to another offered slot of its page and add a reschedule sync record.
 
@@ -229,7 +233,7 @@ def reschedule_booking(
     if booking.is_cancelled:
         raise BookingClosed()
     page = booking.page
-    slot = find_slot(page, start, now, exclude_booking_id=booking.id)
+    slot = find_slot(page, start, now, exclude_booking_id=booking.id, live=live)
     if slot.start == booking.start_at:
         return None
     before = tuple(bm.member_id for bm in booking.booking_members)
@@ -308,7 +312,7 @@ def _claim(booking: Booking, buffer_minutes: int) -> None:
 
 def _schedules(
     page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None,
-    now: datetime,
+    now: datetime, live=None,
 ) -> list[slot_rules.MemberSchedule]:
     members = page.members
     margin = timedelta(minutes=page.duration_minutes + page.buffer_minutes)
@@ -317,7 +321,13 @@ def _schedules(
     # Members' calendars and Salesforce Events, from the stored copy only (K2, K3, K5, K6).
     calendar_busy, unavailable = calendar_availability.busy_and_unavailable(
         page.organization_id, list(busy), lower - slot_rules.UNIT, upper + margin, now)
+    if live is not None:  # K7: the confirm's live answers count beside the stored copy
+        unavailable = unavailable | live.unavailable
+        for member_id, intervals in live.busy.items():
+            calendar_busy.setdefault(member_id, []).extend(intervals)
     for member_id, intervals in calendar_busy.items():
+        if member_id not in busy:
+            continue
         for start, end in intervals:
             busy[member_id].update(map(slot_rules.unit_number,
                                        slot_rules.interval_units(start, end)))

@@ -41,6 +41,7 @@ from webapp.jobs import calendars as calendar_jobs
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import bookings, calendar_links, outbox, picker
 from webapp.services import slots as slot_rules
+from webapp.services.calendars import live_check, salesforce_busy
 from webapp.services.calendars import sync as calendar_sync
 from webapp.services.ical_uid import booking_uid
 from webapp.web.i18n import join_list
@@ -120,8 +121,9 @@ def create_booking(slug: str):
         start = _requested_start(form.start.data)
         if not form.validate_on_submit():
             return _render_form(page, form, start, status=422)
-        _refresh_calendars(page)
-        booking, _ = bookings.create_booking(page, start, form.details(str(get_locale())))
+        live = _live_check(page, start)
+        booking, _ = bookings.create_booking(page, start, form.details(str(get_locale())),
+                                             live=live)
         work = outbox.stamp_tracked(db.session)
         token = booking.token  # read before the commit expires the rows
         db.session.commit()
@@ -200,16 +202,19 @@ def reschedule_page(token: str):
 @bp.post("/b/<token>/reschedule")
 @limiter.limit(_booking_limit)
 def reschedule_booking(token: str):
-    # K3 before X7: the calendar refresh commits on its own, so it runs before the booking's
-    # lock is taken (a commit would release it) and never holds the lock over provider calls.
-    _refresh_calendars(_booking_or_404(token).page)
+    # K7 before X7: the live check may commit (refreshed credentials), so it runs before the
+    # booking's lock is taken (a commit would release it) and never holds the lock over
+    # provider calls.
+    form = RescheduleForm()
+    current = _booking_or_404(token)
+    wanted = parse_start(form.start.data) if form.validate_on_submit() else None
+    live = _live_check(current.page, wanted, current) if wanted else None
     booking = _open_booking_or_redirect(token, lock=True)
     if not isinstance(booking, Booking):
         return booking
-    form = RescheduleForm()
     try:
-        start = _requested_start(form.start.data if form.validate_on_submit() else None)
-        record = bookings.reschedule_booking(booking, start)
+        start = wanted or _requested_start(None)  # nothing valid submitted: refused
+        record = bookings.reschedule_booking(booking, start, live=live)
         if record is None:  # already at that time (a repeated submit): nothing to sync
             return redirect(url_for(".booking_detail", token=token))
         work = outbox.stamp_tracked(db.session)
@@ -222,14 +227,22 @@ def reschedule_booking(token: str):
     return redirect(url_for(".booking_detail", token=token, done="rescheduled"))
 
 
-def _refresh_calendars(page: BookingPage) -> None:
-    """K3: before confirming, re-read the members' calendars whose stored copy is older than
-    the configured age (short timeout). Committed on its own: a slot refused because of it
-    must still leave the fresher copy for the slot list shown next. When nothing was stale
-    there is nothing to commit, and the page's rows stay loaded (S8: no reload
-    before the booking is queued)."""
-    if calendar_sync.refresh_stale([m.id for m in page.members], calendar_jobs.options()):
+def _live_check(page: BookingPage, start, booking: Booking | None = None):
+    """K7: the chosen slot asked of the members' calendars (and Salesforce Events, K5) now,
+    in parallel and bounded; a calendar found busy is synced again at once (short timeout),
+    so the page the customer sees next no longer offers the slot."""
+    member_ids = [m.id for m in page.members]
+    end = start + timedelta(minutes=page.duration_minutes)
+    salesforce = salesforce_busy.live_source(page.organization_id, member_ids,
+                                             app_settings.current().salesforce)
+    own = ((booking.start_at, booking.end_at),) if booking is not None else ()
+    answer = live_check.check(member_ids, live_check.window_for(start, end, page.buffer_minutes),
+                              calendar_jobs.options(), salesforce, ignore=own)
+    if answer.stale_connections:  # rare: a conflict the stored copy missed
+        calendar_sync.refresh_connections(answer.stale_connections, calendar_jobs.options())
+    if db.session.dirty or answer.stale_connections:  # refreshed tokens, fresher copies
         db.session.commit()
+    return answer
 
 
 def _requested_start(value: str | None):

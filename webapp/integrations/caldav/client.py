@@ -52,13 +52,14 @@ class CalDAVClient:
     """One CalDAV account. Never touches the database; raises ProviderError subclasses."""
 
     def __init__(self, url: str, username: str, password: str, *, timeout: float = 10.0,
-                 zone: str = "UTC", test_hosts: tuple[str, ...] = (),
+                 zone: str = "UTC", test_hosts: tuple[str, ...] = (), owner: str = "",
                  session: requests.Session | None = None):
         self.test_hosts = tuple(test_hosts)
         self.url = self._checked(url)
         self.auth = (username, password)
         self.timeout = timeout
         self.zone = zone
+        self.owner = owner  # the member's address: their own declined invitations are free
         # Every connection to a public address checked when it is made (X3); test hosts as
         # they are.
         self.session = session or guarded_session(self.test_hosts)
@@ -68,7 +69,8 @@ class CalDAVClient:
         """The adapter factory registered under "caldav"."""
         return cls(info.server_url, info.username, info.credentials.get("password", ""),
                    timeout=info.timeout, zone=info.options.get("zone", "UTC"),
-                   test_hosts=tuple(info.options.get("test_hosts", ())))
+                   test_hosts=tuple(info.options.get("test_hosts", ())),
+                   owner=info.options.get("email", ""))
 
     # -- discovery (RFC 4791 6.2.1, RFC 5397, RFC 6764) ------------------------------------
 
@@ -176,7 +178,7 @@ class CalDAVClient:
                     continue
                 href = urljoin(url, node.findtext("d:href", "", NS).strip())
                 try:
-                    uid, intervals = ical.busy_intervals(data, window, self.zone)
+                    uid, intervals = ical.busy_intervals(data, window, self.zone, self.owner)
                     items.append(BusyItem(href, intervals, uid))
                 except ical.ICalendarError:
                     items.append(BusyItem(href, ()))  # unreadable: blocks nothing, logged
@@ -191,7 +193,7 @@ class CalDAVClient:
             data = node.findtext("d:propstat/d:prop/c:calendar-data", None, NS)
             if data:
                 try:
-                    found.extend(ical.busy_intervals(data, window, self.zone)[1])
+                    found.extend(ical.busy_intervals(data, window, self.zone, self.owner)[1])
                 except ical.ICalendarError:
                     continue
         return sorted(found)

@@ -20,13 +20,14 @@ class ICalendarError(ValueError):
 
 
 def busy_intervals(
-    data: str | bytes, window: Interval, zone: str
+    data: str | bytes, window: Interval, zone: str, owner: str = ""
 ) -> tuple[str, tuple[Interval, ...]]:
     """(UID, busy [start, end) intervals in UTC) of one calendar object resource in `window`.
 
     All-day events (DATE values) and floating times are read in `zone`, the member's zone:
     they mean "that local day/time wherever the member is". Transparent (free) and cancelled
-    occurrences do not block (K2).
+    occurrences do not block (K2), nor those the calendar's owner (``owner``, their e-mail
+    address) declined as an ATTENDEE (PARTSTAT=DECLINED, RFC 5545 3.2.12; K9).
     """
     try:
         calendar = icalendar.Calendar.from_ical(data)
@@ -37,7 +38,7 @@ def busy_intervals(
     local = ZoneInfo(zone)
     found = []
     for event in occurrences:
-        if event.name != "VEVENT" or not _blocks(event):
+        if event.name != "VEVENT" or not _blocks(event) or _declined_by(event, owner):
             continue
         interval = _interval(event, local)
         if interval and interval[1] > window[0] and interval[0] < window[1]:
@@ -64,6 +65,17 @@ def booking_calendar(uid: str, start: datetime, end: datetime, summary: str,
     event.add("status", "CONFIRMED")
     calendar.add_component(event)
     return calendar.to_ical()
+
+
+def _declined_by(event, owner: str) -> bool:
+    if not owner:
+        return False
+    attendees = event.get("ATTENDEE", [])
+    for attendee in attendees if isinstance(attendees, list) else [attendees]:
+        address = str(attendee).lower().removeprefix("mailto:")
+        if address == owner.lower():
+            return str(attendee.params.get("PARTSTAT", "")).upper() == "DECLINED"
+    return False
 
 
 def _blocks(event) -> bool:

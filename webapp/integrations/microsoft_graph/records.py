@@ -44,10 +44,14 @@ class GraphEvent:
     series_master_id: str | None = None
     transaction_id: str | None = None
     is_cancelled: bool = False
+    response: str = "none"  # the calendar owner's own answer (responseStatus.response)
 
     @property
     def blocks(self) -> bool:
-        return not self.is_cancelled and self.show_as not in NOT_BLOCKING
+        """Not cancelled, not shown as free, and not declined by the owner (K9): a declined
+        invitation kept in the calendar says "I will not be there"."""
+        return (not self.is_cancelled and self.show_as not in NOT_BLOCKING
+                and self.response != "declined")
 
 
 @dataclass(frozen=True)
@@ -88,4 +92,5 @@ def parse_event(item: dict) -> GraphEvent:
                       ical_uid=item.get("iCalUId") or "",
                       series_master_id=item.get("seriesMasterId"),
                       transaction_id=item.get("transactionId"),
-                      is_cancelled=bool(item.get("isCancelled")))
+                      is_cancelled=bool(item.get("isCancelled")),
+                      response=(item.get("responseStatus") or {}).get("response") or "none")

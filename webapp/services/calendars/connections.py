@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
@@ -78,7 +78,8 @@ def connect_caldav(member: Member, url: str, username: str, password: str,
         server_url=url, username=username.strip(),
         credentials_enc=options.keyring.encrypt(json.dumps({"password": password})),
         status=CalendarStatus.PENDING.value)
-    receiving = next((c for c in found if c.writable), None)
+    receiving = None if receiving_calendar(member.id) else next(
+        (c for c in found if c.writable), None)  # K9: a member's first one receives
     connection.calendars = [
         MemberCalendar(member_id=member.id, remote_id=c.remote_id, name=c.name[:255],
                        blocks=True, receives_bookings=c is receiving)
@@ -104,9 +105,24 @@ def adapter_for(connection: CalendarConnection, options: CalendarOptions,
     return options.providers.build(connection.provider, info)
 
 
+def receiving_calendar(member_id: int) -> MemberCalendar | None:
+    """The one calendar that receives the member's bookings (K9), of any provider."""
+    return db.session.scalar(select(MemberCalendar).where(
+        MemberCalendar.member_id == member_id, MemberCalendar.receives_bookings.is_(True))
+        .order_by(MemberCalendar.id.desc()).limit(1))
+
+
 def set_calendar_roles(connection: CalendarConnection, blocking: set[int],
                        receiving: int | None) -> None:
-    """Which calendars block slots and which one receives bookings (at most one)."""
+    """Which calendars block slots and which one receives bookings: one per member across
+    all of their connections (K9), so choosing one here clears it on the others."""
+    receiving = receiving if receiving in {c.id for c in connection.calendars} else None
+    if receiving is not None:
+        db.session.execute(
+            update(MemberCalendar)
+            .where(MemberCalendar.member_id == connection.member_id,
+                   MemberCalendar.connection_id != connection.id)
+            .values(receives_bookings=False).execution_options(synchronize_session="fetch"))
     for calendar in connection.calendars:
         was_blocking = calendar.blocks
         calendar.blocks = calendar.id in blocking
@@ -159,7 +175,8 @@ def connections_by_member(org_id: int) -> dict[int, list[CalendarConnection]]:
 
 
 def _adapter_options(member: Member, options: CalendarOptions) -> dict:
-    return {"zone": member.timezone or DEFAULT_TIMEZONE, "test_hosts": options.test_hosts}
+    return {"zone": member.timezone or DEFAULT_TIMEZONE, "test_hosts": options.test_hosts,
+            "email": member.email or ""}
 
 
 def rotate_credentials(keyring) -> int:

@@ -23,6 +23,7 @@ from webapp.integrations.microsoft_graph.calendar_provider import (
 from webapp.models import CalendarConnection, CalendarStatus, Member, MemberCalendar
 from webapp.services.calendars.connections import (
     CalendarConnectError,
+    receiving_calendar,
     remove_connection,
 )
 from webapp.services.calendars.options import CalendarOptions
@@ -92,7 +93,8 @@ def finish_connect(settings: MicrosoftSettings, options: CalendarOptions, member
         server_url="", username=who.mail[:254],
         credentials_enc=options.keyring.encrypt(json.dumps(credentials_from(tokens))),
         status=CalendarStatus.PENDING.value)
-    receiving = next((c for c in found if c.can_edit), None)
+    receiving = None if receiving_calendar(member.id) else next(
+        (c for c in found if c.can_edit), None)  # K9: a member's first one receives
     connection.calendars = [
         MemberCalendar(member_id=member.id, remote_id=c.id, name=c.name[:255], blocks=True,
                        receives_bookings=c is receiving)

@@ -16,6 +16,9 @@ class CalendarOptions:
     timeout: float = 10.0  # every provider call in a background sync
     confirm_timeout: float = 3.0  # the re-check while a customer confirms (K3): short
     confirm_max_age: timedelta = timedelta(minutes=2)  # older copies are refreshed on confirm
+    # K7: a calendar that cannot answer the live check leaves the decision to its stored copy
+    # only while the copy is younger than this; otherwise its member is unavailable.
+    live_fallback_max_age: timedelta = timedelta(minutes=10)
     poll_interval: timedelta = timedelta(minutes=5)  # background polling per calendar (K3)
     horizon_days: int = 120  # busy times are expanded this far ahead (covers booking windows)
     test_hosts: tuple[str, ...] = ()  # http://host:port origins allowed besides https (X3)
@@ -34,6 +37,8 @@ class CalendarOptions:
             timeout=float(config.get("CALENDAR_TIMEOUT", 10.0)),
             confirm_timeout=float(config.get("CALENDAR_CONFIRM_TIMEOUT", 3.0)),
             confirm_max_age=timedelta(seconds=float(config.get("CALENDAR_CONFIRM_MAX_AGE", 120))),
+            live_fallback_max_age=timedelta(
+                seconds=float(config.get("CALENDAR_LIVE_FALLBACK_MAX_AGE", 600))),
             poll_interval=timedelta(seconds=float(config.get("CALENDAR_POLL_INTERVAL", 300))),
             horizon_days=int(config.get("CALENDAR_HORIZON_DAYS", 120)),
             test_hosts=tuple(hosts),

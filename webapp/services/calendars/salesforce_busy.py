@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -168,3 +169,43 @@ def _parse(value: str) -> datetime:
         value = value[:-2] + ":" + value[-2:]  # Salesforce writes +0000
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def live_source(org_id: int, member_ids: list[int], salesforce: SalesforceSettings):
+    """The K7 live check's Salesforce part: a callable(window) -> {member_id: intervals} that
+    asks for the members' Events in that window, or None where K5 is off or Salesforce is not
+    connected. What needs the database is read here; the callable only calls Salesforce, so it
+    can run beside the calendar calls, bounded by the confirm's timeout."""
+    row = db.session.get(CalendarSettings, org_id)
+    if row is None or not row.salesforce_busy:
+        return None
+    try:
+        client = connections.client_for(connections.get_connection(org_id), salesforce)
+    except SalesforceError:
+        return None
+    members = {m.email.strip().lower(): m for m in db.session.scalars(
+        select(Member).where(Member.id.in_(member_ids))) if m.email}
+    zones = {email: SimpleNamespace(timezone=m.timezone) for email, m in members.items()}
+    own = _own_event_ids(org_id)
+
+    def ask(window) -> dict[int, list]:
+        users = client.query("SELECT Id, Email FROM User WHERE IsActive = true").records
+        owners = {u["Id"]: (u.get("Email") or "").lower() for u in users
+                  if (u.get("Email") or "").lower() in members}
+        if not owners:
+            return {}
+        ids = ", ".join(f"'{escape_soql(owner)}'" for owner in sorted(owners))
+        where = (f"OwnerId IN ({ids}) AND EndDateTime > {_soql_time(window[0])} "
+                 f"AND StartDateTime < {_soql_time(window[1])}")
+        # Ids escaped, times formatted by soql_datetime: no input reaches the SOQL unescaped.
+        records = client.query(f"SELECT {EVENT_FIELDS} FROM Event WHERE {where}").records  # noqa: S608
+        found: dict[int, list] = {}
+        for record in records:
+            if record["Id"] in own:
+                continue
+            email = owners[record["OwnerId"]]
+            item = _item(record, zones[email])
+            found.setdefault(members[email].id, []).extend(item.intervals)
+        return found
+
+    return ask

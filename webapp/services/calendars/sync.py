@@ -100,6 +100,16 @@ def refresh_stale(member_ids: Sequence[int], options: CalendarOptions,
     return len(stale)
 
 
+def refresh_connections(connection_ids, options: CalendarOptions,
+                        now: datetime | None = None) -> None:
+    """K7: re-sync connections whose calendars the live check found busy, with the confirm's
+    short timeout, so the slots shown next come from a fresh copy. The caller commits."""
+    now = now or utcnow()
+    for connection in db.session.scalars(select(CalendarConnection).where(
+            CalendarConnection.id.in_(list(connection_ids)))):
+        sync_connection(connection, options, now, timeout=options.confirm_timeout)
+
+
 def due_connection_ids(options: CalendarOptions, now: datetime | None = None) -> list[int]:
     """Connections with a blocking calendar not synced within the poll interval (K3)."""
     cutoff = (now or utcnow()) - options.poll_interval
