@@ -38,3 +38,30 @@ def test_K3_polling_round_queues_each_stale_calendar_once_and_the_worker_syncs_i
     calendar.last_synced_at -= options().poll_interval + timedelta(seconds=1)
     db.session.commit()
     assert enqueue_due() == 1  # stale again after the poll interval
+
+
+def test_K8_caldav_is_polled_every_minute_providers_with_push_every_five(app, org):
+    """CalDAV (and Salesforce Events) have no push: polled at CALENDAR_FAST_POLL_INTERVAL;
+    Google and Microsoft 365 keep the longer safety-net poll."""
+    from webapp.models import CalendarConnection
+    from webapp.services.calendars import sync
+
+    member = make_member(org, working_hours=ALWAYS_WORKING)
+    ids = {}
+    for provider in ("caldav", "google"):
+        connection = CalendarConnection(organization_id=org.id, member_id=member.id,
+                                        provider=provider, server_url="", username="x",
+                                        credentials_enc="", status="ok")
+        connection.calendars = [MemberCalendar(member_id=member.id, remote_id=provider,
+                                               name=provider, blocks=True,
+                                               receives_bookings=False)]
+        db.session.add(connection)
+        db.session.flush()
+        ids[provider] = connection.id
+    now = utcnow()
+    for calendar in db.session.scalars(select(MemberCalendar)):
+        calendar.last_synced_at = now - timedelta(seconds=90)
+    db.session.commit()
+    assert sync.due_connection_ids(options(), now) == [ids["caldav"]]
+    assert sorted(sync.due_connection_ids(options(), now + timedelta(minutes=4))) == sorted(
+        ids.values())

@@ -84,6 +84,7 @@ class Config:
     # copy only while that is younger than this; otherwise its member is not offered the slot.
     CALENDAR_LIVE_FALLBACK_MAX_AGE = 600
     CALENDAR_POLL_INTERVAL = 300  # seconds between background syncs of one calendar
+    CALENDAR_FAST_POLL_INTERVAL = 60  # CalDAV and Salesforce Events: no push (K8)
     CALENDAR_HORIZON_DAYS = 120  # busy times are expanded this far ahead
     CALENDAR_LINK_MAX_AGE = 7 * 24 * 3600  # the member's own connect link (K1)
     # Domain of booking UIDs (apo-booking-<id>@domain) in invitations and calendar events alike
@@ -158,6 +159,7 @@ ENVIRONMENT = {
     "APO_CALENDAR_CONFIRM_MAX_AGE": "CALENDAR_CONFIRM_MAX_AGE",
     "APO_CALENDAR_LIVE_FALLBACK_MAX_AGE": "CALENDAR_LIVE_FALLBACK_MAX_AGE",
     "APO_CALENDAR_POLL_INTERVAL": "CALENDAR_POLL_INTERVAL",
+    "APO_CALENDAR_FAST_POLL_INTERVAL": "CALENDAR_FAST_POLL_INTERVAL",
     "APO_CALENDAR_HORIZON_DAYS": "CALENDAR_HORIZON_DAYS",
     # Microsoft 365 calendars (K1): the multi-tenant app, and the hosts (the emulator's in dev).
     "MS_CLIENT_ID": "MS_CLIENT_ID",
@@ -213,7 +215,7 @@ TYPES = {
     "SALESFORCE_TIMEOUT": float, "SALESFORCE_DESCRIBE_TTL": float,
     "CALENDAR_TIMEOUT": float, "CALENDAR_CONFIRM_TIMEOUT": float,
     "CALENDAR_CONFIRM_MAX_AGE": float, "CALENDAR_LIVE_FALLBACK_MAX_AGE": float,
-    "CALENDAR_POLL_INTERVAL": float,
+    "CALENDAR_POLL_INTERVAL": float, "CALENDAR_FAST_POLL_INTERVAL": float,
     "CALENDAR_HORIZON_DAYS": int, "CALENDAR_LINK_MAX_AGE": int,
     "CALENDAR_WRITE_LEASE_SECONDS": float, "CALENDAR_WRITE_STALE_SECONDS": float,
     "CALENDAR_WRITE_GIVE_UP_SECONDS": float,

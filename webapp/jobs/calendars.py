@@ -106,7 +106,7 @@ def enqueue_due() -> int:
 
     opts = options()
     connection_ids = sync.due_connection_ids(opts)
-    org_ids = salesforce_busy.due_org_ids(opts.poll_interval)
+    org_ids = salesforce_busy.due_org_ids(opts.fast_poll_interval)
     writeback.resume_waiting()
     write_ids = writeback.due_write_ids(policy())
     db.session.commit()

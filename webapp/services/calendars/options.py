@@ -20,6 +20,8 @@ class CalendarOptions:
     # only while the copy is younger than this; otherwise its member is unavailable.
     live_fallback_max_age: timedelta = timedelta(minutes=10)
     poll_interval: timedelta = timedelta(minutes=5)  # background polling per calendar (K3)
+    # CalDAV and Salesforce Events have no push: they are polled this often (K8).
+    fast_poll_interval: timedelta = timedelta(seconds=60)
     horizon_days: int = 120  # busy times are expanded this far ahead (covers booking windows)
     test_hosts: tuple[str, ...] = ()  # http://host:port origins allowed besides https (X3)
     domain: str = "apo.invalid"  # UID domain of written bookings (ical_uid.booking_uid)
@@ -40,6 +42,8 @@ class CalendarOptions:
             live_fallback_max_age=timedelta(
                 seconds=float(config.get("CALENDAR_LIVE_FALLBACK_MAX_AGE", 600))),
             poll_interval=timedelta(seconds=float(config.get("CALENDAR_POLL_INTERVAL", 300))),
+            fast_poll_interval=timedelta(
+                seconds=float(config.get("CALENDAR_FAST_POLL_INTERVAL", 60))),
             horizon_days=int(config.get("CALENDAR_HORIZON_DAYS", 120)),
             test_hosts=tuple(hosts),
             domain=uid_domain(config),

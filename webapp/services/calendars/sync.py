@@ -111,12 +111,18 @@ def refresh_connections(connection_ids, options: CalendarOptions,
 
 
 def due_connection_ids(options: CalendarOptions, now: datetime | None = None) -> list[int]:
-    """Connections with a blocking calendar not synced within the poll interval (K3)."""
-    cutoff = (now or utcnow()) - options.poll_interval
+    """Connections with a blocking calendar not synced within its poll interval (K3, K8):
+    CalDAV every ``fast_poll_interval`` (its sync-collection costs one call when nothing
+    changed, and it has no push), the others every ``poll_interval``."""
+    now = now or utcnow()
+    fast, slow = now - options.fast_poll_interval, now - options.poll_interval
+    synced = MemberCalendar.last_synced_at
     return list(db.session.scalars(
         select(CalendarConnection.id).join(MemberCalendar)
         .where(MemberCalendar.blocks.is_(True),
-               (MemberCalendar.last_synced_at.is_(None)) | (MemberCalendar.last_synced_at < cutoff))
+               synced.is_(None)
+               | ((CalendarConnection.provider == "caldav") & (synced < fast))
+               | (synced < slow))
         .distinct().order_by(CalendarConnection.id)))
 
 
