@@ -351,3 +351,62 @@ def test_K9_one_calendar_per_member_receives_bookings_across_connections(
     db.session.expire_all()
     assert connections.receiving_calendar(member.id).id == second.calendars[0].id
     assert [c.receives_bookings for c in first.calendars] == [False]
+
+
+def _member_edit(caldav_account, url: str, **props) -> None:
+    """The member edits Apo's event in their own calendar app: properties added or changed."""
+    import icalendar
+
+    calendar = icalendar.Calendar.from_ical(caldav_account.server.get(
+        caldav_account.user, url).content)
+    event = next(iter(calendar.walk("VEVENT")))
+    for name, value in props.items():
+        event.pop(name, None)
+        event.add(name, value)
+    caldav_account.server.put(caldav_account.user, url.rsplit("/", 1)[0] + "/",
+                              url.rsplit("/", 1)[1], calendar.to_ical().decode())
+
+
+def test_K10_a_reschedule_keeps_the_members_own_changes_and_says_so(
+        page, member, caldav_account):
+    connect(member, caldav_account)
+    booking = book(page, datetime(2030, 6, 5, 2, tzinfo=UTC))
+    url = caldav_account.calendar_url + f"apo-booking-{booking.id}%40apo.test.ics"
+    _member_edit(caldav_account, url, location="会議室B", description="持ち物: 名刺")
+    bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
+    db.session.commit()
+    run_calendar_writes(booking.id)
+    body = caldav_account.server.get(caldav_account.user, url).content.decode()
+    assert "DTSTART:20300605T060000Z" in body  # Apo's field: the new time
+    assert "会議室B" in body and "持ち物: 名刺" in body  # the member's: kept
+    last = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id.desc())).first()
+    assert last.status == "done" and "kept the member's own changes" in last.detail
+
+
+def test_K10_an_edit_between_read_and_write_is_read_again_not_overwritten(
+        page, member, caldav_account):
+    from webapp.integrations.caldav import CalDAVClient
+    from webapp.integrations.calendar_port import BookingEvent
+
+    connect(member, caldav_account)
+    booking = book(page, datetime(2030, 6, 5, 2, tzinfo=UTC))
+    url = caldav_account.calendar_url + f"apo-booking-{booking.id}%40apo.test.ics"
+    client = CalDAVClient(caldav_account.server.url + "/", caldav_account.user,
+                          caldav_account.password, test_hosts=options().test_hosts)
+    real = client.session.request
+    raced = []
+
+    def request(method, target, **kwargs):
+        if method == "PUT" and "If-Match" in kwargs.get("headers", {}) and not raced:
+            raced.append(1)  # the member saves an edit just before Apo's write arrives
+            _member_edit(caldav_account, url, location="オンライン")
+        return real(method, target, **kwargs)
+
+    client.session.request = request
+    uid = f"apo-booking-{booking.id}@apo.test"
+    start = datetime(2030, 6, 5, 8, tzinfo=UTC)
+    note = client.put_event(caldav_account.calendar_url, BookingEvent(
+        uid, start, start + timedelta(hours=1), "移動後", sequence=9))
+    body = caldav_account.server.get(caldav_account.user, url).content.decode()
+    assert raced and "オンライン" in body and "DTSTART:20300605T080000Z" in body
+    assert note  # written onto the member's edited copy

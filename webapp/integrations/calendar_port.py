@@ -114,8 +114,10 @@ class CalendarProvider(Protocol):
         """Busy intervals in `window`, asked live (diagnostics; pages and confirm read the
         store, refreshed through `sync`)."""
 
-    def put_event(self, remote_id: str, event: BookingEvent) -> None:
-        """Create or replace the event with `event.uid`: idempotent, so a retry writes once."""
+    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+        """Create or update the event with `event.uid`: idempotent, so a retry writes once.
+        An update never silently overwrites the member's own changes (K10); the answer is a
+        note for the write log when it kept some, else None."""
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         """Remove the event with `uid`; an event that is already gone is not an error."""

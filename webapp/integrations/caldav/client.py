@@ -47,6 +47,10 @@ from webapp.integrations.calendar_port import (
 )
 from webapp.integrations.guarded_http import InternalAddress, guarded_session
 
+# Reads and conditional writes of one event before giving up (K10): a member editing it the
+# whole time is an outage, retried later by the write's own policy.
+MAX_WRITE_ATTEMPTS = 3
+
 
 class CalDAVClient:
     """One CalDAV account. Never touches the database; raises ProviderError subclasses."""
@@ -200,28 +204,67 @@ class CalDAVClient:
 
     # -- write-back (K4): one resource per booking, named after its UID --------------------
 
-    def put_event(self, remote_id: str, event: BookingEvent) -> None:
-        """PUT the booking's event; the same UID always lands on the same resource.
+    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+        """Create or update the booking's event; the same UID always lands on one resource.
+
+        Never a silent overwrite (K10): a new event is PUT with If-None-Match: *; an existing
+        one is read, only Apo's fields (time, title, sequence) are set on the member's copy,
+        and it is PUT with If-Match on the ETag read, so a change made in between is read
+        again rather than lost (RFC 4791 5.3.4, RFC 7232). Returns a note for the write log
+        when the member's own changes were kept.
 
         When the calendar already holds that UID under another name (the member's mail client
         filed the emailed invitation there), the server refuses with the no-uid-conflict
-        precondition naming the existing resource (RFC 4791 5.3.2.1): write that one instead.
+        precondition naming the existing resource (RFC 4791 5.3.2.1): that one is updated.
         """
-        body = ical.booking_calendar(event.uid, event.start, event.end, event.summary,
-                                     event.description, event.sequence)
         url = self._event_url(remote_id, event.uid)
-        response = self._send("PUT", url, body, None, conflict_ok=True,
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = self._send("GET", url, None, None, missing_ok=True)
+            if current.status_code not in (404, 410):
+                note = self._update(url, current, event)
+            else:
+                body = ical.booking_calendar(event.uid, event.start, event.end, event.summary,
+                                             event.description, event.sequence)
+                response = self._send("PUT", url, body, None, conflict_ok=True,
+                                      precondition_ok=True, if_none_match=True,
+                                      content_type="text/calendar; charset=utf-8")
+                existing = uid_conflict_href(response)
+                if existing is not None:
+                    return self._update_elsewhere(remote_id, url, existing, event)
+                note = "" if response.status_code != 412 else None
+            if note is not None:
+                return note or None
+        raise ProviderUnavailable("the event kept changing while Apo wrote it")
+
+    def _update(self, url: str, current, event: BookingEvent) -> str | None:
+        """PUT Apo's fields onto the member's copy under If-Match; "" when written without
+        the member's own changes, a note when they were kept, None when the copy changed
+        again in between (412: read it again)."""
+        try:
+            body, theirs = ical.merge_booking(current.content, event.uid, event.start,
+                                              event.end, event.summary, event.sequence)
+        except ical.ICalendarError as exc:
+            raise ProviderError(f"the member's copy of the event cannot be read: {exc}") from None
+        response = self._send("PUT", url, body, None, precondition_ok=True,
+                              if_match=current.headers.get("ETag"),
                               content_type="text/calendar; charset=utf-8")
-        existing = uid_conflict_href(response)
-        if existing is None:
-            return
+        if response.status_code == 412:
+            return None
+        return "kept the member's own changes to the event" if theirs else ""
+
+    def _update_elsewhere(self, remote_id: str, url: str, existing: str,
+                          event: BookingEvent) -> str | None:
         # Some servers (Radicale) name no href in the refusal: find the resource by UID.
         targets = [urljoin(url, existing)] if existing else self._hrefs_for_uid(remote_id,
                                                                                event.uid)
         if not targets:
             raise ProviderError("the calendar refused the event's UID")
-        self._send("PUT", self._checked(targets[0]), body, None,
-                   content_type="text/calendar; charset=utf-8")
+        target = self._checked(targets[0])
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            note = self._update(target, self._send("GET", target, None, None), event)
+            if note is not None:
+                return note or None
+        raise ProviderUnavailable("the event kept changing while Apo wrote it")
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         """DELETE the booking's event (found by UID when it lives under another name);
@@ -255,11 +298,15 @@ class CalDAVClient:
         return results
 
     def _send(self, method, url, body, depth, *, sync_report=False, sync_token=False,
-              missing_ok=False, conflict_ok=False,
-              content_type="application/xml; charset=utf-8"):
+              missing_ok=False, conflict_ok=False, precondition_ok=False, if_match=None,
+              if_none_match=False, content_type="application/xml; charset=utf-8"):
         headers = {"Content-Type": content_type}
         if depth is not None:
             headers["Depth"] = depth
+        if if_match:
+            headers["If-Match"] = if_match
+        if if_none_match:
+            headers["If-None-Match"] = "*"
         url = self._checked(url)  # every URL, typed, stored or answered by a server (X3)
         for _ in range(MAX_REDIRECTS + 1):
             try:
@@ -281,6 +328,8 @@ class CalDAVClient:
                 continue
             if conflict_ok and uid_conflict_href(response) is not None:
                 return response
+            if precondition_ok and response.status_code == 412:
+                return response  # If-Match / If-None-Match failed: the caller reads again
             return self._answer(method, response, sync_token, missing_ok, sync_report)
         raise ProviderError("too many redirects")
 

@@ -111,3 +111,38 @@ def _utc(value, zone: ZoneInfo) -> datetime:
     elif value.tzinfo is None:  # floating time: the member's wall clock
         value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)
+
+
+# What Apo owns in an event it wrote (K10): an update changes these and keeps the rest, so a
+# member's own edits (a note, an alarm, a location, a category) survive a reschedule.
+APO_FIELDS = ("DTSTART", "DTEND", "SUMMARY", "SEQUENCE", "DTSTAMP")
+_OURS_AT_CREATION = (*APO_FIELDS, "UID", "DESCRIPTION", "TRANSP", "STATUS", "PRODID", "VERSION",
+                     "CREATED", "LAST-MODIFIED")
+
+
+def merge_booking(current: str | bytes, uid: str, start: datetime, end: datetime,
+                  summary: str, sequence: int) -> tuple[bytes, bool]:
+    """The member's copy of the event with Apo's fields set anew, and whether it held changes
+    of the member's own (anything beyond what Apo writes at creation).
+
+    Raises:
+        ICalendarError: the stored copy cannot be read, or holds no event with ``uid``.
+    """
+    try:
+        calendar = icalendar.Calendar.from_ical(current)
+    except ValueError as exc:
+        raise ICalendarError(str(exc)[:200]) from None
+    events = [c for c in calendar.walk("VEVENT") if str(c.get("UID", "")) == uid]
+    if not events:
+        raise ICalendarError("no event with the booking's UID")
+    event = events[0]
+    theirs = bool(event.subcomponents) or any(
+        name not in _OURS_AT_CREATION for name in event) or len(events) > 1
+    for name in APO_FIELDS:
+        event.pop(name, None)
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
+    event.add("summary", summary)
+    event.add("sequence", int(sequence))
+    return calendar.to_ical(), theirs

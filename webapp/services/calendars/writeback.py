@@ -113,8 +113,9 @@ def run_write(write_id: int, options: CalendarOptions, policy: outbox.Policy,
     try:
         adapter = adapter_for(calendar.connection, options)
         uid = booking_uid(booking.id, options.domain)
+        note = None
         if write.action == "put":
-            adapter.put_event(calendar.remote_id, booking_event(booking, uid, write.id))
+            note = adapter.put_event(calendar.remote_id, booking_event(booking, uid, write.id))
         else:
             adapter.delete_event(calendar.remote_id, uid)
     except calendar_port.ProviderUnavailable as exc:
@@ -128,7 +129,9 @@ def run_write(write_id: int, options: CalendarOptions, policy: outbox.Policy,
         return _settle(write, token, CalendarWriteStatus.WAITING, str(exc))
     except calendar_port.ProviderError as exc:
         return _settle(write, token, CalendarWriteStatus.FAILED, str(exc))
-    return _settle(write, token, CalendarWriteStatus.DONE, calendar.name)
+    # K10: the write log says when the member's own changes to the event were kept.
+    return _settle(write, token, CalendarWriteStatus.DONE,
+                   f"{calendar.name}: {note}" if note else calendar.name)
 
 
 def resume_waiting(connection_id: int | None = None) -> int:
