@@ -143,12 +143,16 @@ def sync_calendar_connection(connection_id: int) -> None:
 def _sync_connection(app: Flask, connection_id: int) -> None:
     from webapp.extensions import db
     from webapp.models import CalendarConnection, CalendarStatus
-    from webapp.services.calendars import sync, writeback
+    from webapp.services.calendars import push, sync, writeback
 
     connection = db.session.get(CalendarConnection, connection_id)
     if connection is not None:
         sync.sync_connection(connection, options(app))
         db.session.commit()
+        if connection.status != CalendarStatus.BROKEN.value:
+            # K8: keep the push channels open; polling stays the safety net.
+            push.ensure(connection, options(app), app.config.get("BASE_URL") or "")
+            db.session.commit()
         if connection.status != CalendarStatus.BROKEN.value and writeback.resume_waiting(
                 connection_id):  # K9: it works again, so the writes it held back run now
             db.session.commit()

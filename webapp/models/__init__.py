@@ -21,6 +21,7 @@ from webapp.models.bookings import (  # noqa: F401
 from webapp.models.calendars import (  # noqa: F401
     BusyInterval,
     BusySource,
+    CalendarChannel,
     CalendarConnection,
     CalendarSettings,
     CalendarStatus,

@@ -180,3 +180,23 @@ class CalendarSettings(db.Model):
     salesforce_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # K6: how long a broken calendar's last stored busy times are still trusted.
     grace_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_GRACE_MINUTES)
+
+
+class CalendarChannel(db.Model):
+    """A push channel on a member's calendar (K8): a Google events.watch channel or a Microsoft
+    Graph subscription. ``secret_hash`` is the SHA-256 of the secret the provider sends back
+    with each notification (Google's channel token, Graph's clientState)."""
+
+    __tablename__ = "calendar_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("calendar_connections.id", ondelete="CASCADE"), index=True)
+    calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("member_calendars.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(64), unique=True)
+    ref: Mapped[str] = mapped_column(String(255), index=True)  # resourceId / subscription id
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
         calendar_google,
         calendar_microsoft,
         errors,
+        hooks,
         member_calendar,
         public,
     )
@@ -43,4 +44,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_google.bp)
     app.register_blueprint(member_calendar.bp)
     app.register_blueprint(calendar_microsoft.bp)
+    app.register_blueprint(hooks.bp)
     errors.init_app(app)

@@ -2,8 +2,9 @@
 incremental sync with sync tokens, a live free/busy query, and the booking's event written
 by its iCalendar UID.
 
-Polling with sync tokens, not push channels: a watch channel needs a public HTTPS callback
-and renewal, and an unchanged calendar costs one events.list call per refresh anyway.
+A change is pushed through an events.watch channel (K8: ``open_channel``; the core keeps
+and renews it, services/calendars/push.py) and read by the same incremental sync; polling
+with sync tokens stays the safety net, one events.list call when nothing changed.
 """
 
 from __future__ import annotations
@@ -133,3 +134,25 @@ class GoogleCalendarProvider:
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         self.client.delete_by_ical_uid(remote_id, uid)
+
+    # -- push (K8) -----------------------------------------------------------------------
+    supports_push = True
+    push_per_calendar = True  # one events.watch channel per calendar
+
+    def open_channel(self, remote_id: str, channel_id: str, address: str, secret: str,
+                     ttl: timedelta) -> tuple[str, datetime]:
+        """(resourceId, expiration) of a new web_hook channel on the calendar's events."""
+        answer = self.client.watch(remote_id, channel_id, address, secret,
+                                   int(ttl.total_seconds()))
+        return answer["resourceId"], datetime.fromtimestamp(int(answer["expiration"]) / 1000,
+                                                            UTC)
+
+    def renew_channel(self, remote_id: str, ref: str, channel_id: str, new_channel_id: str,
+                      address: str, secret: str, ttl: timedelta) -> tuple[str, datetime]:
+        """Google channels cannot be extended: open a new one, then stop the old."""
+        opened = self.open_channel(remote_id, new_channel_id, address, secret, ttl)
+        self.close_channel(ref, channel_id)
+        return opened
+
+    def close_channel(self, ref: str, channel_id: str) -> None:
+        self.client.stop_channel(channel_id, ref)

@@ -135,6 +135,25 @@ class GoogleCalendarClient:
             return False
         return True
 
+    # -- push (K8): events.watch channels ---------------------------------------------------
+    def watch(self, calendar_id: str, channel_id: str, address: str, token: str,
+              ttl_seconds: int) -> dict:
+        """Open a web_hook channel on the calendar's events (events.watch); Google answers with
+        the channel's resourceId and expiration (ms since the epoch). Channels cannot be
+        renewed: a new one is opened before the old one ends."""
+        return self._call("POST", f"/calendars/{quote(calendar_id, safe='@')}/events/watch",
+                          json={"id": channel_id, "type": "web_hook", "address": address,
+                                "token": token, "params": {"ttl": str(int(ttl_seconds))}})
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        """channels.stop; a channel already gone is fine."""
+        try:
+            self._call("POST", "/channels/stop", json={"id": channel_id,
+                                                       "resourceId": resource_id})
+        except GoogleApiError as exc:
+            if exc.status != 404:
+                raise
+
     # -- transport ------------------------------------------------------------------------
     def _token(self, force: bool = False) -> str:
         expires_at = int(self.credentials.get("expires_at") or 0)

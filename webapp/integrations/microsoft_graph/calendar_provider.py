@@ -162,6 +162,34 @@ class MicrosoftCalendar:
         if existing is not None:
             _mapped(self.client.delete_event, existing.id)
 
+    # ----- push (K8) ---------------------------------------------------------------------
+    supports_push = True
+    push_per_calendar = False  # one subscription on the member's events
+
+    def open_channel(self, remote_id: str, channel_id: str, address: str, secret: str,
+                     ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+        """(subscription id, expiration) of a subscription on the member's events; Graph
+        checks ``address`` with the validationToken handshake before it answers."""
+        answer = _mapped(self.client.subscribe, "/me/events", address, secret,
+                         dt.datetime.now(dt.UTC) + ttl, address.rstrip("/") + "/lifecycle")
+        return answer["id"], _parse_expiry(answer["expirationDateTime"])
+
+    def renew_channel(self, remote_id: str, ref: str, channel_id: str, new_channel_id: str,
+                      address: str, secret: str, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+        answer = _mapped(self.client.renew, ref, dt.datetime.now(dt.UTC) + ttl)
+        return ref, _parse_expiry(answer["expirationDateTime"])
+
+    def close_channel(self, ref: str, channel_id: str) -> None:
+        _mapped(self.client.unsubscribe, ref)
+
+
+def _parse_expiry(value: str) -> dt.datetime:
+    """Graph writes seven fractional digits ("...00.0000000Z"); Python reads at most six."""
+    value = value.rstrip("Z")
+    head, _, fraction = value.partition(".")
+    moment = dt.datetime.fromisoformat(head + ("." + fraction[:6] if fraction else ""))
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()

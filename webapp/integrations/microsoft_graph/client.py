@@ -228,6 +228,31 @@ class GraphClient:
             raise
         return True
 
+    # ----- push (K8): change notification subscriptions ------------------------------------
+    def subscribe(self, resource: str, notification_url: str, client_state: str,
+                  expires: dt.datetime, lifecycle_url: str | None = None) -> dict:
+        """POST /subscriptions for created, updated and deleted events of ``resource``; Graph
+        validates ``notification_url`` first (the validationToken handshake)."""
+        body = {"changeType": "created,updated,deleted", "notificationUrl": notification_url,
+                "resource": resource, "clientState": client_state,
+                "expirationDateTime": expires.astimezone(dt.UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%S.0000000Z")}
+        if lifecycle_url:
+            body["lifecycleNotificationUrl"] = lifecycle_url
+        return self._request("POST", "/subscriptions", json=body).json()
+
+    def renew(self, subscription_id: str, expires: dt.datetime) -> dict:
+        return self._request("PATCH", f"/subscriptions/{quote(subscription_id, safe='')}",
+                             json={"expirationDateTime": expires.astimezone(dt.UTC).strftime(
+                                 "%Y-%m-%dT%H:%M:%S.0000000Z")}).json()
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        try:
+            self._request("DELETE", f"/subscriptions/{quote(subscription_id, safe='')}")
+        except GraphRequestError as exc:
+            if exc.status != 404:
+                raise
+
     def find_event_by_ical_uid(self, ical_uid: str) -> GraphEvent | None:
         return self._find(f"iCalUId eq '{_literal(ical_uid)}'")
 
