@@ -104,7 +104,8 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     page.fill("#email", "taro@example.com")
     page.get_by_role("button", name="予約を確定する").click()
     page.wait_for_url(re.compile(r"/b/[\w-]+$"))
-    assert gcal.usage()["total"] == 0
+    # The page read only the stored copy; the confirm asked Google once, for the slot (K7).
+    assert gcal.usage()["by_endpoint"] == {"POST /calendar/v3/freeBusy": 1}
     run_queue(journey_app, redis_conn)
     booking = db.session.scalar(select(Booking))
     page.goto(f"{gcal.url}/calendar/r")
@@ -113,7 +114,9 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     shot(page, "22-google-calendar-booking")
 
     # The customer cancels; the event leaves the member's calendar.
-    page.goto(f"{live_server.url}/b/{booking.token}")
+    token = booking.token
+    db.session.rollback()  # hold no SQLite read lock while the live server writes
+    page.goto(f"{live_server.url}/b/{token}")
     page.click("a.cancel-link")  # cancelling asks first, on its own page
     page.fill(".cancel-form textarea", "都合が悪くなりました")
     page.on("dialog", lambda dialog: dialog.accept())
@@ -123,3 +126,42 @@ def test_K1_K2_K4_member_connects_busy_blocks_booking_written_then_removed(
     page.goto(f"{gcal.url}/calendar/r")
     agenda = page.locator("#agenda").inner_text()
     assert "山田 太郎" not in agenda and "社内会議" in agenda
+
+
+def test_K8_a_busy_event_added_at_google_leaves_the_page_without_anyone_syncing(
+        journey_app, gcal, live_server, page, redis_conn):
+    """Nobody presses 今すぐ同期: Google pushes the change to Apo's hook, the worker's job
+    syncs that calendar, and the customer's next view of the page no longer offers the slot."""
+    import time
+
+    team_page = make_public_page(members=1, fields=[], duration_minutes=60,
+                                 title="打ち合わせのご予約")
+    db.session.commit()
+    member = team_page.members[0]
+    token = links.make_token(member, journey_app.config["SECRET_KEY"])
+    page.goto(f"{live_server.url}/calendar/connect/{token}")
+    page.get_by_role("button", name="Googleで連携する").click()
+    page.wait_for_url(re.compile(re.escape(gcal.url)))
+    page.fill("#identifierId", SATO)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#signIn")
+    page.click("#submit_approve_access")
+    page.wait_for_url(re.compile(r"/calendar/connect/"))
+    run_queue(journey_app, redis_conn)  # the worker's first sync opens the push channel
+    offered = bookings.available_slots(team_page, utcnow())
+    busy = next(s for s in offered if s.start >= offered[0].start + timedelta(hours=3))
+    busy_href = "start=" + slot_rules.format_start(busy.start)
+    day = busy.start.astimezone(ZoneInfo(team_page.organization.timezone)).date()
+    public_url = f"{live_server.url}/p/{team_page.slug}?day={day.isoformat()}"
+    assert any(busy_href in href for href in slot_hrefs(page, public_url))
+    shot(page, "22-google-before-push")
+
+    began = time.monotonic()
+    gcal.seed_event(SATO, summary="急な来客",
+                    start={"dateTime": busy.start.isoformat(), "timeZone": "Asia/Tokyo"},
+                    end={"dateTime": busy.end.isoformat(), "timeZone": "Asia/Tokyo"})
+    while any(busy_href in href for href in slot_hrefs(page, public_url)):
+        assert time.monotonic() - began < 10, "the busy slot is still offered after 10 s"
+        run_queue(journey_app, redis_conn)  # what the running worker does with the push
+        time.sleep(0.2)
+    shot(page, "23-google-after-push")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db, limiter
 from webapp.forms import EmptyForm
+from webapp.jobs import calendars as calendar_jobs
 from webapp.jobs.calendars import options
 from webapp.models import Member
 from webapp.services.calendars import google_connect, links, sync
@@ -82,6 +83,7 @@ def callback():
     db.session.commit()
     sync.sync_connection(connection, options())  # the first busy times, at once (K3)
     db.session.commit()
+    calendar_jobs.enqueue_calendar_sync(connection.id)  # the worker opens its push channel (K8)
     flash(_("Googleカレンダー（%(email)s）を連携しました。", email=connection.username), "success")
     return redirect(back)
 

@@ -76,6 +76,9 @@ def callback():
     # Read the calendars once now so the state shows at once; polling does the rest (K3).
     sync.sync_connection(connection, calendar_jobs.options())
     db.session.commit()
+    # The worker's sync opens the push subscription (K8): Graph calls this web server back
+    # to validate it, which must not wait on this request.
+    calendar_jobs.enqueue_calendar_sync(connection.id)
     flash(_("Microsoft 365 の予定表 %(address)s を接続しました。", address=connection.username),
           "success")
     return _member_page(flow["token"])
