@@ -337,3 +337,23 @@ def test_K9_an_invitation_the_member_declined_does_not_block(google_app, gcal, p
     offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
     assert "01:00" in offered  # 10:00 Tokyo, declined by the member: free
     assert "03:00" not in offered  # 12:00 Tokyo, still going
+
+
+def test_K10_a_reschedule_keeps_the_members_own_changes_at_google(google_app, gcal, page,
+                                                                  member):
+    connect(google_app, gcal, member)
+    booking = book(page, datetime(2030, 6, 5, 2, tzinfo=UTC))
+    uid = f"apo-booking-{booking.id}@apo.test"
+    [event] = written(gcal, uid)
+    # The member adds a room and a note in Google Calendar.
+    edited = gcal.api(SATO).patch(gcal.cal(f"calendars/{SATO}/events/{event['id']}"),
+                                  json={"location": "会議室B", "description": "持ち物: 名刺"})
+    assert edited.status_code == 200
+    bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
+    db.session.commit()
+    run_calendar_writes(booking.id)
+    [moved] = written(gcal, uid)
+    assert moved["start"]["dateTime"].startswith("2030-06-05T15:00")  # Apo's: the new time
+    assert moved["location"] == "会議室B" and moved["description"] == "持ち物: 名刺"
+    last = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id.desc())).first()
+    assert last.status == "done" and "kept the member's own changes" in last.detail

@@ -285,3 +285,29 @@ def test_K9_an_invitation_the_member_declined_does_not_block(ms_app, graph, page
     offered = starts(page, datetime(2030, 6, 5, tzinfo=UTC))
     assert "01:00" in offered  # declined: free
     assert "02:00" not in offered and "03:00" not in offered
+
+
+def test_K10_a_reschedule_keeps_the_members_own_changes_in_outlook(ms_app, graph, page,
+                                                                   member):
+    from tests.factories import run_calendar_writes
+    from webapp.models import CalendarWrite
+
+    connect(ms_app, graph, member)
+    booking, _ = bookings.create_booking(page, datetime(2030, 6, 5, 2, tzinfo=UTC),
+                                         CustomerDetails(email="taro@example.com",
+                                                         name="山田 太郎"), now=NOW)
+    db.session.commit()
+    run_calendar_writes(booking.id)
+    [event] = [e for e in graph.control("GET", f"events?user={SATO}")
+               if e["transactionId"] == f"apo-booking-{booking.id}@apo.test"]
+    # The member adds a room in Outlook (a write that moves the changeKey on).
+    graph.control("PATCH", f"events/{event['id']}", {"location": {"displayName": "会議室B"}})
+    bookings.reschedule_booking(booking, datetime(2030, 6, 5, 6, tzinfo=UTC), now=NOW)
+    db.session.commit()
+    run_calendar_writes(booking.id)
+    [moved] = [e for e in graph.control("GET", f"events?user={SATO}")
+               if e["transactionId"] == f"apo-booking-{booking.id}@apo.test"]
+    assert moved["start"]["dateTime"].startswith("2030-06-05T06:00")
+    assert moved["location"]["displayName"] == "会議室B"
+    last = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id.desc())).first()
+    assert last.status == "done" and "kept the member's own changes" in last.detail

@@ -123,14 +123,17 @@ class GoogleCalendarProvider:
                        datetime.fromisoformat(e).astimezone(UTC)) for s, e in found]
                 for cal, found in periods.items() if found is not None}
 
-    def put_event(self, remote_id: str, event: BookingEvent) -> None:
+    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+        """Insert, or update only Apo's fields under If-Match (K10)."""
         zone = self.zone.key
-        self.client.upsert_by_ical_uid(remote_id, {
+        answer = self.client.upsert_by_ical_uid(remote_id, {
             "iCalUID": event.uid, "summary": event.summary, "description": event.description,
             "start": {"dateTime": event.start.astimezone(self.zone).isoformat(),
                       "timeZone": zone},
             "end": {"dateTime": event.end.astimezone(self.zone).isoformat(), "timeZone": zone},
             "transparency": "opaque"})
+        return "kept the member's own changes to the event" if answer.get("_kept_theirs") \
+            else None
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         self.client.delete_by_ical_uid(remote_id, uid)

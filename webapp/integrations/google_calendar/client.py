@@ -117,9 +117,32 @@ class GoogleCalendarClient:
                 existing = self.find_by_ical_uid(calendar_id, body["iCalUID"])
                 if existing is None:
                     raise
-        patch = {k: v for k, v in body.items() if k != "iCalUID"}
-        patch["status"] = "confirmed"
-        return self._call("PATCH", f"{path}/{quote(existing['id'])}", json=patch)
+        return self._patch_own(path, existing, body, calendar_id)
+
+    # An update sets only these (K10): the member's own edits to the rest of the event (a
+    # location, a note in the description, guests they added) are kept.
+    OWN_FIELDS = ("summary", "start", "end", "transparency")
+
+    def _patch_own(self, path: str, existing: dict, body: dict, calendar_id: str) -> dict:
+        """PATCH Apo's fields under If-Match on the etag read; a 412 (the member saved in
+        between) reads the event again, three times at most."""
+        for _ in range(3):
+            patch = {k: body[k] for k in self.OWN_FIELDS if k in body}
+            patch["status"] = "confirmed"
+            headers = {"If-Match": existing["etag"]} if existing.get("etag") else {}
+            try:
+                answer = self._call("PATCH", f"{path}/{quote(existing['id'])}", json=patch,
+                                    headers_extra=headers)
+            except GoogleApiError as exc:
+                if exc.status != 412:
+                    raise
+                existing = self.find_by_ical_uid(calendar_id, body["iCalUID"]) or existing
+                continue
+            answer["_kept_theirs"] = any(
+                existing.get(k) not in (None, "", body.get(k)) for k in ("description",
+                                                                          "location"))
+            return answer
+        raise GoogleUnavailable("the event kept changing while Apo wrote it")
 
     def delete_by_ical_uid(self, calendar_id: str, uid: str) -> bool:
         """Delete the event with that iCalUID; False when there was none left to delete."""
@@ -165,11 +188,12 @@ class GoogleCalendarClient:
                 self.on_credentials_change(dict(self.credentials))
         return self.credentials["access_token"]
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
+    def _call(self, method: str, path: str, headers_extra: dict | None = None,
+              **kwargs) -> dict:
         url = self.app.endpoints.api_url + path
         refreshed, self._waited = False, 0.0
         for attempt in range(self.max_attempts):
-            headers = {"Authorization": "Bearer " + self._token()}
+            headers = {"Authorization": "Bearer " + self._token(), **(headers_extra or {})}
             try:
                 response = self.session.request(method, url, headers=headers,
                                                 timeout=self.app.timeout, **kwargs)

@@ -33,6 +33,7 @@ from .errors import (
     DeltaTokenExpired,
     GraphAuthError,
     GraphError,
+    GraphRequestError,
     GraphRetryableError,
 )
 from .records import GraphEvent
@@ -141,21 +142,40 @@ class MicrosoftCalendar:
         return [(b.start, b.end) for b in blocks or []]
 
     # ----- writes (K4) -------------------------------------------------------------------
-    def put_event(self, remote_id: str, event: BookingEvent) -> None:
-        existing = _mapped(self.client.find_event_by_property, UID_PROPERTY, event.uid)
-        if existing is not None:
-            if (existing.start, existing.end, existing.subject) != (
+    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+        """Create the event, or update only Apo's fields (subject, start, end) on the
+        member's copy under If-Match on its changeKey (K10): the body, location and guests
+        they edited in Outlook are kept. A 412 reads it again, three times at most."""
+        for _ in range(3):
+            existing = _mapped(self.client.find_event_by_property, UID_PROPERTY, event.uid)
+            if existing is None:
+                break
+            if (existing.start, existing.end, existing.subject) == (
                     event.start, event.end, event.summary):
-                updated = _mapped(self.client.update_event, existing.id, subject=event.summary,
-                                  start=event.start, end=event.end,
-                                  body_html=_html(event.description))
-                if updated is not None:
-                    return
-            else:
-                return
+                return None
+            try:
+                updated = _mapped(self._update_unless_changed, existing, event)
+            except _Changed:
+                continue
+            if updated is None:
+                break  # deleted in Outlook meanwhile: write it again
+            return ("kept the member's own changes to the event" if existing.location
+                    else None)
+        else:
+            raise ProviderUnavailable("Microsoft 365: the event kept changing")
         _mapped(self.client.create_event, event.summary, event.start, event.end,
                 transaction_id=event.uid, body_html=_html(event.description),
                 calendar_id=remote_id, extended_properties={UID_PROPERTY: event.uid})
+
+    def _update_unless_changed(self, existing: GraphEvent, event: BookingEvent):
+        try:
+            return self.client.update_event(existing.id, subject=event.summary,
+                                            start=event.start, end=event.end,
+                                            change_key=existing.change_key or None)
+        except GraphRequestError as exc:
+            if exc.status == 412:  # changed in Outlook since it was read
+                raise _Changed() from None
+            raise
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         existing = _mapped(self.client.find_event_by_property, UID_PROPERTY, uid)
@@ -181,6 +201,10 @@ class MicrosoftCalendar:
 
     def close_channel(self, ref: str, channel_id: str) -> None:
         _mapped(self.client.unsubscribe, ref)
+
+
+class _Changed(Exception):
+    """A conditional update met a newer version (412): read it again (K10)."""
 
 
 def _parse_expiry(value: str) -> dt.datetime:

@@ -69,7 +69,7 @@ class GraphClient:
         self.tokens = self.refresher(self.tokens)
 
     def _request(self, method: str, path_or_url: str, prefer: tuple[str, ...] = (),
-                 **kwargs) -> requests.Response:
+                 if_match: str | None = None, **kwargs) -> requests.Response:
         url = path_or_url if path_or_url.startswith("http") else self.base + path_or_url
         if self.refresher and self.tokens.expiring():
             self._refresh()
@@ -77,6 +77,8 @@ class GraphClient:
         for attempt in range(1, self.max_attempts + 1):
             headers = {"Authorization": f"Bearer {self.tokens.access_token}",
                        "Prefer": ", ".join((UTC_PREFERENCE, *prefer))}
+            if if_match:
+                headers["If-Match"] = f'W/"{if_match}"'  # the event's changeKey (K10)
             self.calls += 1
             response = send(self.http.request, method, url, headers=headers,
                             timeout=self.timeout, **kwargs)
@@ -198,8 +200,10 @@ class GraphClient:
 
     def update_event(self, event_id: str, subject: str | None = None,
                      start: dt.datetime | None = None, end: dt.datetime | None = None,
-                     body_html: str | None = None) -> GraphEvent | None:
-        """PATCH the event; None when it no longer exists (deleted in Outlook)."""
+                     body_html: str | None = None,
+                     change_key: str | None = None) -> GraphEvent | None:
+        """PATCH the event; None when it no longer exists (deleted in Outlook). With
+        ``change_key`` the write is conditional: a 412 raises (someone changed it since)."""
         payload: dict = {}
         if subject is not None:
             payload["subject"] = subject
@@ -211,7 +215,7 @@ class GraphClient:
             payload["body"] = {"contentType": "html", "content": body_html}
         try:
             response = self._request("PATCH", f"/me/events/{quote(event_id, safe='')}",
-                                     json=payload)
+                                     json=payload, if_match=change_key)
         except GraphRequestError as exc:
             if exc.status == 404:
                 return None

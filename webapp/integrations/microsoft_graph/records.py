@@ -45,6 +45,9 @@ class GraphEvent:
     transaction_id: str | None = None
     is_cancelled: bool = False
     response: str = "none"  # the calendar owner's own answer (responseStatus.response)
+    change_key: str = ""  # the version, for conditional writes (K10)
+    body_preview: str = ""
+    location: str = ""
 
     @property
     def blocks(self) -> bool:
@@ -93,4 +96,7 @@ def parse_event(item: dict) -> GraphEvent:
                       series_master_id=item.get("seriesMasterId"),
                       transaction_id=item.get("transactionId"),
                       is_cancelled=bool(item.get("isCancelled")),
-                      response=(item.get("responseStatus") or {}).get("response") or "none")
+                      response=(item.get("responseStatus") or {}).get("response") or "none",
+                      change_key=item.get("changeKey") or "",
+                      body_preview=item.get("bodyPreview") or "",
+                      location=(item.get("location") or {}).get("displayName") or "")
