@@ -6,12 +6,15 @@ next 30 days, every tenth a weekly series), connects and syncs them, then times 
 round-robin team page of those 5 members against the same page of 5 members without calendars.
 It prints the mean time per view and the ratio (goal: at most 1.5), the CalDAV requests the
 ``n`` views caused (goal: 0), and the cost of one background refresh per member when nothing
-changed (time and CalDAV requests).
+changed (time and CalDAV requests). Then (bench/calendar_freshness.py, several minutes) the
+freshness of each busy source and the confirm race: `freshness: google N s, ...` and
+`double bookings: D of N`.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,6 +90,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=100)
     parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--no-freshness", action="store_true",
+                        help="skip the freshness and race lines (several minutes)")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="apo-bench-calendars-")
     server = RadicaleServer(workdir + "/radicale")
@@ -100,6 +105,9 @@ def main() -> None:
             run(app, server, args)
     finally:
         server.stop()
+    if not args.no_freshness:
+        # Its own process: this one counts requests by replacing requests.Session.
+        subprocess.call([sys.executable, str(ROOT / "bench" / "calendar_freshness.py")])
 
 
 def run(app, server: RadicaleServer, args) -> None:
