@@ -162,3 +162,53 @@ def test_K8_the_validation_handshake_echoes_only_plain_text(client):
     forged = client.post("/hooks/microsoft", json={"value": [
         {"subscriptionId": "nope", "clientState": "guess", "changeType": "created"}]})
     assert forged.status_code == 202  # accepted, and nothing scheduled for an unknown one
+
+
+def test_K8_with_a_real_worker_process_the_push_reaches_the_page_within_seconds(
+        google_app, gcal, page, live_server, redis_conn, tmp_path):
+    """The same path as in production: `worker.py` (its own process, its sweeper and
+    scheduler) opens the channel, Google posts to the live server's hook, the worker syncs."""
+    import os
+
+    from cryptography.fernet import Fernet
+
+    from tests.test_jobs_sync_faults import Workers, wait_for
+
+    key = Fernet.generate_key().decode()
+    google_app.config["APO_ENCRYPTION_KEYS"] = (key,)
+    member = page.members[0]
+    connect(google_app, gcal, member)
+    google_app.config["BASE_URL"] = live_server.url
+    config = google_app.config
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": config["REDIS_URL"],
+        "SECRET_KEY": config["SECRET_KEY"], "APO_ENCRYPTION_KEYS": key,
+        "APO_BASE_URL": live_server.url, "APO_UID_DOMAIN": "apo.test",
+        "GOOGLE_CLIENT_ID": config["GOOGLE_CLIENT_ID"],
+        "GOOGLE_CLIENT_SECRET": config["GOOGLE_CLIENT_SECRET"],
+        "GOOGLE_BASE_URL": config["GOOGLE_BASE_URL"], "APO_SYNC_SWEEP_INTERVAL": "0.5"})
+    workers = Workers(env, tmp_path)
+    workers.start()
+    try:
+        def channel_open():
+            db.session.rollback()
+            found = db.session.scalar(select(CalendarChannel))
+            db.session.rollback()
+            return found
+        wait_for(channel_open, 30, "the worker to open the push channel")
+        slot = next(s for s in bookings.available_slots(page)
+                    if s.start > datetime.now(UTC) + timedelta(days=2))
+        db.session.rollback()
+        began = time.monotonic()
+        seed(gcal, "急な予定", slot.start.isoformat(), slot.end.isoformat())
+
+        def gone():
+            db.session.rollback()
+            offered = {s.start for s in bookings.available_slots(page)}
+            db.session.rollback()
+            return slot.start not in offered
+        wait_for(gone, 10, "the slot to leave the page")
+        assert time.monotonic() - began < 10
+    finally:
+        workers.kill_all()
