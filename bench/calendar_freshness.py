@@ -88,9 +88,9 @@ class Stack:
         self.context = self.app.app_context()
         self.context.push()
         db.create_all()
-        from werkzeug.serving import make_server
-
         import logging
+
+        from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per page read
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
