@@ -13,6 +13,7 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from tests.test_jobs_sync_faults import wait_for
 from tests.test_services_calendars_google import SATO, connect, connection_of, seed
 from tests.test_services_calendars_microsoft import ms_app  # noqa: F401 - the fixture
 from webapp.extensions import db
@@ -69,10 +70,8 @@ def test_K8_a_busy_event_at_google_is_pushed_and_leaves_the_page_within_seconds(
                 if s.start > datetime.now(UTC) + timedelta(days=2))
     began = time.monotonic()
     seed(gcal, "急な予定", slot.start.isoformat(), slot.end.isoformat())
-    deadline = time.monotonic() + 10
-    while not _sync_job_queued(google_app, redis_conn, connection.id):
-        assert time.monotonic() < deadline, "no push within 10 s"
-        time.sleep(0.1)
+    wait_for(lambda: _sync_job_queued(google_app, redis_conn, connection.id), 10,
+             "a push within 10 s")
     _drain(google_app, redis_conn)
     assert slot.start not in {s.start for s in bookings.available_slots(page)}
     assert time.monotonic() - began < 10  # K8: Google within 10 s
@@ -116,11 +115,9 @@ def test_K8_channels_are_renewed_before_they_end(google_app, gcal, page, live_se
     # The old channel was stopped at Google: a change is delivered to the new one only.
     before = [d for d in gcal.control("GET", "push/deliveries") if d["channel"] == old_id]
     seed(gcal, "変更", "2030-06-05T10:00:00", "2030-06-05T11:00:00")
-    deadline = time.monotonic() + 10
-    while not [d for d in gcal.control("GET", "push/deliveries")
-               if d["channel"] == renewed.channel_id and d["state"] == "exists"]:
-        assert time.monotonic() < deadline, "the new channel got nothing"
-        time.sleep(0.1)
+    wait_for(lambda: [d for d in gcal.control("GET", "push/deliveries")
+                      if d["channel"] == renewed.channel_id and d["state"] == "exists"],
+             10, "a delivery to the new channel")
     after = [d for d in gcal.control("GET", "push/deliveries") if d["channel"] == old_id]
     assert after == before
 
@@ -146,10 +143,8 @@ def test_K8_graph_validates_the_hook_and_a_busy_event_is_pushed(
     began = time.monotonic()
     seed_graph(graph, "急な予定", slot.start.strftime("%Y-%m-%dT%H:%M:%S"),
                slot.end.strftime("%Y-%m-%dT%H:%M:%S"))
-    deadline = time.monotonic() + 10
-    while not _sync_job_queued(ms_app, redis_conn, connection.id):
-        assert time.monotonic() < deadline, "no notification within 10 s"
-        time.sleep(0.1)
+    wait_for(lambda: _sync_job_queued(ms_app, redis_conn, connection.id), 10,
+             "a notification within 10 s")
     _drain(ms_app, redis_conn)
     assert slot.start not in {s.start for s in bookings.available_slots(page)}
     assert time.monotonic() - began < 10  # K8: Microsoft within 10 s
@@ -172,7 +167,7 @@ def test_K8_with_a_real_worker_process_the_push_reaches_the_page_within_seconds(
 
     from cryptography.fernet import Fernet
 
-    from tests.test_jobs_sync_faults import Workers, wait_for
+    from tests.test_jobs_sync_faults import Workers
 
     key = Fernet.generate_key().decode()
     google_app.config["APO_ENCRYPTION_KEYS"] = (key,)
