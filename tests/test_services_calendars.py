@@ -406,7 +406,7 @@ def test_K10_an_edit_between_read_and_write_is_read_again_not_overwritten(
     uid = f"apo-booking-{booking.id}@apo.test"
     start = datetime(2030, 6, 5, 8, tzinfo=UTC)
     note = client.put_event(caldav_account.calendar_url, BookingEvent(
-        uid, start, start + timedelta(hours=1), "移動後", sequence=9))
+        uid, start, start + timedelta(hours=1), "移動後", sequence=9)).note
     body = caldav_account.server.get(caldav_account.user, url).content.decode()
     assert raced and "オンライン" in body and "DTSTART:20300605T080000Z" in body
     assert note  # written onto the member's edited copy

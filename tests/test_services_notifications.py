@@ -80,7 +80,11 @@ def test_N1_confirmation_with_request_invitation_in_tokyo_and_new_york(page, smt
         assert event.decoded("DTSTART").astimezone(zone) == start.astimezone(zone)
         assert vevent.vevent.dtstart.value.astimezone(zone) == start.astimezone(zone)
     assert vevent.vevent.dtend.value - vevent.vevent.dtstart.value == timedelta(minutes=30)
-    assert "DTSTAMP" in event and str(event["ORGANIZER"]) == "mailto:noreply@apo.example"
+    # V5: the attending host organizes, Apo's sender sends on their behalf.
+    host = booking.members[0]
+    assert "DTSTAMP" in event and str(event["ORGANIZER"]) == f"mailto:{host.email}"
+    assert event["ORGANIZER"].params["SENT-BY"] == "mailto:noreply@apo.example"
+    assert vevent.vevent.organizer.value == f"mailto:{host.email}"
     attendees = {str(a) for a in event.get("ATTENDEE")}
     assert {f"mailto:{CUSTOMER}", f"mailto:{ATTENDEE}"} <= attendees
     # The customer's own zone first, then the organization's (N1).

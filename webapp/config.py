@@ -73,6 +73,11 @@ class Config:
     GOOGLE_CLIENT_ID = None
     GOOGLE_CLIENT_SECRET = None
     GOOGLE_BASE_URL = None
+    # Zoom (V1): Apo's user-managed OAuth app; ZOOM_BASE_URL puts zoom.us and api.zoom.us on
+    # one origin (the local emulator); empty means Zoom.
+    ZOOM_CLIENT_ID = None
+    ZOOM_CLIENT_SECRET = None
+    ZOOM_BASE_URL = None
 
     # Calendars (K1-K6). http://host:port origins allowed besides https for CalDAV (the local
     # Radicale of tests and `make run`); comma-separated in the environment.
@@ -112,6 +117,9 @@ class Config:
     CALENDAR_WRITE_LEASE_SECONDS = 60  # longer than CALENDAR_TIMEOUT times the calls of a write
     CALENDAR_WRITE_STALE_SECONDS = 30
     CALENDAR_WRITE_GIVE_UP_SECONDS = 3 * 24 * 3600
+    # Online meetings (V3): Zoom runs retried at these intervals.
+    MEETING_RETRY_INTERVALS = (10, 30, 60, 300)
+    MEETING_LEASE_SECONDS = 60
 
 
 # Environment variables we read, and the config key each one sets.
@@ -153,6 +161,9 @@ ENVIRONMENT = {
     "GOOGLE_CLIENT_ID": "GOOGLE_CLIENT_ID",
     "GOOGLE_CLIENT_SECRET": "GOOGLE_CLIENT_SECRET",
     "GOOGLE_BASE_URL": "GOOGLE_BASE_URL",
+    "ZOOM_CLIENT_ID": "ZOOM_CLIENT_ID",
+    "ZOOM_CLIENT_SECRET": "ZOOM_CLIENT_SECRET",
+    "ZOOM_BASE_URL": "ZOOM_BASE_URL",
     "APO_CALDAV_TEST_HOSTS": "CALDAV_TEST_HOSTS",
     "APO_CALENDAR_TIMEOUT": "CALENDAR_TIMEOUT",
     "APO_CALENDAR_CONFIRM_TIMEOUT": "CALENDAR_CONFIRM_TIMEOUT",
@@ -180,6 +191,7 @@ ENVIRONMENT = {
     "APO_MAIL_LEASE_SECONDS": "MAIL_LEASE_SECONDS",
     "APO_MAIL_SWEEP_STALE_SECONDS": "MAIL_SWEEP_STALE_SECONDS",
     "APO_CALENDAR_WRITE_RETRY_INTERVALS": "CALENDAR_WRITE_RETRY_INTERVALS",
+    "APO_MEETING_RETRY_INTERVALS": "MEETING_RETRY_INTERVALS",
     "APO_CALENDAR_WRITE_LEASE_SECONDS": "CALENDAR_WRITE_LEASE_SECONDS",
     "APO_CALENDAR_WRITE_STALE_SECONDS": "CALENDAR_WRITE_STALE_SECONDS",
     "APO_CALENDAR_WRITE_GIVE_UP_SECONDS": "CALENDAR_WRITE_GIVE_UP_SECONDS",
@@ -219,6 +231,7 @@ TYPES = {
     "CALENDAR_HORIZON_DAYS": int, "CALENDAR_LINK_MAX_AGE": int,
     "CALENDAR_WRITE_LEASE_SECONDS": float, "CALENDAR_WRITE_STALE_SECONDS": float,
     "CALENDAR_WRITE_GIVE_UP_SECONDS": float,
+    "MEETING_RETRY_INTERVALS": _floats, "MEETING_LEASE_SECONDS": float,
     "MAIL_PORT": int, "TRUSTED_PROXIES": int, "MAIL_TIMEOUT": float, "MAIL_LEASE_SECONDS": float,
     "MAIL_SWEEP_STALE_SECONDS": float,
 }

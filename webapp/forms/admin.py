@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -34,6 +35,7 @@ from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import AttendMode, CancelAction, FieldType, PageKind, Plan
 from webapp.services import members as member_service
 from webapp.services.booking_pages import PAGE_SETTINGS, slug_taken
+from webapp.services.meetings import LOCATION_LABELS, NEEDS_VALUE, PHONE_HOST, URL
 from webapp.services.members import WEEKDAYS, WorkingHoursError, parse_day_ranges
 from webapp.services.salesforce.field_mapping import FORM_TYPE_LABELS, FieldSpec, mappable_type
 
@@ -176,10 +178,35 @@ class PageForm(FlaskForm):
     attend_mode = RadioField(_l("参加する社員"), choices=list(ATTEND_LABELS.items()),
                              default=AttendMode.ALL.value, validators=[Optional()])
     is_published = BooleanField(_l("公開する"), default=True)
+    # V1: where the meeting happens.
+    location_kind = SelectField(_l("場所"), choices=list(LOCATION_LABELS.items()), default="",
+                                validators=[Optional()])
+    location_value = StringField(
+        _l("住所・電話番号・URL"), validators=[Optional(), Length(max=500)],
+        filters=[lambda value: (value or "").strip()],
+        description=_l("「住所」「担当者の番号」「固定のURL」を選んだときに、お客様に表示します。"))
 
     def __init__(self, page_id: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.page_id = page_id
+
+    def validate_location_kind(self, field):
+        if (field.data or "") not in LOCATION_LABELS:
+            raise ValidationError(_l("場所を一覧から選んでください。"))
+
+    def validate_location_value(self, field):
+        kind, value = self.location_kind.data or "", field.data or ""
+        if kind not in NEEDS_VALUE:
+            field.data = ""  # a value left from another kind would show nowhere
+            return
+        if not value:
+            raise ValidationError(_l("この場所には、住所・電話番号・URLのいずれかが必要です。"))
+        if "\n" in value or "\r" in value:
+            raise ValidationError(_l("1行で入力してください。"))
+        if kind == URL and not _web_url(value):
+            raise ValidationError(_l("https:// で始まるURLを入力してください。"))
+        if kind == PHONE_HOST and not re.fullmatch(r"\+?[0-9][0-9 ()\-]{5,24}", value):
+            raise ValidationError(_l("電話番号は数字で入力してください（例: 03-1234-5678）。"))
 
     def validate_slug(self, field):
 
@@ -189,6 +216,13 @@ class PageForm(FlaskForm):
 
     def settings(self) -> dict:
         return {name: self[name].data for name in PAGE_SETTINGS}
+
+
+def _web_url(value: str) -> bool:
+    """A link a customer can open: https (or http) with a host, nothing else (no
+    javascript:, no data:); shown as a link in pages, mails and calendars."""
+    parts = urlsplit(value)
+    return parts.scheme in ("https", "http") and bool(parts.hostname) and " " not in value
 
 
 class MultiCheckboxField(SelectMultipleField):

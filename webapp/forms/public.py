@@ -28,6 +28,7 @@ from wtforms.validators import (
     DataRequired,
     Length,
     Optional,
+    Regexp,
     StopValidation,
     ValidationError,
 )
@@ -182,7 +183,8 @@ class BookingForm(FlaskForm):
             email=self.email.data, company=self.company.data or "", answers=answers,
             attendees=[{"name": e.form.name.data or "", "email": e.form.email.data}
                        for e in self.attendees.entries if not e.form.is_blank],
-            customer_timezone=resolve_timezone(self.tz.data) or "", locale=locale, **names,
+            customer_timezone=resolve_timezone(self.tz.data) or "", locale=locale,
+            phone=(self.phone.data or "") if "phone" in self else "", **names,
         )
 
     def _names(self) -> dict:
@@ -190,6 +192,10 @@ class BookingForm(FlaskForm):
             last, first = self.last_name.data, self.first_name.data
             return {"last_name": last, "first_name": first, "name": f"{last} {first}"}
         return {"name": self.name.data}
+
+
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{5,24}$"
+PHONE_MESSAGE = _l("電話番号は数字で入力してください（例: 03-1234-5678）。")
 
 
 def booking_form(page: BookingPage, **kwargs) -> BookingForm:
@@ -206,6 +212,10 @@ def booking_form(page: BookingPage, **kwargs) -> BookingForm:
     else:
         PageBookingForm.name = StringField(
             _l("氏名"), validators=[_required(), _length(80)], filters=[_one_line])
+    if page.location_kind == "phone_customer":  # V1: the host calls this number
+        PageBookingForm.phone = StringField(
+            _l("電話番号"), validators=[_required(), Regexp(PHONE_PATTERN, message=PHONE_MESSAGE)],
+            filters=[_one_line], description=_l("担当者からこの番号にお電話します。"))
     for custom in page.fields:
         if custom.field_type != FieldType.HIDDEN.value:
             setattr(PageBookingForm, f"field_{custom.id}", _custom_field(custom))

@@ -84,6 +84,30 @@ class BookingEvent:
     summary: str
     description: str = ""
     sequence: int = 0
+    location: str = ""  # V2: where the meeting happens (a join link, an address, a phone)
+    # V1: "google_meet" or "teams": this event also carries the host's online meeting,
+    # created once per event (Meet's requestId, Graph's transactionId come from `uid`).
+    conference: str = ""
+
+
+@dataclass(frozen=True)
+class Conference:
+    """The online meeting an event carries (V1, V2). ``pending``: the provider creates it
+    asynchronously and has not finished (Meet's createRequest status ``pending``)."""
+
+    join_url: str = ""
+    dial_in: tuple[dict, ...] = ()  # {"number": "+1 ...", "pin": "...", "country": "US"}
+    passcode: str = ""
+    pending: bool = False
+
+
+@dataclass(frozen=True)
+class PutAnswer:
+    """What a write did: a note for the write log when it kept the member's own changes
+    (K10), and the event's online meeting when one was asked for."""
+
+    note: str | None = None
+    conference: Conference | None = None
 
 
 @dataclass
@@ -114,10 +138,10 @@ class CalendarProvider(Protocol):
         """Busy intervals in `window`, asked live (diagnostics; pages and confirm read the
         store, refreshed through `sync`)."""
 
-    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+    def put_event(self, remote_id: str, event: BookingEvent) -> PutAnswer:
         """Create or update the event with `event.uid`: idempotent, so a retry writes once.
-        An update never silently overwrites the member's own changes (K10); the answer is a
-        note for the write log when it kept some, else None."""
+        An update never silently overwrites the member's own changes (K10). With
+        `event.conference` the event carries an online meeting (V1), created once."""
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         """Remove the event with `uid`; an event that is already gone is not an error."""

@@ -114,7 +114,7 @@ def enqueue_after_commit(handles) -> int:
     """
     from redis.exceptions import RedisError
 
-    from webapp.jobs import calendars, mail, sync
+    from webapp.jobs import calendars, mail, meetings, sync
     from webapp.services.outbox import Kind
 
     queued = 0
@@ -125,6 +125,8 @@ def enqueue_after_commit(handles) -> int:
                     raise RedisError("sync not queued")
             elif handle.kind == Kind.MAIL:
                 mail.queue(handle.id, handle.due)
+            elif handle.kind == Kind.MEETING:
+                meetings.queue(handle.id, handle.due)
             else:
                 calendars.queue(handle.id, handle.due)
         except RedisError:
@@ -138,12 +140,23 @@ def _unstamp(handles) -> None:
     from sqlalchemy.orm import Session
 
     from webapp.extensions import db
-    from webapp.models import CalendarWrite, OutboxMessage, SyncRecord
+    from webapp.models import CalendarWrite, Meeting, OutboxMessage, SyncRecord
     from webapp.services import outbox
 
     models = {outbox.Kind.SYNC: SyncRecord, outbox.Kind.MAIL: OutboxMessage,
-              outbox.Kind.CALENDAR: CalendarWrite}
+              outbox.Kind.CALENDAR: CalendarWrite, outbox.Kind.MEETING: Meeting}
     with Session(db.engine) as session:
         for kind, model in models.items():
             outbox.unstamp(session, model, [h.id for h in handles if h.kind == kind], "pending")
         session.commit()
+
+
+def commit_and_enqueue() -> int:
+    """A job's own commit when its work added rows of other work (a meeting link that
+    releases held mail, V4): stamp them, commit, then queue them, as a request does."""
+    from webapp.extensions import db
+    from webapp.services import outbox
+
+    handles = outbox.stamp_tracked(db.session)
+    db.session.commit()
+    return enqueue_after_commit(handles) if handles else 0

@@ -10,7 +10,7 @@ from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from webapp.jobs import get_queue, run_in_app, schedule, wait_until_due
+from webapp.jobs import commit_and_enqueue, get_queue, run_in_app, schedule, wait_until_due
 
 log = logging.getLogger(__name__)
 # Reading calendars (K3, K5) is safe to repeat; RQ retries a failed poll a little later. Writes
@@ -126,11 +126,11 @@ def _run_write(app: Flask, write_id: int) -> None:
 
     outcome = writeback.run_write(write_id, options(app), policy(app),
                                   checkpoint=db.session.commit)
-    db.session.commit()
+    commit_and_enqueue()  # a meeting link may release mail or add writes (V2, V4)
     if outcome.status == "not_due" and wait_until_due(outcome.due):
         outcome = writeback.run_write(write_id, options(app), policy(app),
                                       checkpoint=db.session.commit)
-        db.session.commit()
+        commit_and_enqueue()
     if outcome.due is not None:
         requeue(write_id, outcome.due)
 

@@ -9,7 +9,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.jobs import calendars, get_queue, mail, sync
+from webapp.jobs import calendars, get_queue, mail, meetings, sync
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
             try:
                 count = sync.requeue_pending() + mail.requeue_messages()  # S1, N5
                 count += calendars.enqueue_due()  # calendar polling, K3 and K5
+                count += meetings.requeue_due()  # Zoom meetings (V3)
                 # Free the org slots (S10) of jobs whose worker died mid-run, once they expire.
                 get_queue().started_job_registry.cleanup()
             except (SQLAlchemyError, RedisError) as exc:

@@ -29,6 +29,11 @@ from webapp.models.calendars import (  # noqa: F401
     CalendarWriteStatus,
     MemberCalendar,
 )
+from webapp.models.meetings import (  # noqa: F401
+    Meeting,
+    MeetingAccount,
+    MeetingStatus,
+)
 from webapp.models.notifications import (  # noqa: F401
     DEFAULT_REMINDER_MINUTES,
     MessageKind,

@@ -50,6 +50,8 @@ class Booking(db.Model):
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     # [{"name": ..., "email": ...}]: 同席者 (F3), never Leads (L4).
     attendees: Mapped[list] = mapped_column(JSON, default=list)
+    # V1: the customer's phone number when the page says "we call you".
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     customer_timezone: Mapped[str] = mapped_column(String(64), default="")
     locale: Mapped[str] = mapped_column(String(8), default="ja")
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
@@ -119,6 +121,7 @@ class SyncAction(str, enum.Enum):
     CREATE = "create"
     RESCHEDULE = "reschedule"
     CANCEL = "cancel"
+    MEETING = "meeting"  # V2: the meeting link arrived after the Event was written
 
 
 class SyncStatus(str, enum.Enum):

@@ -148,6 +148,8 @@ class CalendarWrite(db.Model):
         ForeignKey("member_calendars.id", ondelete="SET NULL")
     )
     action: Mapped[str] = mapped_column(String(20))  # "put" or "delete"
+    # V1: the host's event also carries the online meeting ("google_meet" or "teams").
+    conference: Mapped[str] = mapped_column(String(20), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default=CalendarWriteStatus.PENDING.value,
                                         index=True)
     detail: Mapped[str] = mapped_column(String(1000), default="")

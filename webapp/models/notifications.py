@@ -76,6 +76,8 @@ class OutboxMessage(db.Model):
     lease_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     subject: Mapped[str] = mapped_column(String(255), default="")
+    # Why an update was sent when it is not a new time: "meeting_link" (V4).
+    note: Mapped[str] = mapped_column(String(20), default="", server_default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -50,6 +50,8 @@ class Organization(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     plan: Mapped[str] = mapped_column(String(20), default=Plan.FREE.value)
+    # V5: where customers' replies go; empty means the attending host.
+    reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -135,6 +137,10 @@ class BookingPage(db.Model):
     # (0: until the start); afterwards it shows the booking read-only.
     change_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attend_mode: Mapped[str] = mapped_column(String(20), default=AttendMode.ALL.value)
+    # V1: where the meeting happens (services/meetings.py LOCATION_KINDS); "" = not said.
+    # location_value: the address, the fixed URL or the host's phone number.
+    location_kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    location_value: Mapped[str] = mapped_column(String(500), default="", server_default="")
     is_published: Mapped[bool] = mapped_column(Boolean, default=True)
     # Salesforce settings (①-④ of the seed); applied by the sync engine.
     sf_split_name: Mapped[bool] = mapped_column(Boolean, default=False)

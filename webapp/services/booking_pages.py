@@ -22,7 +22,8 @@ from webapp.models import (
 )
 
 PAGE_SETTINGS = ("title", "description", "slug", "duration_minutes", "window_days",
-                 "buffer_minutes", "change_cutoff_minutes", "attend_mode", "is_published")
+                 "buffer_minutes", "change_cutoff_minutes", "attend_mode", "is_published",
+                 "location_kind", "location_value")
 
 
 class BookingPageError(ValueError):

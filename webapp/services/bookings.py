@@ -28,7 +28,7 @@ from webapp.models import (
     SyncRecord,
     utcnow,
 )
-from webapp.services import outbox
+from webapp.services import meetings, outbox
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import availability as calendar_availability
 from webapp.services.calendars import writeback as calendar_writeback
@@ -77,6 +77,7 @@ class CustomerDetails:
     attendees: list = field(default_factory=list)
     customer_timezone: str = ""
     locale: str = "ja"
+    phone: str = ""  # V1: when the host calls the customer
 
 
 def get_public_page(slug: str) -> BookingPage | None:
@@ -183,8 +184,10 @@ def create_booking(
     db.session.add(booking)
     outbox.track(db.session, outbox.Kind.SYNC, [record])  # S1: queued after the commit
     _claim(booking, page.buffer_minutes)
+    meetings.plan(booking, now)  # V1: before the writes, which carry Meet and Teams
     calendar_writeback.plan_writes(booking, new=True)  # K4, in the booking's transaction like S1
-    mail_plan.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)  # N1, N5
+    messages = mail_plan.record_booking_change(booking, MessageKind.CONFIRMATION, now=now)
+    meetings.hold_mail(booking, messages, now=now)  # V4: one message, with the link
     return booking, record
 
 
@@ -212,6 +215,7 @@ def cancel_booking(booking: Booking, reason: str = "", now: datetime | None = No
     booking.syncs.append(record)
     outbox.track(db.session, outbox.Kind.SYNC, [record])
     db.session.flush()
+    meetings.plan(booking, now)  # V3: the meeting is deleted
     calendar_writeback.plan_writes(booking)
     mail_plan.record_booking_change(booking, MessageKind.CANCELLATION, now=now)  # N3
     return record
@@ -247,8 +251,10 @@ def reschedule_booking(
     booking.syncs.append(record)
     outbox.track(db.session, outbox.Kind.SYNC, [record])
     _claim(booking, page.buffer_minutes)
+    meetings.plan(booking, now)  # V3: moved; a new host gets a new meeting
     calendar_writeback.plan_writes(booking)
-    mail_plan.record_booking_change(booking, MessageKind.UPDATE, before, now=now)  # N3, N4
+    messages = mail_plan.record_booking_change(booking, MessageKind.UPDATE, before, now=now)
+    meetings.hold_mail(booking, messages, now=now)
     return record
 
 

@@ -40,6 +40,7 @@ class Kind(str, enum.Enum):
     SYNC = "sync"
     MAIL = "mail"
     CALENDAR = "calendar"
+    MEETING = "meeting"  # a Zoom meeting (V3); Meet and Teams ride on calendar writes
 
 
 class Uncertain(str, enum.Enum):
@@ -129,11 +130,12 @@ def stamp_tracked(session, now: datetime | None = None) -> list[Handle]:
         row.enqueued_at = max(due, now) if due else now
         handles.append(Handle(kind, row.id, due if due and due > now else None,
                               row.organization_id))
-    order = {Kind.SYNC: 0, Kind.MAIL: 1, Kind.CALENDAR: 2}
+    order = {Kind.SYNC: 0, Kind.MAIL: 1, Kind.CALENDAR: 2, Kind.MEETING: 3}
     return sorted(handles, key=lambda h: order[h.kind])
 
 
-_PENDING = {Kind.SYNC: "pending", Kind.MAIL: "pending", Kind.CALENDAR: "pending"}
+_PENDING = {Kind.SYNC: "pending", Kind.MAIL: "pending", Kind.CALENDAR: "pending",
+            Kind.MEETING: "pending"}
 
 
 def due_at(kind: Kind, row) -> datetime | None:
@@ -214,6 +216,14 @@ def policies(config) -> dict[Kind, Policy]:
         Kind.CALENDAR: Policy(
             float(config.get("CALENDAR_WRITE_LEASE_SECONDS", 60)),
             tuple(float(x) for x in config.get("CALENDAR_WRITE_RETRY_INTERVALS", (10, 30, 60))),
+            float(config.get("CALENDAR_WRITE_STALE_SECONDS", 30)), Uncertain.RETRY,
+            give_up_seconds=float(config.get("CALENDAR_WRITE_GIVE_UP_SECONDS", 3 * 86400)),
+            jitter=0.1),
+        # A Zoom create may have happened when its answer is lost: it runs again, and looks
+        # for the meeting tagged with the booking before it creates one (V3).
+        Kind.MEETING: Policy(
+            float(config.get("MEETING_LEASE_SECONDS", 60)),
+            tuple(float(x) for x in config.get("MEETING_RETRY_INTERVALS", (10, 30, 60, 300))),
             float(config.get("CALENDAR_WRITE_STALE_SECONDS", 30)), Uncertain.RETRY,
             give_up_seconds=float(config.get("CALENDAR_WRITE_GIVE_UP_SECONDS", 3 * 86400)),
             jitter=0.1),

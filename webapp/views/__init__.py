@@ -34,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
         calendar_microsoft,
         errors,
         hooks,
+        meetings_zoom,
         member_calendar,
         public,
     )
@@ -45,4 +46,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(member_calendar.bp)
     app.register_blueprint(calendar_microsoft.bp)
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(meetings_zoom.bp)
     errors.init_app(app)

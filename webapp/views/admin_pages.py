@@ -16,6 +16,7 @@ from webapp.forms.admin import (
 )
 from webapp.models import BookingPage, Member
 from webapp.services import booking_pages as page_service
+from webapp.services import meetings
 from webapp.services.members import list_members
 from webapp.views.admin import bp, get_owned_or_404, org_id
 from webapp.web.htmx import is_htmx, render_partial
@@ -64,6 +65,7 @@ def edit_page(page_id: int):
     return render_template(
         "admin/pages/edit.html", page=page, form=form, tab="basic", kind_labels=KIND_LABELS,
         attend_labels=ATTEND_LABELS, add_form=_add_member_form(page), move_form=MoveForm(),
+        missing_accounts=meetings.members_missing_account(page),
     )
 
 

@@ -5,8 +5,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from webapp.extensions import limiter
+from webapp.forms import EmptyForm
 from webapp.forms.calendars import CalDAVConnectForm
 from webapp.jobs import calendars as calendar_jobs
+from webapp.services import meetings
 from webapp.services.calendars import connections, links
 from webapp.views.admin_calendars import connect_and_sync
 
@@ -31,4 +33,7 @@ def connect_own_calendar(token: str):
         return redirect(url_for(".connect_own_calendar", token=token))
     own = connections.connections_by_member(member.organization_id).get(member.id, [])
     return render_template("calendar/member.html", member=member, form=form, connections=own,
-                           reason=connections.reason_message)
+                           reason=connections.reason_message,
+                           zoom_account=meetings.zoom_account(member.id),
+                           zoom_ready=calendar_jobs.options().zoom is not None,
+                           action_form=EmptyForm())

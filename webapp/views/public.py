@@ -39,7 +39,7 @@ from webapp.forms.public import (
 )
 from webapp.jobs import calendars as calendar_jobs
 from webapp.models import Booking, BookingPage, FieldType, utcnow
-from webapp.services import bookings, calendar_links, outbox, picker
+from webapp.services import bookings, calendar_links, meetings, outbox, picker
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import live_check, salesforce_busy
 from webapp.services.calendars import sync as calendar_sync
@@ -138,6 +138,15 @@ def create_booking(slug: str):
 def booking_detail(token: str):
     booking = _booking_or_404(token)
     return _render_detail(booking, CancelForm(), None, 200)
+
+
+@bp.get("/b/<token>/place")
+def booking_place(token: str):
+    """The meeting's place as a fragment: the confirmation page asks for it until the
+    link is there (V4)."""
+    booking = _booking_or_404(token)
+    return render_template("public/_place.html", booking=booking,
+                           place=meetings.where(booking))
 
 
 @bp.get("/b/<token>/calendar.ics")
@@ -322,6 +331,7 @@ def _render_detail(booking: Booking, cancel_form, message, status: int):
     google_url = calendar_links.google_calendar_url(booking, _calendar_details(booking))
     return render_template("public/detail.html", booking=booking, page=booking.page,
                            cancel_form=cancel_form, answers=_answers(booking),
+                           place=meetings.where(booking),
                            message=message, google_url=google_url,
                            changes_open=bookings.changes_open(booking)), status
 
@@ -340,3 +350,8 @@ def _answers(booking: Booking) -> list[tuple[str, str]]:
         value = (booking.answers or {}).get(str(field.id), "")
         shown.append((field.label, join_list(value) if isinstance(value, list) else value))
     return shown
+
+
+@bp.app_context_processor
+def _location_labels():
+    return {"location_labels": meetings.LOCATION_LABELS}

@@ -41,6 +41,7 @@ from webapp.integrations.calendar_port import (
     ProviderAuthError,
     ProviderError,
     ProviderUnavailable,
+    PutAnswer,
     RemoteCalendar,
     SyncResult,
     SyncStateInvalid,
@@ -204,7 +205,11 @@ class CalDAVClient:
 
     # -- write-back (K4): one resource per booking, named after its UID --------------------
 
-    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+    def put_event(self, remote_id: str, event: BookingEvent) -> PutAnswer:
+        """The booking's event (`_put`); CalDAV has no online meetings of its own."""
+        return PutAnswer(note=self._put(remote_id, event))
+
+    def _put(self, remote_id: str, event: BookingEvent) -> str | None:
         """Create or update the booking's event; the same UID always lands on one resource.
 
         Never a silent overwrite (K10): a new event is PUT with If-None-Match: *; an existing
@@ -224,7 +229,7 @@ class CalDAVClient:
                 note = self._update(url, current, event)
             else:
                 body = ical.booking_calendar(event.uid, event.start, event.end, event.summary,
-                                             event.description, event.sequence)
+                                             event.description, event.sequence, event.location)
                 response = self._send("PUT", url, body, None, conflict_ok=True,
                                       precondition_ok=True, if_none_match=True,
                                       content_type="text/calendar; charset=utf-8")
@@ -242,7 +247,8 @@ class CalDAVClient:
         again in between (412: read it again)."""
         try:
             body, theirs = ical.merge_booking(current.content, event.uid, event.start,
-                                              event.end, event.summary, event.sequence)
+                                              event.end, event.summary, event.sequence,
+                                              event.location)
         except ical.ICalendarError as exc:
             raise ProviderError(f"the member's copy of the event cannot be read: {exc}") from None
         response = self._send("PUT", url, body, None, precondition_ok=True,

@@ -47,7 +47,7 @@ def busy_intervals(
 
 
 def booking_calendar(uid: str, start: datetime, end: datetime, summary: str,
-                     description: str = "", sequence: int = 0) -> bytes:
+                     description: str = "", sequence: int = 0, location: str = "") -> bytes:
     """A VCALENDAR holding the booking's VEVENT (UTC times, opaque), ready for PUT."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Apo//Calendar write-back//EN")
@@ -60,6 +60,8 @@ def booking_calendar(uid: str, start: datetime, end: datetime, summary: str,
     event.add("summary", summary)
     if description:
         event.add("description", description)
+    if location:  # V2: the join link or the address, where calendars show it
+        event.add("location", location)
     event.add("sequence", int(sequence))
     event.add("transp", "OPAQUE")
     event.add("status", "CONFIRMED")
@@ -121,7 +123,7 @@ _OURS_AT_CREATION = (*APO_FIELDS, "UID", "DESCRIPTION", "TRANSP", "STATUS", "PRO
 
 
 def merge_booking(current: str | bytes, uid: str, start: datetime, end: datetime,
-                  summary: str, sequence: int) -> tuple[bytes, bool]:
+                  summary: str, sequence: int, location: str = "") -> tuple[bytes, bool]:
     """The member's copy of the event with Apo's fields set anew, and whether it held changes
     of the member's own (anything beyond what Apo writes at creation).
 
@@ -136,8 +138,11 @@ def merge_booking(current: str | bytes, uid: str, start: datetime, end: datetime
     if not events:
         raise ICalendarError("no event with the booking's UID")
     event = events[0]
+    # LOCATION is Apo's when it still says what Apo wrote (the meeting's place, V2).
     theirs = bool(event.subcomponents) or any(
-        name not in _OURS_AT_CREATION for name in event) or len(events) > 1
+        name not in _OURS_AT_CREATION and not (
+            name == "LOCATION" and location and str(event[name]) == location)
+        for name in event) or len(events) > 1
     for name in APO_FIELDS:
         event.pop(name, None)
     event.add("dtstamp", datetime.now(UTC))
@@ -145,4 +150,6 @@ def merge_booking(current: str | bytes, uid: str, start: datetime, end: datetime
     event.add("dtend", end.astimezone(UTC))
     event.add("summary", summary)
     event.add("sequence", int(sequence))
+    if location and not event.get("LOCATION"):  # a link that came later (V4); theirs stays
+        event.add("location", location)
     return calendar.to_ical(), theirs

@@ -16,15 +16,33 @@ from zoneinfo import ZoneInfo
 from webapp.integrations.calendar_port import (
     BookingEvent,
     BusyItem,
+    Conference,
     ConnectionInfo,
     Interval,
     ProviderError,
+    PutAnswer,
     RemoteCalendar,
     SyncResult,
 )
 
 from .client import GoogleCalendarClient
 from .oauth import GoogleApp, GoogleEndpoints
+
+
+def meet_of(event: dict) -> Conference:
+    """The Meet link and dial-in of an event's conferenceData; pending while Google is still
+    creating it ("check the status field"), empty when the request failed."""
+    data = event.get("conferenceData") or {}
+    status = ((data.get("createRequest") or {}).get("status") or {}).get("statusCode", "")
+    points = data.get("entryPoints") or []
+    video = next((p.get("uri", "") for p in points if p.get("entryPointType") == "video"),
+                 event.get("hangoutLink", ""))
+    phones = tuple({"number": p.get("label") or p.get("uri", "").removeprefix("tel:"),
+                    "pin": p.get("pin", ""), "country": p.get("regionCode", "")}
+                   for p in points if p.get("entryPointType") == "phone")
+    return Conference(join_url=video or "", dial_in=phones,
+                      pending=status == "pending" and not video)
+
 
 # A full sync lists events up to this far past the window's end, so the window can move
 # forward on incremental syncs for weeks before a new full sync is needed.
@@ -123,17 +141,23 @@ class GoogleCalendarProvider:
                        datetime.fromisoformat(e).astimezone(UTC)) for s, e in found]
                 for cal, found in periods.items() if found is not None}
 
-    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
-        """Insert, or update only Apo's fields under If-Match (K10)."""
+    def put_event(self, remote_id: str, event: BookingEvent) -> PutAnswer:
+        """Insert, or update only Apo's fields under If-Match (K10); with a conference, the
+        event's Google Meet (V1), asked for with the booking's UID as requestId."""
         zone = self.zone.key
-        answer = self.client.upsert_by_ical_uid(remote_id, {
+        body = {
             "iCalUID": event.uid, "summary": event.summary, "description": event.description,
             "start": {"dateTime": event.start.astimezone(self.zone).isoformat(),
                       "timeZone": zone},
             "end": {"dateTime": event.end.astimezone(self.zone).isoformat(), "timeZone": zone},
-            "transparency": "opaque"})
-        return "kept the member's own changes to the event" if answer.get("_kept_theirs") \
+            "transparency": "opaque"}
+        if event.location:
+            body["location"] = event.location
+        answer = self.client.upsert_by_ical_uid(
+            remote_id, body, conference_request=event.uid if event.conference else "")
+        note = "kept the member's own changes to the event" if answer.get("_kept_theirs") \
             else None
+        return PutAnswer(note=note, conference=meet_of(answer) if event.conference else None)
 
     def delete_event(self, remote_id: str, uid: str) -> None:
         self.client.delete_by_ical_uid(remote_id, uid)

@@ -31,6 +31,11 @@ FREEBUSY_BATCH = 50  # freeBusy.query: calendarExpansionMax is at most 50
 PAGE_SIZE = 250
 
 
+def meet_request(request_id: str) -> dict:
+    return {"createRequest": {"requestId": request_id,
+                              "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+
+
 class GoogleCalendarClient:
     def __init__(self, app: oauth.GoogleApp, credentials: dict, *,
                  on_credentials_change: Callable[[dict], None] | None = None,
@@ -103,36 +108,52 @@ class GoogleCalendarClient:
         items.sort(key=lambda i: i.get("status") == "cancelled")
         return items[0] if items else None
 
-    def upsert_by_ical_uid(self, calendar_id: str, body: dict) -> dict:
+    def upsert_by_ical_uid(self, calendar_id: str, body: dict,
+                           conference_request: str = "") -> dict:
         """Insert the event with ``body["iCalUID"]`` or patch the one that has it: a retry
-        after a lost answer writes once."""
+        after a lost answer writes once. With ``conference_request`` (a requestId) the event
+        gets a Google Meet conference; Meet creates one conference per requestId, so a
+        repeated request adds none (Calendar API, "Create events": conferenceDataVersion=1)."""
         existing = self.find_by_ical_uid(calendar_id, body["iCalUID"])
         path = f"/calendars/{quote(calendar_id, safe='@')}/events"
         if existing is None:
+            params = {}
+            if conference_request:
+                body = dict(body, conferenceData=meet_request(conference_request))
+                params = {"conferenceDataVersion": 1}
             try:
-                return self._call("POST", path, json=body)
+                return self._call("POST", path, json=body, params=params)
             except GoogleApiError as exc:
                 if exc.status != 409:
                     raise
                 existing = self.find_by_ical_uid(calendar_id, body["iCalUID"])
                 if existing is None:
                     raise
-        return self._patch_own(path, existing, body, calendar_id)
+        return self._patch_own(path, existing, body, calendar_id, conference_request)
 
     # An update sets only these (K10): the member's own edits to the rest of the event (a
     # location, a note in the description, guests they added) are kept.
     OWN_FIELDS = ("summary", "start", "end", "transparency")
 
-    def _patch_own(self, path: str, existing: dict, body: dict, calendar_id: str) -> dict:
+    def _patch_own(self, path: str, existing: dict, body: dict, calendar_id: str,
+                   conference_request: str = "") -> dict:
         """PATCH Apo's fields under If-Match on the etag read; a 412 (the member saved in
-        between) reads the event again, three times at most."""
+        between) reads the event again, three times at most. A patch without conferenceData
+        keeps the event's conference (the link stays, V3); one is asked for only when the
+        event has none yet."""
         for _ in range(3):
             patch = {k: body[k] for k in self.OWN_FIELDS if k in body}
             patch["status"] = "confirmed"
+            if body.get("location") and not existing.get("location"):
+                patch["location"] = body["location"]
+            params = {}
+            if conference_request and not existing.get("conferenceData"):
+                patch["conferenceData"] = meet_request(conference_request)
+                params = {"conferenceDataVersion": 1}
             headers = {"If-Match": existing["etag"]} if existing.get("etag") else {}
             try:
                 answer = self._call("PATCH", f"{path}/{quote(existing['id'])}", json=patch,
-                                    headers_extra=headers)
+                                    headers_extra=headers, params=params)
             except GoogleApiError as exc:
                 if exc.status != 412:
                     raise

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 from webapp.integrations.calendar_port import (
     BookingEvent,
     BusyItem,
+    Conference,
     ConnectionInfo,
     Interval,
     ProviderAuthError,
     ProviderError,
     ProviderUnavailable,
+    PutAnswer,
     RemoteCalendar,
     SyncResult,
     SyncStateInvalid,
@@ -142,36 +144,46 @@ class MicrosoftCalendar:
         return [(b.start, b.end) for b in blocks or []]
 
     # ----- writes (K4) -------------------------------------------------------------------
-    def put_event(self, remote_id: str, event: BookingEvent) -> str | None:
+    def put_event(self, remote_id: str, event: BookingEvent) -> PutAnswer:
         """Create the event, or update only Apo's fields (subject, start, end) on the
         member's copy under If-Match on its changeKey (K10): the body, location and guests
-        they edited in Outlook are kept. A 412 reads it again, three times at most."""
+        they edited in Outlook are kept. A 412 reads it again, three times at most. With a
+        conference the event is a Teams meeting (V1): made with the event, created once
+        (transactionId), kept when the event moves."""
+        online = event.conference == "teams"
         for _ in range(3):
             existing = _mapped(self.client.find_event_by_property, UID_PROPERTY, event.uid)
             if existing is None:
                 break
+            wants_meeting = online and not existing.join_url
             if (existing.start, existing.end, existing.subject) == (
-                    event.start, event.end, event.summary):
-                return None
+                    event.start, event.end, event.summary) and not wants_meeting:
+                return PutAnswer(conference=_teams(existing) if online else None)
             try:
-                updated = _mapped(self._update_unless_changed, existing, event)
+                updated = _mapped(self._update_unless_changed, existing, event, wants_meeting)
             except _Changed:
                 continue
             if updated is None:
                 break  # deleted in Outlook meanwhile: write it again
-            return ("kept the member's own changes to the event" if existing.location
-                    else None)
+            return PutAnswer(note="kept the member's own changes to the event"
+                             if existing.location else None,
+                             conference=_teams(updated if updated.join_url else existing)
+                             if online else None)
         else:
             raise ProviderUnavailable("Microsoft 365: the event kept changing")
-        _mapped(self.client.create_event, event.summary, event.start, event.end,
-                transaction_id=event.uid, body_html=_html(event.description),
-                calendar_id=remote_id, extended_properties={UID_PROPERTY: event.uid})
+        created = _mapped(self.client.create_event, event.summary, event.start, event.end,
+                          transaction_id=event.uid, body_html=_html(event.description),
+                          calendar_id=remote_id, extended_properties={UID_PROPERTY: event.uid},
+                          location=event.location or None, online_meeting=online)
+        return PutAnswer(conference=_teams(created) if online else None)
 
-    def _update_unless_changed(self, existing: GraphEvent, event: BookingEvent):
+    def _update_unless_changed(self, existing: GraphEvent, event: BookingEvent,
+                               online_meeting: bool = False):
         try:
             return self.client.update_event(existing.id, subject=event.summary,
                                             start=event.start, end=event.end,
-                                            change_key=existing.change_key or None)
+                                            change_key=existing.change_key or None,
+                                            online_meeting=online_meeting)
         except GraphRequestError as exc:
             if exc.status == 412:  # changed in Outlook since it was read
                 raise _Changed() from None
@@ -217,6 +229,12 @@ def _parse_expiry(value: str) -> dt.datetime:
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
+
+
+def _teams(event: GraphEvent) -> Conference:
+    dial_in = ({"number": event.toll_number, "pin": event.conference_id, "country": ""},) \
+        if event.toll_number else ()
+    return Conference(join_url=event.join_url, dial_in=dial_in)
 
 
 def _html(text: str) -> str:

@@ -180,7 +180,8 @@ class GraphClient:
     def create_event(self, subject: str, start: dt.datetime, end: dt.datetime,
                      transaction_id: str, body_html: str = "", calendar_id: str | None = None,
                      location: str | None = None, attendees: list[dict] | None = None,
-                     extended_properties: dict[str, str] | None = None) -> GraphEvent:
+                     extended_properties: dict[str, str] | None = None,
+                     online_meeting: bool = False) -> GraphEvent:
         """Create the event; a retry with the same ``transaction_id`` returns the first one.
 
         ``extended_properties`` ({property id: value}) are singleValueExtendedProperties, the
@@ -193,6 +194,8 @@ class GraphClient:
                    "transactionId": transaction_id, "attendees": attendees or []}
         if location:
             payload["location"] = {"displayName": location}
+        if online_meeting:  # a Teams meeting made with the event ("Create an online meeting")
+            payload.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         if extended_properties:
             payload["singleValueExtendedProperties"] = [
                 {"id": key, "value": value} for key, value in extended_properties.items()]
@@ -201,7 +204,8 @@ class GraphClient:
     def update_event(self, event_id: str, subject: str | None = None,
                      start: dt.datetime | None = None, end: dt.datetime | None = None,
                      body_html: str | None = None,
-                     change_key: str | None = None) -> GraphEvent | None:
+                     change_key: str | None = None,
+                     online_meeting: bool = False) -> GraphEvent | None:
         """PATCH the event; None when it no longer exists (deleted in Outlook). With
         ``change_key`` the write is conditional: a 412 raises (someone changed it since)."""
         payload: dict = {}
@@ -213,6 +217,8 @@ class GraphClient:
             payload["end"] = format_time(end)
         if body_html is not None:
             payload["body"] = {"contentType": "html", "content": body_html}
+        if online_meeting:
+            payload.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         try:
             response = self._request("PATCH", f"/me/events/{quote(event_id, safe='')}",
                                      json=payload, if_match=change_key)

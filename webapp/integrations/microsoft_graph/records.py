@@ -48,6 +48,10 @@ class GraphEvent:
     change_key: str = ""  # the version, for conditional writes (K10)
     body_preview: str = ""
     location: str = ""
+    # V1: the Teams meeting of an online event (onlineMeeting.joinUrl, tollNumber).
+    join_url: str = ""
+    toll_number: str = ""
+    conference_id: str = ""
 
     @property
     def blocks(self) -> bool:
@@ -99,4 +103,8 @@ def parse_event(item: dict) -> GraphEvent:
                       response=(item.get("responseStatus") or {}).get("response") or "none",
                       change_key=item.get("changeKey") or "",
                       body_preview=item.get("bodyPreview") or "",
-                      location=(item.get("location") or {}).get("displayName") or "")
+                      location=(item.get("location") or {}).get("displayName") or "",
+                      join_url=(item.get("onlineMeeting") or {}).get("joinUrl") or "",
+                      toll_number=(item.get("onlineMeeting") or {}).get("tollNumber") or "",
+                      conference_id=(item.get("onlineMeeting") or {}).get("conferenceId")
+                      or "")

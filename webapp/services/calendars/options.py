@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from webapp.integrations.calendar_port import Registry
+from webapp.integrations.zoom import ZoomApp, ZoomEndpoints
 from webapp.services.crypto import Keyring
 from webapp.services.ical_uid import uid_domain
 
@@ -28,6 +29,7 @@ class CalendarOptions:
     link_max_age: int = 7 * 24 * 3600  # the member's self-connect link (K1)
     keyring: Keyring | None = field(default=None, compare=False)  # credentials at rest (C8)
     providers: Registry = field(default_factory=Registry, compare=False)  # K1: by name
+    zoom: ZoomApp | None = field(default=None, compare=False)  # V1: Zoom's OAuth app
 
     @classmethod
     def from_config(cls, config) -> CalendarOptions:
@@ -50,5 +52,9 @@ class CalendarOptions:
             link_max_age=int(config.get("CALENDAR_LINK_MAX_AGE", 7 * 24 * 3600)),
             keyring=Keyring.from_config(config),
             providers=build_registry(config),
+            zoom=ZoomApp(config["ZOOM_CLIENT_ID"], config["ZOOM_CLIENT_SECRET"],
+                         ZoomEndpoints.for_base(config.get("ZOOM_BASE_URL")),
+                         float(config.get("CALENDAR_TIMEOUT", 10.0)))
+            if config.get("ZOOM_CLIENT_ID") and config.get("ZOOM_CLIENT_SECRET") else None,
         )
 

@@ -28,7 +28,7 @@ from webapp.models import (
     MemberCalendar,
     utcnow,
 )
-from webapp.services import outbox
+from webapp.services import meetings, outbox
 from webapp.services.calendars.connections import adapter_for, mark_broken
 from webapp.services.calendars.options import CalendarOptions
 from webapp.services.ical_uid import booking_uid
@@ -36,22 +36,41 @@ from webapp.services.ical_uid import booking_uid
 log = logging.getLogger(__name__)
 
 
-def plan_writes(booking: Booking, new: bool = False) -> list[CalendarWrite]:
+def plan_writes(booking: Booking, new: bool = False,
+                members: list[int] | None = None) -> list[CalendarWrite]:
     """Pending writes for the booking's current state: a PUT per attending member with a
     receiving calendar, a DELETE where an earlier PUT went and the member no longer attends
     (reassigned on reschedule) or the booking is cancelled. Adds and flushes. A ``new``
-    booking has no earlier PUT to look for."""
+    booking has no earlier PUT to look for; ``members`` limits the writes to those members
+    (a meeting link that arrived later, V2).
+
+    With Google Meet or Teams as the page's location (V1) the host's event carries the
+    meeting: it goes to the calendar the meeting lives in (services/meetings.py), which
+    replaces the host's receiving calendar for this booking, so the host has one event."""
     attending = set() if booking.is_cancelled else {bm.member_id for bm in booking.booking_members}
     written = {} if new else {mid: cid for mid, cid in db.session.execute(
         select(CalendarWrite.member_id, CalendarWrite.calendar_id)
         .where(CalendarWrite.booking_id == booking.id, CalendarWrite.action == "put"))}
     receiving = _receiving_calendars(attending)
+    conference = {}
+    kind = booking.page.location_kind or ""
+    host = meetings.host_of(booking)
+    if kind in (meetings.GOOGLE_MEET, meetings.TEAMS) and host is not None and \
+            not booking.is_cancelled:
+        meeting = meetings.current(booking.id)
+        calendar = meetings.conference_calendar(host.id, kind)
+        if calendar is not None and meeting is not None and meeting.member_id == host.id \
+                and meeting.status in meetings.LIVE:
+            receiving[host.id], conference[host.id] = calendar.id, kind
+    chosen = attending if members is None else attending & set(members)
     rows = [CalendarWrite(organization_id=booking.organization_id, booking_id=booking.id,
-                          member_id=mid, calendar_id=receiving[mid], action="put")
-            for mid in sorted(attending) if mid in receiving]
-    rows += [CalendarWrite(organization_id=booking.organization_id, booking_id=booking.id,
-                           member_id=mid, calendar_id=calendar_id, action="delete")
-             for mid, calendar_id in sorted(written.items()) if mid not in attending]
+                          member_id=mid, calendar_id=receiving[mid], action="put",
+                          conference=conference.get(mid, ""))
+            for mid in sorted(chosen) if mid in receiving]
+    if members is None:
+        rows += [CalendarWrite(organization_id=booking.organization_id, booking_id=booking.id,
+                               member_id=mid, calendar_id=calendar_id, action="delete")
+                 for mid, calendar_id in sorted(written.items()) if mid not in attending]
     db.session.add_all(rows)
     db.session.flush()
     outbox.track(db.session, outbox.Kind.CALENDAR, rows)
@@ -113,25 +132,50 @@ def run_write(write_id: int, options: CalendarOptions, policy: outbox.Policy,
     try:
         adapter = adapter_for(calendar.connection, options)
         uid = booking_uid(booking.id, options.domain)
-        note = None
+        answer = calendar_port.PutAnswer()
         if write.action == "put":
-            note = adapter.put_event(calendar.remote_id, booking_event(booking, uid, write.id))
+            answer = adapter.put_event(calendar.remote_id,
+                                       booking_event(booking, uid, write.id, write.conference))
         else:
             adapter.delete_event(calendar.remote_id, uid)
     except calendar_port.ProviderUnavailable as exc:
         delay = policy.retry_delay(write.attempts, write.created_at, utcnow())
         if delay is None:
-            return _settle(write, token, CalendarWriteStatus.FAILED, f"gave up: {exc}")
+            return _conference_failed(
+                write, _settle(write, token, CalendarWriteStatus.FAILED, f"gave up: {exc}"),
+                f"gave up: {exc}", failed=True)
         due = utcnow() + timedelta(seconds=delay)
+        if write.conference and write.attempts >= 2:  # V4: the customer is not kept waiting
+            meetings.conference_waiting(write.booking_id, write.member_id, str(exc),
+                                        failed=False)
         return _settle(write, token, CalendarWriteStatus.PENDING, str(exc), due=due)
     except calendar_port.ProviderAuthError as exc:
         mark_broken(calendar.connection, exc, utcnow())
-        return _settle(write, token, CalendarWriteStatus.WAITING, str(exc))
+        return _conference_failed(
+            write, _settle(write, token, CalendarWriteStatus.WAITING, str(exc)), str(exc),
+            failed=False)
     except calendar_port.ProviderError as exc:
-        return _settle(write, token, CalendarWriteStatus.FAILED, str(exc))
+        return _conference_failed(
+            write, _settle(write, token, CalendarWriteStatus.FAILED, str(exc)), str(exc),
+            failed=True)
     # K10: the write log says when the member's own changes to the event were kept.
-    return _settle(write, token, CalendarWriteStatus.DONE,
-                   f"{calendar.name}: {note}" if note else calendar.name)
+    detail = f"{calendar.name}: {answer.note}" if answer.note else calendar.name
+    if write.conference and write.action == "put":
+        if meetings.conference_written(write.booking_id, write.member_id, answer.conference):
+            # Meet is still making the conference: read it again shortly (V1).
+            return _settle(write, token, CalendarWriteStatus.PENDING,
+                           "waiting for the meeting link", due=utcnow() + MEET_PENDING_WAIT)
+    return _settle(write, token, CalendarWriteStatus.DONE, detail)
+
+
+MEET_PENDING_WAIT = timedelta(seconds=3)
+
+
+def _conference_failed(write: CalendarWrite, outcome: WriteOutcome, reason: str,
+                       failed: bool) -> WriteOutcome:
+    if write.conference and write.action == "put" and outcome.status != "not_claimed":
+        meetings.conference_waiting(write.booking_id, write.member_id, reason, failed=failed)
+    return outcome
 
 
 def resume_waiting(connection_id: int | None = None) -> int:
@@ -164,17 +208,24 @@ def due_write_ids(policy: outbox.Policy, now: datetime | None = None,
     return list(db.session.scalars(query.order_by(CalendarWrite.id).limit(500)))
 
 
-def booking_event(booking: Booking, uid: str, sequence: int) -> calendar_port.BookingEvent:
-    """The booking as a calendar event: no private link in it (F4), only what attendees see."""
+def booking_event(booking: Booking, uid: str, sequence: int,
+                  conference: str = "") -> calendar_port.BookingEvent:
+    """The booking as a calendar event: no private link in it (F4), only what attendees see,
+    and where the meeting happens (V2). The host's Meet or Teams event carries the meeting
+    itself (``conference``), so its link is the provider's own, not written here."""
     who = booking.name or " ".join(p for p in (booking.last_name, booking.first_name) if p)
     lines = [f"{who} <{booking.email}>"]
     if booking.company:
         lines.append(booking.company)
     lines += [f"{a.get('name', '')} <{a.get('email', '')}>" for a in booking.attendees or []]
+    place = meetings.where(booking)
+    if not conference:
+        lines += meetings.description_lines(place)
     return calendar_port.BookingEvent(
         uid=uid, start=booking.start_at, end=booking.end_at,
         summary=f"{booking.page.title}: {who or booking.email}",
-        description="\n".join(lines), sequence=sequence)
+        description="\n".join(lines), sequence=sequence,
+        location="" if conference or place.follows else place.text, conference=conference)
 
 
 def write_log(org_id: int, limit: int = 50) -> list[CalendarWrite]:

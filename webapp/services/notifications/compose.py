@@ -22,6 +22,7 @@ from babel.dates import format_datetime as babel_datetime
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import Booking, MessageKind, OutboxMessage, RecipientRole, utcnow
+from webapp.services import meetings
 from webapp.services.ical_uid import booking_uid
 from webapp.services.notifications.invitation import Invitation, build_ics
 
@@ -54,13 +55,17 @@ def compose(row: OutboxMessage, booking: Booking, settings, render: Render) -> C
                               addr_spec=_header(sender_email))
     message["To"] = Address(_text(_header(row.recipient_name)),
                             addr_spec=_header(row.recipient_email))
+    reply_name, reply_email = reply_to(row, booking)
+    if reply_email:  # V5: a reply reaches a person, not noreply
+        message["Reply-To"] = Address(_text(_header(reply_name)),
+                                      addr_spec=_header(reply_email))
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid("apo", domain=settings.uid_domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message.set_content(text, cte="base64")
     message.add_alternative(html, subtype="html", cte="base64")
-    for name in ("Subject", "From", "To"):  # what the email package made of them (N5)
-        _header(str(message[name]))
+    for name in ("Subject", "From", "To", "Reply-To"):  # as the email package holds them (N5)
+        _header(str(message[name] or ""))
     if _has_invitation(row):
         method = "CANCEL" if row.kind == MessageKind.CANCELLATION.value else "REQUEST"
         ics = build_ics(_invitation(row, booking, settings, context, method)).decode("utf-8")
@@ -76,20 +81,37 @@ def _has_invitation(row: OutboxMessage) -> bool:
     return row.recipient_role != RecipientRole.MEMBER.value
 
 
+def reply_to(row: OutboxMessage, booking: Booking) -> tuple[str, str]:
+    """(name, address) replies go to (V5): for a member, the customer; for the customer and
+    attendees, the organization's reply address when it set one, else the attending host."""
+    if row.recipient_role == RecipientRole.MEMBER.value:
+        return booking.name or "", booking.email
+    if booking.organization.reply_to:
+        return booking.organization.name or "", booking.organization.reply_to
+    host = meetings.host_of(booking)
+    return (host.name, host.email) if host is not None and host.email else ("", "")
+
+
 def _invitation(row, booking, settings, context, method) -> Invitation:
-    organizer_name, organizer_email = parseaddr(settings.sender)
+    sender_name, sender_email = parseaddr(settings.sender)
+    host = meetings.host_of(booking)
+    # V5: the host organizes, Apo's sender sends on their behalf; without a host (none
+    # attends any more) the sender stays the organizer.
+    organizer_name, organizer_email = (host.name, host.email) if host is not None and \
+        host.email else (booking.organization.name or sender_name, sender_email)
     people = [(booking.name, booking.email)]
     people += [(a.get("name", ""), a["email"]) for a in booking.attendees or []
                if isinstance(a, dict) and a.get("email")]
     people += [(m.name, m.email) for m in booking.members]
+    place = context["place"]
     return Invitation(
         uid=booking_uid(booking.id, settings.uid_domain), sequence=row.sequence, method=method,
         start=booking.start_at, end=booking.end_at, summary=context["title"],
         description=context["ics_description"],
-        organizer_email=organizer_email,
-        organizer_name=_cn(booking.organization.name or organizer_name),
+        organizer_email=organizer_email, organizer_name=_cn(organizer_name),
         attendees=tuple((_cn(name), email) for name, email in people),
-        url=context.get("manage_url", ""), stamp=utcnow())
+        url=place.join_url or context.get("manage_url", ""), stamp=utcnow(),
+        location="" if place.follows else place.text, sent_by=sender_email)
 
 
 def _context(row: OutboxMessage, booking: Booking, settings, locale: str) -> dict:
@@ -110,13 +132,17 @@ def _context(row: OutboxMessage, booking: Booking, settings, locale: str) -> dic
     }
     if role == RecipientRole.CUSTOMER.value:  # the private link only to the customer (N1)
         context["manage_url"] = f"{settings.base_url}/b/{booking.token}"
+    context["place"] = meetings.where(booking)  # V2: the link in every message
+    context["link_news"] = row.note == "meeting_link"
     context["ics_description"] = render_description(context)
     return context
 
 
 def render_description(context: dict) -> str:
-    """Plain DESCRIPTION for the invitation: who attends, and the private link if any."""
-    lines = [context["org"].name, ", ".join(context["members"])]
+    """Plain DESCRIPTION for the invitation: where, who attends, and the private link."""
+    lines = [*meetings.description_lines(context["place"], context["booking"].locale),
+             context["org"].name,
+             ", ".join(context["members"])]
     if context.get("manage_url"):
         lines.append(context["manage_url"])
     return "\n".join(line for line in lines if line)

@@ -33,6 +33,8 @@ class Invitation:
     url: str = ""
     stamp: datetime | None = None
     cancelled: bool = False  # a PUBLISH of a cancelled booking
+    location: str = ""  # V2: the join link, the address or the phone number
+    sent_by: str = ""  # V5: Apo's sender, organizing on the host's behalf (RFC 5545 SENT-BY)
 
 
 def build_ics(invitation: Invitation) -> bytes:
@@ -55,8 +57,12 @@ def build_ics(invitation: Invitation) -> bytes:
     event.add("transp", "OPAQUE")
     if invitation.url:
         event.add("url", invitation.url)
-    event.add("organizer", _address(invitation.organizer_email, invitation.organizer_name,
-                                    organizer=True))
+    if invitation.location:
+        event.add("location", invitation.location)
+    organizer = _address(invitation.organizer_email, invitation.organizer_name, organizer=True)
+    if invitation.sent_by and invitation.sent_by.lower() != invitation.organizer_email.lower():
+        organizer.params["sent-by"] = f"mailto:{invitation.sent_by}"
+    event.add("organizer", organizer)
     for name, email in invitation.attendees:
         event.add("attendee", _address(email, name), encode=0)
     calendar.add_component(event)
@@ -68,7 +74,8 @@ def _address(email: str, name: str, organizer: bool = False) -> vCalAddress:
     if name:
         address.params["cn"] = vText(name)
     if not organizer:
-        # Replies go nowhere (Apo reads no mailbox), so ask for none.
+        # The ORGANIZER is the host (V5): a calendar's answer reaches a person, but nothing
+        # in Apo reads it, so no answer is asked for.
         address.params["role"] = vText("REQ-PARTICIPANT")
         address.params["partstat"] = vText("NEEDS-ACTION")
         address.params["rsvp"] = vText("FALSE")

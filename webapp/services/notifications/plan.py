@@ -39,7 +39,7 @@ LIMIT_REASON = "mail limit: too many messages to this address"
 
 def record_booking_change(booking: Booking, kind: MessageKind,
                           removed_member_ids: tuple[int, ...] = (),
-                          now: datetime | None = None) -> list[OutboxMessage]:
+                          now: datetime | None = None, note: str = "") -> list[OutboxMessage]:
     """Add the messages for one change of `booking` (N1-N4) and return them.
 
     Every change gets the next SEQUENCE (N3): confirmation 0, then one per update or cancel.
@@ -64,7 +64,7 @@ def record_booking_change(booking: Booking, kind: MessageKind,
     if kind == MessageKind.UPDATE:
         for row in rows:
             if row.kind == MessageKind.UPDATE.value:
-                row.send_after = now + UPDATE_GRACE
+                row.send_after, row.note = now + UPDATE_GRACE, note
     _apply_limits(booking, rows, now)
     db.session.add_all(rows)
     db.session.flush()

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from webapp.integrations.salesforce import api_datetime, escape_soql, soql_datetime
 from webapp.models import FieldType
+from webapp.services import meetings
 from webapp.services.salesforce import field_mapping
 from webapp.services.sync import values as sf_values
 
@@ -24,6 +25,7 @@ EVENT_TYPE = "Meeting"
 CANCEL_PREFIX = "キャンセル: "
 SUBJECT_MAX = 255
 DESCRIPTION_MAX = 32000
+LOCATION_MAX = 255
 MATCH_LIMIT = 50
 
 
@@ -202,6 +204,8 @@ def event_description(booking, page, tz: str, cancel_reason: str | None = None) 
     answers = _answer_lines(page.fields, booking.answers or {})
     if answers:
         lines += ["", "予約フォームの回答:", *answers]
+    if cancel_reason is None:
+        lines += meetings.description_lines(meetings.where(booking))  # V2
     if cancel_reason is not None:
         lines += ["", "この予約はキャンセルされました。",
                   "キャンセル理由: " + (cancel_reason.strip() or "(記入なし)")]
@@ -214,14 +218,25 @@ def event_fields(booking, page, tz: str, who_id: str, owner_id: str) -> dict:
     return {"Type": EVENT_TYPE, "Subject": event_subject(page.title, booking),
             "Description": event_description(booking, page, tz),
             "StartDateTime": api_datetime(booking.start_at),
-            "EndDateTime": api_datetime(booking.end_at), "WhoId": who_id, "OwnerId": owner_id}
+            "EndDateTime": api_datetime(booking.end_at), "WhoId": who_id, "OwnerId": owner_id,
+            **event_location(booking)}
+
+
+def event_location(booking) -> dict:
+    """V2: the Event's standard Location (255 characters): the join link, the address or the
+    phone number; nothing while an online meeting's link is still being made."""
+    place = meetings.where(booking)
+    if not place.shown or place.follows or not place.text:
+        return {}
+    return {"Location": place.text[:LOCATION_MAX]}
 
 
 def moved_event_fields(booking, page, tz: str) -> dict:
-    """Rescheduling moves the same Event: new start, end and the time in the description."""
+    """Rescheduling moves the same Event: new start, end and the time in the description;
+    the meeting's place too (a new host's link, or one that came after the Event, V2)."""
     return {"StartDateTime": api_datetime(booking.start_at),
             "EndDateTime": api_datetime(booking.end_at),
-            "Description": event_description(booking, page, tz)}
+            "Description": event_description(booking, page, tz), **event_location(booking)}
 
 
 def cancelled_event_fields(booking, page, tz: str) -> dict:

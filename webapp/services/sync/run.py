@@ -156,7 +156,8 @@ def _usage_is_old(conn) -> bool:
 
 _RUNNERS = {SyncAction.CREATE.value: writes.create,
             SyncAction.RESCHEDULE.value: writes.reschedule,
-            SyncAction.CANCEL.value: writes.cancel}
+            SyncAction.CANCEL.value: writes.cancel,
+            SyncAction.MEETING.value: writes.reschedule}  # V2: the same fields, the link in
 
 
 def _skip(record, reason: str) -> None:

@@ -145,7 +145,8 @@ def sync_status_class(status: str) -> str:
 
 
 def sync_action_label(action: str) -> str:
-    labels = {"create": _("予約の登録"), "reschedule": _("日時の変更"), "cancel": _("キャンセル")}
+    labels = {"create": _("予約の登録"), "reschedule": _("日時の変更"), "cancel": _("キャンセル"),
+              "meeting": _("会議URLの反映")}
     return labels.get(action, action)
 
 
