@@ -13,15 +13,17 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from tests.fixtures_mail import outbox, received, send_due
 from tests.test_services_notifications import CUSTOMER, book
 from tests.test_services_notifications import page as page  # noqa: F401 - the fixture
+from webapp.extensions import db
 from webapp.integrations import guarded_http, urls
 from webapp.integrations.caldav import CalDAVClient
 from webapp.integrations.caldav.urls import UnsafeCalendarURL, check_caldav_url
 from webapp.integrations.calendar_port import ProviderError
-from webapp.models import MessageStatus
+from webapp.models import Booking, MessageStatus
 from webapp.web.access_log import redact
 
 INTERNAL_FORMS = [
@@ -173,7 +175,8 @@ def test_X3_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/calendar/connect/", "/calendar/google/connect/",
-                                  "/calendar/microsoft/connect/"])
+                                  "/calendar/microsoft/connect/", "/meetings/zoom/connect/",
+                                  "/meetings/zoom/disconnect/"])
 def test_X5_every_providers_member_connect_link_is_redacted_in_logs(path):
     line = f'127.0.0.1 - - "GET {path}SECRETTOKEN123?x=1 HTTP/1.1" 200'
     assert "SECRETTOKEN123" not in redact(line) and path in redact(line)
@@ -190,7 +193,9 @@ def test_N5_encoded_words_in_names_stay_text_and_add_no_header(page, smtp_server
     customer = next(r for r in rows if r.recipient_email == CUSTOMER)
     assert customer.status == MessageStatus.SENT.value
     [message] = received(smtp_server, CUSTOMER)
-    assert message["Bcc"] is None and message["Reply-To"] is None
+    # V5: Reply-To is the attending host's address, nothing the customer typed.
+    host = db.session.scalars(select(Booking)).first().members[0]
+    assert message["Bcc"] is None and str(message["Reply-To"]) == f"{host.name} <{host.email}>"
     assert all(not m.get("Bcc") for m in (x.parsed() for x in smtp_server.messages))
     assert "victim@example.net" not in {a for m in smtp_server.messages for a in m.rcpt_tos}
     assert "PHISH" not in message.get_body(preferencelist=("plain",)).get_content()[:5]

@@ -61,12 +61,14 @@ def seed(session: Session) -> bool:
         title="製品デモのご予約", description="Apo の製品デモ（30分）をオンラインでご案内します。",
         duration_minutes=30, window_days=14, buffer_minutes=10,
         attend_mode=AttendMode.ALL.value,
+        location_kind="zoom",  # V1: a Zoom meeting through the host's own Zoom account
     )
     team.page_members = [PageMember(member=m, position=i) for i, m in enumerate(members[:2])]
     team.fields = [FormField(position=i, **_field(spec)) for i, spec in enumerate(DEMO_FIELDS)]
     personal = BookingPage(
         organization=org, kind=PageKind.PERSONAL.value, slug=DEMO_PERSONAL_SLUG,
         title="佐藤との個別相談", description="", duration_minutes=45, window_days=21,
+        location_kind="address", location_value="東京都千代田区丸の内1-1-1 Apoビル 5F",
     )
     personal.page_members = [PageMember(member=members[0], position=0)]
     session.add_all([team, personal])

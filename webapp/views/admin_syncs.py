@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.forms import EmptyForm
 from webapp.jobs import sync as sync_jobs
 from webapp.models import Booking, BookingPage, SyncRecord, SyncStatus
+from webapp.services import meetings
 from webapp.services.sync import state as sync_state
 from webapp.services.sync import writes
 from webapp.views.admin import bp, get_owned_or_404, org_connection, org_id
@@ -52,7 +53,8 @@ def _salesforce_context() -> dict:
     """Record links and owner names for the rows, from the connection and its caches (S8)."""
     connection = org_connection()
     return {"instance_url": connection.instance_url if connection else "",
-            "user_names": writes.user_names(connection)}
+            "user_names": writes.user_names(connection),
+            "booking_meeting": meetings.current}  # V4: the meeting link's state beside it
 
 
 @bp.get("/syncs")

@@ -15,8 +15,10 @@ from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 # The customer's /b/<token> (F4) and a member's connect links (K1): /calendar/connect/<token>,
-# /calendar/google/connect/<token>, /calendar/microsoft/connect/<token>, any provider's.
-_PRIVATE_LINK = re.compile(r"(/b/|/calendar/(?:[a-z]+/)?connect/)[^/?#\s\"]+")
+# /calendar/google/connect/<token>, /calendar/microsoft/connect/<token>, any provider's, and
+# the Zoom connect and disconnect (V1): /meetings/zoom/connect/<token>.
+_PRIVATE_LINK = re.compile(
+    r"(/b/|/calendar/(?:[a-z]+/)?connect/|/meetings/[a-z]+/(?:dis)?connect/)[^/?#\s\"]+")
 _SECRET_PARAMS = re.compile(
     r"(?i)((?:^|[?&;\s]|%3F|%26)(?:code|state|token|access_token|refresh_token|"
     r"client_secret|code_verifier|password)=)[^&;#\s\"]*")

@@ -17,11 +17,14 @@ from flask import Flask, Response, request
 # The connect form posts to Apo, which redirects to the Salesforce login host; browsers apply
 # form-action to that redirect too, so the login hosts are listed.
 SALESFORCE_FORM_TARGETS = ("https://*.salesforce.com", "https://*.force.com")
-# The calendar connect forms redirect to Google's and Microsoft's sign-in the same way (K1).
-CALENDAR_FORM_TARGETS = ("https://accounts.google.com", "https://login.microsoftonline.com")
+# The calendar connect forms redirect to Google's and Microsoft's sign-in the same way (K1),
+# and the member's Zoom connect to Zoom's (V1).
+CALENDAR_FORM_TARGETS = ("https://accounts.google.com", "https://login.microsoftonline.com",
+                         "https://zoom.us")
 # The customer's booking link (F4) and a member's calendar link (K1) are bearer credentials.
 PRIVATE_LINK_PREFIXES = ("/b/", "/calendar/connect/", "/calendar/google/connect/",
-                         "/calendar/microsoft/connect/")
+                         "/calendar/microsoft/connect/", "/meetings/zoom/connect/",
+                         "/meetings/zoom/disconnect/")
 
 
 def _form_targets(app: Flask) -> tuple[str, ...]:
@@ -29,7 +32,8 @@ def _form_targets(app: Flask) -> tuple[str, ...]:
     hosts = app.config.get("SALESFORCE_ALLOWED_INSTANCE_HOSTS") or ()
     for url in (app.config.get("SALESFORCE_LOGIN_URL"),
                 app.config.get("SALESFORCE_SANDBOX_LOGIN_URL"),
-                app.config.get("GOOGLE_BASE_URL"), app.config.get("MS_LOGIN_URL")):
+                app.config.get("GOOGLE_BASE_URL"), app.config.get("MS_LOGIN_URL"),
+                app.config.get("ZOOM_BASE_URL")):
         parts = urlsplit(url or "")
         if parts.scheme and parts.netloc:
             targets.append(f"{parts.scheme}://{parts.netloc}")
