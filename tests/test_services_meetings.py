@@ -540,3 +540,87 @@ def test_V1_page_settings_validate_the_place_and_warn_of_missing_accounts(app, c
     assert page.location_kind == "zoom"
     warning = client.get(url).get_data(as_text=True)
     assert 'id="location-warning"' in warning and page.members[0].name in warning
+
+
+def test_V1_member_connects_zoom_from_the_signed_link_and_tokens_are_encrypted(zoom_app, zoom,
+                                                                              client):
+    from webapp.services.calendars import links
+
+    page = team(meetings.ZOOM)
+    member = page.members[0]
+    own = f"/calendar/connect/{links.make_token(member, zoom_app.config['SECRET_KEY'])}"
+    shown = client.get(own).get_data(as_text=True)
+    assert 'id="connect-zoom"' in shown and "Zoomで連携する" in shown
+    token = own.rsplit("/", 1)[1]
+    start = client.post_form(f"/meetings/zoom/connect/{token}", {}, token_from=own)
+    assert start.status_code == 302 and start.headers["Location"].startswith(zoom.url)
+    # The browser follows that redirect only if the page's CSP lets the form go there.
+    assert zoom.url in client.get(own).headers["Content-Security-Policy"]
+    callback = urlsplit(zoom.authorize(start.headers["Location"], SATO))
+    assert callback.path == "/meetings/zoom/callback"
+    back = client.get(f"{callback.path}?{callback.query}")
+    assert back.status_code == 302
+    account = meetings.zoom_account(member.id)
+    assert (account.username, account.status) == (SATO, "ok")
+    stored = json.loads(options().keyring.decrypt(account.credentials_enc))
+    assert stored["refresh_token"] and stored["refresh_token"] not in account.credentials_enc
+    assert "Zoom（sato@example.com）を連携しました。" in client.get(
+        back.headers["Location"]).get_data(as_text=True)
+    assert meetings.members_missing_account(page) == []
+    # A forged callback (no flow in the session) stores nothing and says so.
+    refused = client.get("/meetings/zoom/callback?code=x&state=forged")
+    assert refused.status_code == 400
+
+
+def test_V5_the_organizations_reply_address_is_set_on_its_settings(app, client):
+    from tests.factories import login, make_admin
+
+    page = team(meetings.ADDRESS, value="本社")
+    admin = make_admin(page.organization)
+    db.session.commit()
+    login(client, admin)
+    base = {"name": page.organization.name, "timezone": "Asia/Tokyo", "plan": "premium"}
+    bad = client.post_form("/admin/organization", dict(base, reply_to="not an address"),
+                           token_from="/admin/organization")
+    assert bad.status_code == 200 and page.organization.reply_to == ""
+    ok = client.post_form("/admin/organization", dict(base, reply_to="sales@example.co.jp"),
+                          token_from="/admin/organization")
+    assert ok.status_code == 302
+    db.session.refresh(page.organization)
+    assert page.organization.reply_to == "sales@example.co.jp"
+
+
+def test_V2_the_members_calendar_event_gets_the_zoom_link_once_it_exists(
+        zoom_app, zoom, caldav_app, caldav_account):
+    page = team(meetings.ZOOM)
+    host = page.members[0]
+    connect_zoom(host, zoom)
+    connections.connect_caldav(host, caldav_account.calendar_url, caldav_account.user,
+                               caldav_account.password, options())
+    db.session.commit()
+    booking = book(page)
+    run_calendar_writes(booking.id)  # before the link: the event says nothing about it yet
+    url = caldav_account.calendar_url + f"apo-booking-{booking.id}%40apo.test.ics"
+    first = caldav_account.server.get(caldav_account.user, url).content.decode()
+    assert "LOCATION" not in first
+    run_zoom(booking)
+    run_calendar_writes(booking.id)  # the link's arrival wrote the event again
+    [meeting] = meetings_of(booking)
+    body = caldav_account.server.get(caldav_account.user, url).content.decode()
+    unfolded = body.replace("\r\n ", "")
+    # LOCATION is set on the existing event; its DESCRIPTION stays the member's (K10).
+    assert f"LOCATION:{meeting.join_url}" in unfolded
+    last = db.session.scalars(select(CalendarWrite).order_by(CalendarWrite.id.desc())).first()
+    assert last.status == "done" and "kept" not in last.detail
+
+
+def test_V4_the_admin_sees_why_a_meeting_has_no_link(meet_app, gcal, client):
+    from tests.factories import login, make_admin
+
+    page = team(meetings.GOOGLE_MEET)
+    book(page)
+    admin = make_admin(page.organization)
+    db.session.commit()
+    login(client, admin)
+    shown = client.get("/admin/syncs").get_data(as_text=True)
+    assert "会議URL: 作成できませんでした" in shown and "no google account connected" in shown

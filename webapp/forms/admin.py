@@ -83,6 +83,11 @@ class OrganizationForm(FlaskForm):
         choices=list(PLAN_LABELS.items()),
         validators=[InputRequired(message=_l("プランを選んでください。"))],
     )
+    # V5: where customers' replies go; empty means the attending host.
+    reply_to = EmailField(
+        _l("返信先メールアドレス"), validators=[Optional(), Email(), Length(max=254)],
+        filters=[lambda value: (value or "").strip()],
+        description=_l("お客様がメールに返信したときの宛先です。空欄なら、予約を担当する社員に届きます。"))
 
 
 class WorkingHoursField(StringField):

@@ -328,8 +328,10 @@ def _announce(meeting: Meeting) -> None:
         mail_plan.record_booking_change(booking, MessageKind.UPDATE, note="meeting_link")
     from webapp.services.calendars import writeback
 
-    writeback.plan_writes(booking, members=[m.id for m in booking.members
-                                            if m.id != meeting.member_id])
+    # The host's Meet or Teams event carries the meeting itself; every other event (and a
+    # Zoom host's) gets the link as its location.
+    carried = meeting.member_id if meeting.provider in (GOOGLE_MEET, TEAMS) else None
+    writeback.plan_writes(booking, members=[m.id for m in booking.members if m.id != carried])
     if booking.page.sf_create_event:
         record = SyncRecord(organization_id=booking.organization_id,
                             action=SyncAction.MEETING.value)

@@ -17,6 +17,7 @@ def edit_organization():
         organization.name = form.name.data.strip()
         organization.timezone = form.timezone.data
         organization.plan = form.plan.data
+        organization.reply_to = form.reply_to.data or ""
         db.session.commit()
         flash(_("組織設定を保存しました。"), "success")
         return redirect(url_for("admin.edit_organization"))
