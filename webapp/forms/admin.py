@@ -180,6 +180,11 @@ class PageForm(FlaskForm):
         description=_l("0 なら開始時刻まで。過ぎた予約は、お客様の専用URLで表示だけになります。"),
         validators=[Optional(), NumberRange(0, 7 * 24 * 60)],
         filters=[lambda value: 0 if value is None else value])  # blank: until the start
+    min_notice_minutes = IntegerField(
+        _l("予約できる最短の時間（開始の何分前まで）"), default=60,
+        description=_l("この時間より先の枠だけを表示し、確定時にも確かめます。"),
+        validators=[Optional(), NumberRange(0, 30 * 24 * 60)],
+        filters=[lambda value: 60 if value is None else value])
     attend_mode = RadioField(_l("参加する社員"), choices=list(ATTEND_LABELS.items()),
                              default=AttendMode.ALL.value, validators=[Optional()])
     is_published = BooleanField(_l("公開する"), default=True)
@@ -259,6 +264,13 @@ class PageMemberForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     direction = HiddenField(validators=[AnyOf(["up", "down"])])
+
+
+class MemberShareForm(FlaskForm):
+    """R4: a round-robin member's weight and daily cap (0: no cap)."""
+
+    weight = IntegerField(_l("重み"), validators=[InputRequired(), NumberRange(1, 10)])
+    daily_cap = IntegerField(_l("1日の上限"), validators=[InputRequired(), NumberRange(0, 50)])
 
 
 MAX_CHOICES = 100  # keeps the largest booking form under the body limit (X4)
@@ -358,6 +370,26 @@ class PageSalesforceForm(FlaskForm):
                     Length(max=255)])
     sf_cancel_action = RadioField(_l("キャンセル時"), choices=list(CANCEL_ACTION_LABELS.items()),
                                   validators=[InputRequired()])
+    # R5: who owns a new Lead.
+    sf_lead_owner = RadioField(_l("新規リードの所有者"), default="rules", choices=[
+        ("rules", _l("Salesforceの割り当てルール")),
+        ("member", _l("打ち合わせを担当する社員"))], validators=[Optional()])
+    # R1: routing by ownership.
+    route_by_owner = BooleanField(_l("Salesforceの所有者に振り分ける"))
+    route_owner_source = RadioField(_l("振り分け先"), default="record", choices=[
+        ("record", _l("リード・取引先責任者の所有者")),
+        ("account", _l("取引先責任者の取引先の所有者"))], validators=[Optional()])
+    # R7: where held / no-show goes on the Event.
+    sf_outcome_field = StringField(
+        _l("実施結果を記録する行動の項目（API参照名）"),
+        description=_l("チェックボックス（実施ならオン）か選択リストの項目。空欄なら件名の先頭に【実施】【無断欠席】を付けます。"),
+        validators=[Optional(), Length(max=80), Regexp(r"^[A-Za-z][A-Za-z0-9_]*$",
+                                                       message=_l("API参照名を入力してください。"))],
+        filters=[lambda value: (value or "").strip()])
+    sf_outcome_held = StringField(_l("選択リストの値（実施）"), default="Held",
+                                  validators=[Optional(), Length(max=80)])
+    sf_outcome_no_show = StringField(_l("選択リストの値（無断欠席）"), default="No Show",
+                                     validators=[Optional(), Length(max=80)])
 
 
 class FieldOptionsQuery(FlaskForm):

@@ -246,6 +246,18 @@ def _custom_field(custom: CustomField):
     return StringField(validators=[*presence, _length(TEXT_MAX)], filters=[_strip], **options)
 
 
+class RouteForm(FlaskForm):
+    """R1: the email first, so a known customer sees their owner's times."""
+
+    email = _email()
+
+
+class OutcomeLinkForm(FlaskForm):
+    """R7: held or no-show, from the member's e-mail link."""
+
+    outcome = HiddenField(validators=[DataRequired()])
+
+
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("キャンセルの理由(任意)"),
                            validators=[Optional(), _length(2000)], filters=[_strip])

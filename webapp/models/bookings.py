@@ -50,6 +50,12 @@ class Booking(db.Model):
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     # [{"name": ..., "email": ...}]: 同席者 (F3), never Leads (L4).
     attendees: Mapped[list] = mapped_column(JSON, default=list)
+    # R2: how the host was chosen: {"matched": "Lead"|"Contact"|"", "record_id", "owner_id",
+    # "member_id", "fallback": bool, "reason"}; empty when the page does not route (R1).
+    routing: Mapped[dict] = mapped_column(JSON, default=dict)
+    # R7: "held" or "no_show" once a member or admin said so; "" before.
+    outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # V1: the customer's phone number when the page says "we call you".
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     customer_timezone: Mapped[str] = mapped_column(String(64), default="")
@@ -122,6 +128,7 @@ class SyncAction(str, enum.Enum):
     RESCHEDULE = "reschedule"
     CANCEL = "cancel"
     MEETING = "meeting"  # V2: the meeting link arrived after the Event was written
+    OUTCOME = "outcome"  # R7: held or no-show, written to the Event
 
 
 class SyncStatus(str, enum.Enum):

@@ -141,6 +141,22 @@ class BookingPage(db.Model):
     # location_value: the address, the fixed URL or the host's phone number.
     location_kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
     location_value: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # R4: how long before a start it can still be booked (the picker and confirm both).
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # R1: a known customer meets the member who owns them in Salesforce ("record": the Lead's
+    # or Contact's owner, "account": the Contact's Account owner). R5: who owns a new Lead.
+    route_by_owner: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    route_owner_source: Mapped[str] = mapped_column(String(20), default="record",
+                                                    server_default="record")
+    sf_lead_owner: Mapped[str] = mapped_column(String(20), default="rules",
+                                               server_default="rules")
+    # R7: the Event field that records held / no-show (a checkbox: true when held; or a
+    # picklist with the two values below); empty: a Subject prefix instead.
+    sf_outcome_field: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    sf_outcome_held: Mapped[str] = mapped_column(String(80), default="Held",
+                                                 server_default="Held")
+    sf_outcome_no_show: Mapped[str] = mapped_column(String(80), default="No Show",
+                                                    server_default="No Show")
     is_published: Mapped[bool] = mapped_column(Boolean, default=True)
     # Salesforce settings (①-④ of the seed); applied by the sync engine.
     sf_split_name: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -177,6 +193,9 @@ class PageMember(db.Model):
     page_id: Mapped[int] = mapped_column(ForeignKey("booking_pages.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # R4: round-robin share (2 gets twice the bookings of 1) and a cap per local day (0: none).
+    weight: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    daily_cap: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     page: Mapped[BookingPage] = relationship(back_populates="page_members")
     # Loaded with the row: page.members is read on every slots page and admin page list.

@@ -23,7 +23,7 @@ from webapp.models import (
 
 PAGE_SETTINGS = ("title", "description", "slug", "duration_minutes", "window_days",
                  "buffer_minutes", "change_cutoff_minutes", "attend_mode", "is_published",
-                 "location_kind", "location_value")
+                 "location_kind", "location_value", "min_notice_minutes")
 
 
 class BookingPageError(ValueError):

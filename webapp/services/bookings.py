@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
@@ -119,50 +120,65 @@ def available_slots(
     range_end: datetime | None = None,
     exclude_booking_id: int | None = None,
     live=None,
+    member_id: int | None = None,
 ) -> list[slot_rules.Slot]:
     """Slots the page offers in [range_start, range_end) (default: its whole window).
 
     Busy units come from every booking of the organization, so a member booked through another
     page is busy here too. `exclude_booking_id` ignores one booking's own claim (reschedule).
     `live`: what the confirm's live check found (K7, calendars/live_check.LiveAnswer).
+    `member_id`: only that member's times (R1, a customer routed to their owner).
     """
     now = now or utcnow()
     lower = range_start or now
     upper = range_end or now + timedelta(days=page.window_days)
     return slot_rules.compute_slots(
-        _schedules(page, lower, upper, exclude_booking_id, now, live),
+        _schedules(page, lower, upper, exclude_booking_id, now, live, member_id),
         duration_minutes=page.duration_minutes,
         buffer_minutes=page.buffer_minutes,
         window_days=page.window_days,
         now=now,
-        attend_all=page.attend_mode != AttendMode.ROUND_ROBIN.value,
+        attend_all=page.attend_mode != AttendMode.ROUND_ROBIN.value and member_id is None,
         range_start=range_start,
         range_end=range_end,
+        min_notice=min_notice(page),
     )
+
+
+def min_notice(page: BookingPage) -> timedelta:
+    """R4: the page's minimum notice (the seed's one hour unless the admin set another)."""
+    minutes = page.min_notice_minutes
+    return slot_rules.MIN_NOTICE if minutes is None else timedelta(minutes=minutes)
 
 
 def find_slot(
     page: BookingPage, start: datetime, now: datetime | None = None,
-    exclude_booking_id: int | None = None, live=None,
+    exclude_booking_id: int | None = None, live=None, member_id: int | None = None,
 ) -> slot_rules.Slot:
     """The offered slot starting at `start`, or SlotUnavailable saying why it is not offered."""
     now = now or utcnow()
     if start.tzinfo is None or not slot_rules.is_aligned(start, page.duration_minutes):
         raise SlotUnavailable("invalid", INVALID_START)
-    if start < now + slot_rules.MIN_NOTICE:
+    if start < now + min_notice(page):
         raise SlotUnavailable("closed", CLOSED_START)
     if start >= now + timedelta(days=page.window_days):
         raise SlotUnavailable("outside", OUTSIDE_WINDOW)
     found = available_slots(page, now, start, start + timedelta(seconds=1), exclude_booking_id,
-                            live)
+                            live, member_id)
     if not found or found[0].start != start:
         raise SlotUnavailable()
     return found[0]
 
 
+def routed_member(booking: Booking) -> int | None:
+    """The host routing chose for this booking (R1), or None (no routing, or a fallback)."""
+    routing = booking.routing or {}
+    return None if routing.get("fallback", True) else routing.get("member_id")
+
+
 def create_booking(
     page: BookingPage, start: datetime, details: CustomerDetails, now: datetime | None = None,
-    live=None,
+    live=None, routing=None,
 ) -> tuple[Booking, SyncRecord]:
     """Add a confirmed booking, its attending members, its BusySlot claims and a pending
     create sync record, all in the caller's transaction (S1).
@@ -171,13 +187,17 @@ def create_booking(
         SlotUnavailable: the start is not offered (forged, past, outside the window, busy).
         SlotTaken: a concurrent booking claimed the same units first; roll back.
     """
-    slot = find_slot(page, start, now, live=live)
+    # R1, R2: a routed customer meets their owner; the decision, fallback or not, is kept.
+    owner = None if routing is None or routing.fallback else routing.member_id
+    slot = find_slot(page, start, now, live=live, member_id=owner)
     booking = Booking(
         organization_id=page.organization_id, page=page, start_at=slot.start, end_at=slot.end,
-        status=BookingStatus.CONFIRMED.value, **vars(details),
+        status=BookingStatus.CONFIRMED.value, routing=routing.as_dict() if routing else {},
+        **vars(details),
     )
+    attending = _positions(page, [owner]) if owner else _attending(page, slot)
     booking.booking_members = [
-        BookingMember(member_id=mid, position=pos) for pos, mid in _attending(page, slot)
+        BookingMember(member_id=mid, position=pos) for pos, mid in attending
     ]
     record = SyncRecord(organization_id=page.organization_id, action=SyncAction.CREATE.value)
     booking.syncs.append(record)
@@ -237,13 +257,15 @@ def reschedule_booking(
     if booking.is_cancelled:
         raise BookingClosed()
     page = booking.page
-    slot = find_slot(page, start, now, exclude_booking_id=booking.id, live=live)
+    owner = routed_member(booking)  # R1: a routed booking stays with its owner
+    slot = find_slot(page, start, now, exclude_booking_id=booking.id, live=live, member_id=owner)
     if slot.start == booking.start_at:
         return None
     before = tuple(bm.member_id for bm in booking.booking_members)
     # A bulk DELETE runs now; ORM deletes would run after the new claims' INSERTs and collide.
     db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
-    _reassign_members(booking, page, slot)
+    if owner is None:
+        _reassign_members(booking, page, slot)
     booking.start_at, booking.end_at = slot.start, slot.end
     record = SyncRecord(
         organization_id=booking.organization_id, action=SyncAction.RESCHEDULE.value
@@ -274,12 +296,58 @@ def _reassign_members(booking: Booking, page: BookingPage, slot: slot_rules.Slot
 
 
 def _attending(page: BookingPage, slot: slot_rules.Slot) -> list[tuple[int, int]]:
-    """(page position, member id) of the members who attend a booking in `slot` (O5)."""
+    """(page position, member id) of the members who attend a booking in `slot` (O5, R4)."""
     if page.attend_mode != AttendMode.ROUND_ROBIN.value:
         return _positions(page, list(slot.free_member_ids))
     order = [pm.member_id for pm in page.page_members]
-    chosen = slot_rules.pick_round_robin(slot.free_member_ids, order, _last_booked(page))
+    weights = {pm.member_id: pm.weight or 1 for pm in page.page_members}
+    served = _served(page) if len(set(weights.values())) > 1 else None
+    chosen = slot_rules.pick_round_robin(slot.free_member_ids, order, _last_booked(page),
+                                         weights, served)
     return _positions(page, [chosen])
+
+
+SERVED_WINDOW = timedelta(days=30)
+
+
+def _served(page: BookingPage) -> dict[int, int]:
+    """R4: each member's confirmed bookings on this page made in the last 30 days, the load
+    that weights divide."""
+    since = utcnow() - SERVED_WINDOW
+    return dict(db.session.execute(
+        select(BookingMember.member_id, func.count())
+        .join(Booking, Booking.id == BookingMember.booking_id)
+        .where(Booking.page_id == page.id, Booking.status == BookingStatus.CONFIRMED.value,
+               Booking.created_at >= since)
+        .group_by(BookingMember.member_id)).all())
+
+
+def _full_days(page: BookingPage, member_ids: list[int], lower: datetime, upper: datetime,
+               exclude_booking_id: int | None) -> dict[int, frozenset]:
+    """R4: the local days on which each capped member already has their cap of bookings on
+    this page (round robin only; the cap is the page member's ``daily_cap``, 0 for none)."""
+    caps = {pm.member_id: pm.daily_cap for pm in page.page_members
+            if pm.daily_cap and pm.member_id in member_ids}
+    if not caps or page.attend_mode != AttendMode.ROUND_ROBIN.value:
+        return {}
+    zones = {m.id: ZoneInfo(m.timezone or DEFAULT_TIMEZONE) for m in page.members}
+    where = [Booking.page_id == page.id, Booking.status == BookingStatus.CONFIRMED.value,
+             BookingMember.member_id.in_(list(caps)),
+             Booking.start_at >= lower - timedelta(days=1),
+             Booking.start_at < upper + timedelta(days=1)]
+    if exclude_booking_id is not None:
+        where.append(Booking.id != exclude_booking_id)
+    counts: dict[tuple[int, object], int] = {}
+    for member_id, start in db.session.execute(
+            select(BookingMember.member_id, Booking.start_at)
+            .join(Booking, Booking.id == BookingMember.booking_id).where(*where)):
+        day = _as_utc(start).astimezone(zones[member_id]).date()
+        counts[(member_id, day)] = counts.get((member_id, day), 0) + 1
+    full: dict[int, set] = {}
+    for (member_id, day), count in counts.items():
+        if count >= caps[member_id]:
+            full.setdefault(member_id, set()).add(day)
+    return {member_id: frozenset(days) for member_id, days in full.items()}
 
 
 def _positions(page: BookingPage, member_ids: list[int]) -> list[tuple[int, int]]:
@@ -318,9 +386,11 @@ def _claim(booking: Booking, buffer_minutes: int) -> None:
 
 def _schedules(
     page: BookingPage, lower: datetime, upper: datetime, exclude_booking_id: int | None,
-    now: datetime, live=None,
+    now: datetime, live=None, member_id: int | None = None,
 ) -> list[slot_rules.MemberSchedule]:
-    members = page.members
+    members = [m for m in page.members if member_id is None or m.id == member_id]
+    if not members:
+        return []
     margin = timedelta(minutes=page.duration_minutes + page.buffer_minutes)
     busy = _claimed_units([m.id for m in members], lower - slot_rules.UNIT, upper + margin,
                           exclude_booking_id)
@@ -337,10 +407,11 @@ def _schedules(
         for start, end in intervals:
             busy[member_id].update(map(slot_rules.unit_number,
                                        slot_rules.interval_units(start, end)))
+    full = _full_days(page, [m.id for m in members], lower, upper, exclude_booking_id)
     return [
         slot_rules.MemberSchedule(m.id, m.timezone or DEFAULT_TIMEZONE,
                                   {} if m.id in unavailable else m.working_hours or {},
-                                  frozenset(busy[m.id]))
+                                  frozenset(busy[m.id]), full.get(m.id, frozenset()))
         for m in members
     ]
 

@@ -38,6 +38,8 @@ class MemberSchedule:
     # Unit numbers (see unit_number): integers keep the busy check cheap when a month holds
     # tens of thousands of claimed units. Unit start datetimes are accepted and converted.
     busy_units: frozenset[int] = field(default_factory=frozenset)
+    # R4: the member's own local days on which they reached the page's daily cap.
+    full_days: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self):
         # One look suffices: a set holds one kind (bookings pass numbers, tests datetimes).
@@ -119,6 +121,7 @@ def compute_slots(
     attend_all: bool,
     range_start: datetime | None = None,
     range_end: datetime | None = None,
+    min_notice: timedelta = MIN_NOTICE,
 ) -> list[Slot]:
     """Slots offered by a page between range_start and range_end (default: the whole window).
 
@@ -127,13 +130,14 @@ def compute_slots(
     """
     if not schedules:
         return []
-    earliest = now + MIN_NOTICE
+    earliest = now + min_notice
     latest = now + timedelta(days=window_days)
     lower = max(earliest, range_start or earliest)
     upper = min(latest, range_end or latest)
     duration = timedelta(minutes=duration_minutes)
     buffer = timedelta(minutes=buffer_minutes)
     hours = {s.member_id: working_intervals(s, lower, upper + duration) for s in schedules}
+    zones = {s.member_id: ZoneInfo(s.timezone) for s in schedules if s.full_days}
     slots = []
     for start in _grid(lower, upper, slot_step(duration_minutes)):
         end = start + duration
@@ -143,6 +147,7 @@ def compute_slots(
             s.member_id
             for s in schedules
             if _inside(start, end, hours[s.member_id]) and s.busy_units.isdisjoint(units)
+            and not (s.full_days and start.astimezone(zones[s.member_id]).date() in s.full_days)
         )
         if free and (not attend_all or len(free) == len(schedules)):
             slots.append(Slot(start, end, free))
@@ -150,17 +155,28 @@ def compute_slots(
 
 
 def pick_round_robin(
-    free_member_ids: Iterable[int], page_order: Sequence[int], last_booked: dict[int, datetime]
+    free_member_ids: Iterable[int], page_order: Sequence[int], last_booked: dict[int, datetime],
+    weights: dict[int, int] | None = None, served: dict[int, int] | None = None,
 ) -> int:
-    """Choose the attending member of a round-robin booking (O5).
+    """Choose the attending member of a round-robin booking (O5, R4).
 
-    The free member booked least recently on this page wins (never booked counts as oldest);
-    ties go to the member who comes first in the page's member order.
+    Equal weights (the default): the free member booked least recently on this page wins
+    (never booked counts as oldest); ties go to the member who comes first in the page's
+    member order. Unequal weights: the free member with the fewest bookings per unit of
+    weight (``served``, the page's recent bookings) wins, then the same tie-breaks; over many
+    bookings each member's share approaches their weight's share (2:1 gives 2/3 and 1/3).
     """
     oldest = datetime.min.replace(tzinfo=UTC)
+    weights = weights or {}
+    weighted = len({max(1, weights.get(mid, 1)) for mid in page_order}) > 1
+    served = served or {}
+
+    def load(mid: int) -> float:
+        return served.get(mid, 0) / max(1, weights.get(mid, 1)) if weighted else 0.0
+
     return min(
         free_member_ids,
-        key=lambda mid: (last_booked.get(mid) or oldest, page_order.index(mid)),
+        key=lambda mid: (load(mid), last_booked.get(mid) or oldest, page_order.index(mid)),
     )
 
 

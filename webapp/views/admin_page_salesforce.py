@@ -15,6 +15,17 @@ from webapp.views.admin import bp, get_owned_or_404, org_connection
 from webapp.web.htmx import is_htmx, render_partial
 
 
+def _outcome_field_refused(form: PageSalesforceForm) -> bool:
+    """R7: an outcome field that cannot take the values is refused at save time, not found
+    out at the next sync."""
+    problem = page_settings.outcome_field_problem(
+        form.sf_outcome_field.data, form.sf_outcome_held.data, form.sf_outcome_no_show.data,
+        org_connection(), app_settings.current().salesforce)
+    if problem:
+        form.sf_outcome_field.errors = [problem]
+    return bool(problem)
+
+
 def _availability(page: BookingPage) -> page_settings.Availability:
     return page_settings.availability(current_user.organization, page, org_connection())
 
@@ -48,7 +59,7 @@ def update_page_salesforce(page_id: int):
     allowed = _availability(page)
     if not allowed.enabled:
         form.form_errors.append(_("この予約ページのSalesforce設定は現在変更できません。"))
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not _outcome_field_refused(form):
         page_settings.update_salesforce_settings(page, form.data, allowed)
         db.session.commit()
         saved = _("Salesforce設定を保存しました。")

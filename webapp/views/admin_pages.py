@@ -8,6 +8,7 @@ from webapp.forms import EmptyForm
 from webapp.forms.admin import (
     ATTEND_LABELS,
     KIND_LABELS,
+    MemberShareForm,
     MoveForm,
     NewPageForm,
     PageForm,
@@ -143,6 +144,24 @@ def remove_page_member(page_id: int, member_id: int):
         return _invalid_request(page)
     return _members_response(page, lambda: page_service.remove_page_member(page, member),
                              _("メンバーから外しました。"))
+
+
+@bp.post("/pages/<int:page_id>/members/<int:member_id>/share")
+def set_member_share(page_id: int, member_id: int):
+    """R4: weight and daily cap of one member of a round-robin page."""
+    page = get_owned_or_404(BookingPage, page_id)
+    member = get_owned_or_404(Member, member_id)
+    form = MemberShareForm()
+    row = next((pm for pm in page.page_members if pm.member_id == member.id), None)
+    if row is None or not form.validate_on_submit():
+        refused = _("重みは1〜10、1日の上限は0〜50で入力してください。")
+        return _members_response(page, _refuse(refused), "")
+
+    def change():
+        row.weight, row.daily_cap = form.weight.data, form.daily_cap.data
+
+    return _members_response(page, change, _("%(name)sさんの配分を保存しました。",
+                                             name=member.name))
 
 
 @bp.post("/pages/<int:page_id>/members/<int:member_id>/move")

@@ -20,6 +20,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -32,14 +33,24 @@ from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db, limiter
 from webapp.forms.public import (
     CancelForm,
+    OutcomeLinkForm,
     RescheduleForm,
+    RouteForm,
     booking_form,
     parse_start,
     resolve_timezone,
 )
 from webapp.jobs import calendars as calendar_jobs
 from webapp.models import Booking, BookingPage, FieldType, utcnow
-from webapp.services import bookings, calendar_links, meetings, outbox, picker
+from webapp.services import (
+    bookings,
+    calendar_links,
+    meetings,
+    outbox,
+    outcomes,
+    picker,
+    routing,
+)
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import live_check, salesforce_busy
 from webapp.services.calendars import sync as calendar_sync
@@ -94,7 +105,58 @@ def favicon():
 @bp.get("/p/<slug>")
 def booking_page(slug: str):
     page = _page_or_404(slug)
+    if page.route_by_owner:
+        if request.args.get("reroute"):
+            session.pop(_route_key(page), None)
+        if _route(page) is None:  # R1: the email first
+            return _render_route(page, RouteForm())
     return _render_slots(page, "public/page.html")
+
+
+# R3: the routing step is limited like booking, per client and per email, and every lookup
+# counts (not only bookings made), so it cannot be used to test many addresses.
+_route_per_email = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_EMAIL"],
+                                 key_func=lambda: "route-" + _email_key(),
+                                 exempt_when=lambda: not request.form.get("email"))
+
+
+@bp.post("/p/<slug>/route")
+@limiter.limit(_booking_limit)
+@_route_per_email
+def route_customer(slug: str):
+    """R1: look up who owns this email in Salesforce, remember the decision in the session
+    (signed, for this page), and show the page with that member's times; works without JS."""
+    page = _page_or_404(slug)
+    if not page.route_by_owner:
+        return redirect(url_for(".booking_page", slug=slug))
+    form = RouteForm()
+    if not form.validate_on_submit():
+        return _render_route(page, form, 422)
+    decision = routing.decide_evenly(page, form.email.data, app_settings.current().salesforce)
+    session[_route_key(page)] = routing.sign(page, form.email.data, decision,
+                                             current_app.config["SECRET_KEY"])
+    return redirect(url_for(".booking_page", slug=slug))
+
+
+def _route_key(page: BookingPage) -> str:
+    return f"route-{page.id}"
+
+
+def _route(page: BookingPage, email: str | None = None):
+    """(email, Decision) remembered for this page, or None (R1)."""
+    if not page.route_by_owner:
+        return None
+    return routing.read(session.get(_route_key(page)), page, current_app.config["SECRET_KEY"],
+                        email)
+
+
+def _routed_member(page: BookingPage) -> int | None:
+    found = _route(page)
+    return None if found is None or found[1].fallback else found[1].member_id
+
+
+def _render_route(page: BookingPage, form, status: int = 200):
+    return render_template("public/route.html", page=page, form=form), status
 
 
 @bp.get("/p/<slug>/book")
@@ -102,11 +164,16 @@ def book_form(slug: str):
     page = _page_or_404(slug)
     if "start" not in request.args:
         return redirect(url_for(".booking_page", slug=slug))
+    if page.route_by_owner and _route(page) is None:
+        return redirect(url_for(".booking_page", slug=slug))
     try:
-        slot = bookings.find_slot(page, _requested_start(request.args.get("start")))
+        slot = bookings.find_slot(page, _requested_start(request.args.get("start")),
+                                  member_id=_routed_member(page))
     except bookings.SlotUnavailable as exc:
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
-    form = booking_form(page, start=slot_rules.format_start(slot.start), tz=_display_tz(page))
+    routed = _route(page)
+    form = booking_form(page, start=slot_rules.format_start(slot.start), tz=_display_tz(page),
+                        email=routed[0] if routed else None)
     return _render_form(page, form, slot.start)
 
 
@@ -123,7 +190,7 @@ def create_booking(slug: str):
             return _render_form(page, form, start, status=422)
         live = _live_check(page, start)
         booking, _ = bookings.create_booking(page, start, form.details(str(get_locale())),
-                                             live=live)
+                                             live=live, routing=_decision_for(page, form))
         work = outbox.stamp_tracked(db.session)
         token = booking.token  # read before the commit expires the rows
         db.session.commit()
@@ -138,6 +205,35 @@ def create_booking(slug: str):
 def booking_detail(token: str):
     booking = _booking_or_404(token)
     return _render_detail(booking, CancelForm(), None, 200)
+
+
+@bp.route("/o/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def booking_outcome(token: str):
+    """R7: the member marks the meeting held or no-show from the link in their e-mail."""
+    found = outcomes.read_link(token, current_app.config["SECRET_KEY"])
+    if found is None:
+        abort(404)
+    booking, member = found
+    form = OutcomeLinkForm()
+    message, status = None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            message, status = _("実施結果を選んでください。"), 422
+        else:
+            try:
+                outcomes.set_outcome(booking, form.outcome.data, by_link=True)
+            except outcomes.OutcomeRefused as refused:
+                db.session.rollback()
+                message, status = str(refused), 409
+            else:
+                work = outbox.stamp_tracked(db.session)
+                db.session.commit()
+                jobs.enqueue_after_commit(work)
+                return redirect(url_for(".booking_outcome", token=token, saved=1))
+    return render_template("public/outcome.html", booking=booking, member=member, form=form,
+                           message=message, labels=outcomes.LABELS,
+                           open=outcomes.can_mark(booking, by_link=True)), status
 
 
 @bp.get("/b/<token>/place")
@@ -199,7 +295,8 @@ def reschedule_page(token: str):
         return _render_slots(booking.page, "public/reschedule.html", booking=booking)
     try:
         start = _requested_start(request.args.get("start"))
-        slot = bookings.find_slot(booking.page, start, exclude_booking_id=booking.id)
+        slot = bookings.find_slot(booking.page, start, exclude_booking_id=booking.id,
+                                  member_id=bookings.routed_member(booking))
     except bookings.SlotUnavailable as exc:
         return _render_slots(booking.page, "public/reschedule.html", booking=booking,
                              message=exc.message, status=409)
@@ -289,6 +386,17 @@ def _open_booking_or_redirect(token: str, lock: bool = False):
     return booking
 
 
+def _decision_for(page: BookingPage, form):
+    """R2: the routing decision this booking records; a customer who changed the email
+    after the lookup is routed as usual (the owner was looked up for another address)."""
+    if not page.route_by_owner:
+        return None
+    found = _route(page, form.email.data)
+    if found is None:
+        return routing.Decision(reason="email_changed")
+    return found[1]
+
+
 def _display_tz(page: BookingPage) -> str:
     """The zone slots are shown in: ?tz= (or the form's tz) when valid, else the org's zone."""
     chosen = request.values.get("tz")
@@ -298,12 +406,16 @@ def _display_tz(page: BookingPage) -> str:
 def _render_slots(page: BookingPage, template: str, message=None, status: int = 200, **ctx):
     tz = _display_tz(page)
     booking = ctx.get("booking")
+    member_id = bookings.routed_member(booking) if booking else _routed_member(page)
     view = picker.month_view(
         page, utcnow(), tz, month=picker.parse_month(request.args.get("month")),
         day=picker.parse_day(request.args.get("day")),
         exclude_booking_id=booking.id if booking else None,
         skip_start=booking.start_at if booking else None,  # moving to the same time is no move
+        member_id=member_id,  # R1: a routed customer sees their owner's times only
     )
+    if member_id is not None and booking is None:
+        ctx.setdefault("routed_name", routing.member_name(member_id))
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         template = "public/_slots.html"  # a day or month picked: only the picker is swapped
     response = make_response(render_template(
@@ -324,7 +436,8 @@ def _slot_href(page: BookingPage, slot, tz: str, booking: Booking | None) -> str
 def _render_form(page: BookingPage, form, start, status: int = 200):
     tz = resolve_timezone(form.tz.data) or page.organization.timezone
     return render_template("public/book.html", page=page, form=form, start=start, tz=tz,
-                           end=start + timedelta(minutes=page.duration_minutes)), status
+                           end=start + timedelta(minutes=page.duration_minutes),
+                           routed_name=routing.member_name(_routed_member(page))), status
 
 
 def _render_detail(booking: Booking, cancel_form, message, status: int):

@@ -12,7 +12,7 @@ Settings arrive as a `NotificationSettings` argument; nothing here reads the app
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from webapp.integrations.mail import SmtpSettings
 from webapp.integrations.mail.smtp import TLS_MODES
@@ -30,6 +30,8 @@ class NotificationSettings:
     retry_intervals: tuple[float, ...] = (60.0, 300.0, 1800.0)
     lease_seconds: float = 120.0
     stale_seconds: float = 120.0
+    # Signs the member's outcome link (R7); never shown in a repr or a log.
+    link_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_config(cls, config) -> NotificationSettings:
@@ -58,4 +60,5 @@ class NotificationSettings:
                    uid_domain=uid_domain(config),
                    retry_intervals=tuple(float(x) for x in raw),
                    lease_seconds=float(config.get("MAIL_LEASE_SECONDS") or 120),
+                   link_secret=config.get("SECRET_KEY") or "",
                    stale_seconds=float(config.get("MAIL_SWEEP_STALE_SECONDS") or 120))

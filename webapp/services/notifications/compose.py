@@ -22,7 +22,7 @@ from babel.dates import format_datetime as babel_datetime
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import Booking, MessageKind, OutboxMessage, RecipientRole, utcnow
-from webapp.services import meetings
+from webapp.services import meetings, outcomes
 from webapp.services.ical_uid import booking_uid
 from webapp.services.notifications.invitation import Invitation, build_ics
 
@@ -132,10 +132,22 @@ def _context(row: OutboxMessage, booking: Booking, settings, locale: str) -> dic
     }
     if role == RecipientRole.CUSTOMER.value:  # the private link only to the customer (N1)
         context["manage_url"] = f"{settings.base_url}/b/{booking.token}"
+    member = _member_of(row, booking)
+    if member is not None and settings.link_secret and row.kind != \
+            MessageKind.CANCELLATION.value:  # R7: the member records whether it happened
+        token = outcomes.link_token(booking, member, settings.link_secret)
+        context["outcome_url"] = f"{settings.base_url}/o/{token}"
     context["place"] = meetings.where(booking)  # V2: the link in every message
     context["link_news"] = row.note == "meeting_link"
     context["ics_description"] = render_description(context)
     return context
+
+
+def _member_of(row: OutboxMessage, booking: Booking):
+    if row.recipient_role != RecipientRole.MEMBER.value:
+        return None
+    return next((m for m in booking.members
+                 if (m.email or "").lower() == row.recipient_email.lower()), None)
 
 
 def render_description(context: dict) -> str:

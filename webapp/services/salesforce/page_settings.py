@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.extensions import db
 from webapp.integrations import salesforce as sf
 from webapp.models import (
@@ -30,7 +32,8 @@ log = logging.getLogger(__name__)
 PERSONAL, PLAN, NOT_CONNECTED, BROKEN, PREMIUM_ONLY = (
     "personal", "plan", "not_connected", "broken", "premium_only")
 SETTINGS = ("sf_split_name", "sf_create_lead", "sf_create_event", "sf_map_fields",
-            "sf_company_placeholder", "sf_cancel_action")
+            "sf_company_placeholder", "sf_cancel_action", "sf_lead_owner", "route_by_owner",
+            "route_owner_source", "sf_outcome_field", "sf_outcome_held", "sf_outcome_no_show")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,60 @@ def update_salesforce_settings(page: BookingPage, data: dict, allowed: Availabil
         setattr(page, name, value.strip() if isinstance(value, str) else value)
     if page.sf_cancel_action not in {a.value for a in CancelAction}:
         page.sf_cancel_action = CancelAction.MARK.value
+    if page.sf_lead_owner not in ("rules", "member"):
+        page.sf_lead_owner = "rules"
+    if page.route_owner_source not in ("record", "account"):
+        page.route_owner_source = "record"
     db.session.flush()
+
+
+def outcome_field_problem(field_name: str, held: str, no_show: str,
+                          conn: SalesforceConnection | None,
+                          conf: SalesforceSettings) -> str | None:
+    """R7's save-time check of the Event field that records the outcome: it must exist, be
+    writable, and be a checkbox or a picklist holding both values (``held``, ``no_show``).
+    None when it is fine or not set; a message otherwise (the save is refused). Called before
+    anything is changed: a cold describe is stored in its own transaction."""
+    name = (field_name or "").strip()
+    if not name:
+        return None
+    describe, problem = sobject_describe(conn, conf, "Event")
+    if describe is None:
+        return str(_l("Salesforceに接続できないため、行動の項目を確認できません。")) \
+            if problem else None
+    field = next((f for f in describe.get("fields", []) if f.get("name", "").lower() ==
+                  name.lower()), None)
+    if field is None:
+        return str(_l("行動に項目 %(name)s がありません。", name=name))
+    if not field.get("updateable"):
+        return str(_l("行動の項目 %(name)s は更新できません。", name=name))
+    if field.get("type") == "boolean":
+        return None
+    if field.get("type") != "picklist":
+        return str(_l("実施結果には、チェックボックスか選択リストの項目を選んでください。"))
+    values = {v.get("value") for v in field.get("picklistValues", []) if v.get("active", True)}
+    missing = [v for v in (held, no_show) if v not in values]
+    if missing:
+        return str(_l("選択リスト %(name)s に値 %(values)s がありません。", name=name,
+                      values="、".join(missing)))
+    return None
+
+
+def sobject_describe(conn: SalesforceConnection | None, conf: SalesforceSettings,
+                     sobject: str) -> tuple[dict | None, str | None]:
+    """Like ``lead_describe``, for another object (Event, R6, R7)."""
+    if conn is None:
+        return None, NOT_CONNECTED
+    if conn.is_broken:
+        return None, BROKEN
+    try:
+        client = connections.client_for(conn, conf)
+        return describe_cache.describe_cached(conn, client, (sobject,), conf.describe_ttl,
+                                              False)[sobject], None
+    except sf.SalesforceAuthError:
+        return None, BROKEN
+    except sf.SalesforceError:
+        return None, "unavailable"
 
 
 def lead_describe(conn: SalesforceConnection | None, conf: SalesforceSettings,

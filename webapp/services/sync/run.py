@@ -157,7 +157,8 @@ def _usage_is_old(conn) -> bool:
 _RUNNERS = {SyncAction.CREATE.value: writes.create,
             SyncAction.RESCHEDULE.value: writes.reschedule,
             SyncAction.CANCEL.value: writes.cancel,
-            SyncAction.MEETING.value: writes.reschedule}  # V2: the same fields, the link in
+            SyncAction.MEETING.value: writes.reschedule,  # V2: the same fields, the link in
+            SyncAction.OUTCOME.value: writes.outcome}  # R7
 
 
 def _skip(record, reason: str) -> None:

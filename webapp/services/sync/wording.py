@@ -101,7 +101,10 @@ def sync_choice_text(who: dict) -> str:
 
 
 def sync_warning_text(warning: dict) -> str:
-    """M3, M7: a field left out, with its value and the reason."""
+    """M3, M7: a field left out, with its value and the reason; R5: the Lead's owner."""
+    if warning.get("code") == "lead_owner_rules":
+        return _("担当社員と同じメールアドレスの有効なSalesforceユーザーがいないため、"
+                 "リードの所有者は割り当てルールで決まりました。")
     return _("項目 %(field)s に値「%(value)s」を書き込みませんでした。%(reason)s",
              field=warning.get("field", ""), value=warning.get("value", ""),
              reason=str(DROP_REASONS.get(warning.get("reason", ""), warning.get("reason", ""))))
@@ -146,7 +149,7 @@ def sync_status_class(status: str) -> str:
 
 def sync_action_label(action: str) -> str:
     labels = {"create": _("予約の登録"), "reschedule": _("日時の変更"), "cancel": _("キャンセル"),
-              "meeting": _("会議URLの反映")}
+              "meeting": _("会議URLの反映"), "outcome": _("実施結果")}
     return labels.get(action, action)
 
 
@@ -158,6 +161,24 @@ def sync_record_name(kind: str, booking) -> str:
     return plan.customer_name(booking)
 
 
+
+
+ROUTING_REASONS = {
+    "routed": _l("Salesforceの所有者に振り分けました"),
+    "no_match": _l("一致するリード・取引先責任者がないため、通常の割り当て"),
+    "not_member": _l("所有者がこのページのメンバーでないため、通常の割り当て"),
+    "timeout": _l("Salesforceの応答が遅いため、通常の割り当て"),
+    "error": _l("Salesforceでエラーが起きたため、通常の割り当て"),
+    "not_connected": _l("Salesforceと連携していないため、通常の割り当て"),
+    "email_changed": _l("予約時にメールアドレスが変更されたため、通常の割り当て"),
+}
+
+
+def routing_reason_text(reason: str) -> str:
+    """R2: how the host was chosen, in words."""
+    return str(ROUTING_REASONS.get(reason, reason))
+
+
 HELPERS = (sync_record_name, sync_status_label, sync_status_class, sync_action_label,
            sync_done_text, sync_choice_text, sync_warning_text, sync_fix_text, sync_skip_text,
-           sf_record_url)
+           sf_record_url, routing_reason_text)

@@ -91,8 +91,7 @@ def create(ctx: Context) -> Done:
     if who is None:
         if not page.sf_create_lead:
             return Done(SKIPPED, skip="no_match")
-        subs.append(ctx.client.sub_create("lead", "Lead", _new_lead(ctx, describe),
-                                          sf.AUTO_ASSIGN_ON))
+        subs.append(_lead_create(ctx, _new_lead(ctx, describe)))
         who_ref = "@{lead.id}"
     else:
         _remember_who(ctx, who)
@@ -154,6 +153,21 @@ def _new_lead(ctx: Context, describe: dict | None) -> dict:
     # Committed with the Event's note, before the write (see _write).
     ctx.note("lead_create_sent", True)
     return fields
+
+
+def _lead_create(ctx: Context, fields: dict) -> dict:
+    """R5: a new Lead is owned as the page says: Salesforce's assignment rules (L3, the
+    default), or the member who takes the meeting, when they are an active user (else the
+    rules decide, and the sync log says why)."""
+    if ctx.page.sf_lead_owner == "member":
+        owner = _owner(ctx)
+        if owner.member_email:
+            ctx.note("lead_owner", {"id": owner.id, "by": "member"})
+            return ctx.client.sub_create("lead", "Lead", {**fields, "OwnerId": owner.id},
+                                         sf.AUTO_ASSIGN_OFF)
+        ctx.warnings.append({"code": "lead_owner_rules",
+                             "message": "no active Salesforce user has the member's email"})
+    return ctx.client.sub_create("lead", "Lead", fields, sf.AUTO_ASSIGN_ON)
 
 
 def _remember_event_sent(ctx: Context, fields: dict) -> None:
@@ -241,6 +255,29 @@ def reschedule(ctx: Context) -> Done:
     ctx.client.update("Event", event_id,
                       sync_plan.moved_event_fields(ctx.booking, ctx.page, ctx.tz))
     ctx.note("event", {"id": event_id, "action": "moved"})
+    return Done(SUCCEEDED)
+
+
+def outcome(ctx: Context) -> Done:
+    """R7: write the booking's outcome (held / no-show) on its Event, as it stands now."""
+    from webapp.services import outcomes
+
+    booking, page = ctx.booking, ctx.page
+    event_id = booking.sf_event_id
+    if not event_id:
+        return Done(SKIPPED, skip="no_event")
+    if booking.outcome not in outcomes.OUTCOMES:
+        return Done(SKIPPED, skip="nothing_to_do")
+    field_type = "picklist"
+    if page.sf_outcome_field:
+        describe = describe_cache.describe_cached(ctx.conn, ctx.client, ("Event",),
+                                                  ctx.describe_ttl)["Event"]
+        field = next((f for f in describe.get("fields", []) if f.get("name", "").lower()
+                      == page.sf_outcome_field.lower()), {})
+        field_type = field.get("type", "picklist")
+    subject = sync_plan.event_subject(page.title, booking)
+    ctx.client.update("Event", event_id, outcomes.event_fields(booking, subject, field_type))
+    ctx.note("outcome", {"id": event_id, "value": booking.outcome})
     return Done(SUCCEEDED)
 
 
