@@ -186,7 +186,12 @@ def _event() -> SObjectDef:
     # its metadata follows the object reference (UNVERIFIED, see README).
     activity_type = pick("Type", "Type", ACTIVITY_TYPES)
     activity_type.extra = {"permissionable": True}
-    return standard.build(standard_event, [activity_type])
+    # Two custom fields an org might add for Apo: form answers on the Event (R6) and the
+    # meeting's outcome (R7). Custom fields are the org's own, so these are fixtures, not
+    # claims about Salesforce's standard schema.
+    custom = [text("Topic__c", "相談内容", 255, custom=True),
+              pick("Outcome__c", "実施結果", ["Held", "No Show"], custom=True)]
+    return standard.build(standard_event, [activity_type, *custom])
 
 
 def _task() -> SObjectDef:

@@ -392,3 +392,53 @@ def test_R7_R2_the_admin_booking_screen_shows_the_decision_and_records_the_outco
     assert db.session.get(Booking, booking.id).outcome == "no_show"
     assert [r.action for r in db.session.get(Booking, booking.id).syncs][-1] == "outcome"
     assert "無断欠席" in client.get(url).get_data(as_text=True)
+
+
+# --- R6 -------------------------------------------------------------------------------------------
+
+def test_R6_an_answer_goes_to_an_event_custom_field_and_a_dropped_value_is_reported(
+        conn, org, emulator):
+    from webapp.models import FieldType
+
+    page = team_page(org, (SATO,), sf_map_fields=True, fields=[
+        dict(field_type=FieldType.TEXT.value, label="ご相談内容", sf_event_field="Topic__c"),
+        dict(field_type=FieldType.TEXT.value, label="結果", sf_event_field="Outcome__c")])
+    db.session.commit()
+    topic, outcome = page.fields
+    booking, _ = bookings.create_booking(page, first_start_for(page), CustomerDetails(
+        email="r6@example.net", name="R6 様",
+        answers={str(topic.id): "導入の相談", str(outcome.id): "not a picklist value"}))
+    db.session.commit()
+    sync_jobs.run_sync_record(booking.syncs[0].id)
+    db.session.expire_all()
+    record = db.session.get(SyncRecord, booking.syncs[0].id)
+    [event] = live(emulator, "Event", Id=db.session.get(Booking, booking.id).sf_event_id)
+    assert event["Topic__c"] == "導入の相談"
+    assert not event.get("Outcome__c")  # a value the picklist does not have is left out (M3)
+    assert record.status == "partial"
+    assert any(w.get("sobject") == "Event" and w["field"] == "Outcome__c"
+               for w in record.warnings)
+
+
+def test_R6_the_event_mapping_is_checked_at_save_time(conn, org, sf_admin_client, emulator):
+    from webapp.models import FieldType
+
+    page = team_page(org, (SATO,), sf_map_fields=True)
+    db.session.commit()
+    url = f"/admin/pages/{page.id}/fields/new"
+    base = {"field_type": FieldType.TEXT.value, "label": "相談"}
+    standard = sf_admin_client.post_form(url, dict(base, sf_event_field="Subject"),
+                                         token_from=url)
+    assert standard.status_code == 200 and "__c で終わる" in standard.get_data(as_text=True)
+    wrong_type = sf_admin_client.post_form(
+        url, dict(base, field_type=FieldType.CHECKBOX.value, choices="A\nB",
+                  sf_event_field="Topic__c"), token_from=url)
+    assert wrong_type.status_code == 200  # a checkbox answer cannot go to a text field (M2)
+    ok = sf_admin_client.post_form(url, dict(base, sf_event_field="Topic__c"), token_from=url)
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert [f.sf_event_field for f in page.fields] == ["Topic__c"]
+    options = sf_admin_client.get(
+        f"/admin/pages/{page.id}/salesforce/field-options?field_type=text&sobject=Event"
+        "&sf_event_field=top").get_data(as_text=True)
+    assert "Topic__c" in options and "Subject" not in options

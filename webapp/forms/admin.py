@@ -235,6 +235,9 @@ def _web_url(value: str) -> bool:
     return parts.scheme in ("https", "http") and bool(parts.hostname) and " " not in value
 
 
+EVENT_FIELD_MESSAGE = _l("行動のカスタム項目（__c で終わるAPI参照名）を入力してください。")
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -294,6 +297,11 @@ class FormFieldForm(FlaskForm):
         _l("Salesforce側のフィールド名"),
         description=_l("連携するリードの項目名（API参照名）。例: Industry, Budget__c"),
         validators=[Length(max=100)])
+    sf_event_field = StringField(
+        _l("Salesforce側の行動の項目名"),
+        description=_l("行動のカスタム項目（API参照名、__c で終わる）にも回答を保存します。"
+                       "例: Topic__c"),
+        validators=[Length(max=100)])
 
     @property
     def type_enum(self) -> FieldType:
@@ -334,6 +342,19 @@ class FormFieldForm(FlaskForm):
             raise ValidationError(
                 _l("半角英字で始まり、半角英数字とアンダースコアだけの項目名を入力してください。"))
 
+    def validate_sf_event_field(self, field):
+        name = (field.data or "").strip()
+        if not name:
+            return
+        if not SALESFORCE_NAME.match(name) or not name.lower().endswith("__c"):
+            # R6: Apo writes the standard Event fields itself (E1); answers go to custom ones.
+            raise ValidationError(EVENT_FIELD_MESSAGE)
+
+    def event_mapping_spec(self) -> FieldSpec:
+        """The same checks as the Lead mapping, against the Event (R6)."""
+        return FieldSpec(self.field_type.data, (self.sf_event_field.data or "").strip(),
+                         self.choice_list(), (self.hidden_value.data or "").strip())
+
     def mapping_spec(self) -> FieldSpec:
         """What the Salesforce mapping checks need (field_mapping.check_mapping)."""
         return FieldSpec(self.field_type.data, (self.salesforce_field.data or "").strip(),
@@ -345,6 +366,7 @@ class FormFieldForm(FlaskForm):
         self.choices.data = "\n".join(field.choices or [])
         self.hidden_value.data, self.salesforce_field.data = (
             field.hidden_value, field.salesforce_field)
+        self.sf_event_field.data = field.sf_event_field
 
     def field_data(self) -> dict:
         return {
@@ -352,6 +374,7 @@ class FormFieldForm(FlaskForm):
             "required": self.required.data, "help_text": self.help_text.data,
             "choices": self.choice_list(), "hidden_value": self.hidden_value.data,
             "salesforce_field": self.salesforce_field.data,
+            "sf_event_field": (self.sf_event_field.data or "").strip(),
         }
 
 
@@ -399,4 +422,7 @@ class FieldOptionsQuery(FlaskForm):
         csrf = False
 
     field_type = SelectField(choices=list(FIELD_TYPE_LABELS.items()), validate_choice=False)
+    sobject = SelectField(choices=[("Lead", "Lead"), ("Event", "Event")], default="Lead",
+                          validate_choice=True)
     salesforce_field = StringField(validators=[Length(max=100)])
+    sf_event_field = StringField(validators=[Length(max=100)])

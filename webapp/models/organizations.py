@@ -231,6 +231,9 @@ class FormField(db.Model):
     choices: Mapped[list] = mapped_column(JSON, default=list)
     hidden_value: Mapped[str] = mapped_column(String(1000), default="")
     salesforce_field: Mapped[str] = mapped_column(String(100), default="")
+    # R6: a custom field of the Event the answer also goes to (the seed's standard Event
+    # fields stay Apo's own).
+    sf_event_field: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     page: Mapped[BookingPage] = relationship(back_populates="fields")
 

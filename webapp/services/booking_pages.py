@@ -168,6 +168,7 @@ def _apply_field(field: FormField, data: dict) -> None:
     field.label = data["label"].strip()
     field.help_text = (data.get("help_text") or "").strip()
     field.salesforce_field = (data.get("salesforce_field") or "").strip()
+    field.sf_event_field = (data.get("sf_event_field") or "").strip()  # R6
     # A type change drops what no longer applies, so a stale choice list or hidden value
     # never reaches the public form or Salesforce.
     field.choices = list(data.get("choices") or []) if field_type.has_choices else []

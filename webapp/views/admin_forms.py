@@ -44,7 +44,11 @@ def _mapping_valid(form: FormFieldForm) -> tuple[bool, list[str]]:
                                               app_settings.current().salesforce)
     form.salesforce_field.errors = [*form.salesforce_field.errors,
                                     *(issue.message for issue in check.errors)]
-    return check.ok, [issue.message for issue in check.warnings]
+    event = page_settings.check_event_mapping(form.event_mapping_spec(), org_connection(),
+                                              app_settings.current().salesforce)  # R6
+    form.sf_event_field.errors = [*form.sf_event_field.errors,
+                                  *(issue.message for issue in event.errors)]
+    return check.ok and event.ok, [issue.message for issue in check.warnings + event.warnings]
 
 
 def _over_limit(page: BookingPage, form: FormFieldForm, field: FormField | None = None) -> bool:

@@ -99,6 +99,9 @@ def salesforce_field_options(page_id: int):
     if query.validate():
         options, problem = page_settings.field_options(
             org_connection(), app_settings.current().salesforce,
-            query.field_type.data or "text", query.salesforce_field.data or "")
+            query.field_type.data or "text",
+            (query.sf_event_field.data if query.sobject.data == "Event"
+             else query.salesforce_field.data) or "", query.sobject.data or "Lead")
+    key = f"ev{page.id}" if query.sobject.data == "Event" else page.id
     return render_partial("admin/pages/_field_options.html", page=page, options=options,
-                          problem=problem)
+                          problem=problem, key=key)

@@ -31,6 +31,9 @@ def upgrade():
                                       server_default='Held', nullable=False))
         batch_op.add_column(sa.Column('sf_outcome_no_show', sa.String(length=80),
                                       server_default='No Show', nullable=False))
+    with op.batch_alter_table('form_fields', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sf_event_field', sa.String(length=100), server_default='',
+                                      nullable=False))
     with op.batch_alter_table('page_members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('weight', sa.Integer(), server_default='1', nullable=False))
         batch_op.add_column(sa.Column('daily_cap', sa.Integer(), server_default='0',
@@ -47,6 +50,8 @@ def downgrade():
         batch_op.drop_column('outcome_at')
         batch_op.drop_column('outcome')
         batch_op.drop_column('routing')
+    with op.batch_alter_table('form_fields', schema=None) as batch_op:
+        batch_op.drop_column('sf_event_field')
     with op.batch_alter_table('page_members', schema=None) as batch_op:
         batch_op.drop_column('daily_cap')
         batch_op.drop_column('weight')

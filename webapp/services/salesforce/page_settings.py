@@ -192,10 +192,24 @@ def mapping_overview(page: BookingPage, describe: dict | None) -> list[MappingRo
 
 
 def field_options(conn: SalesforceConnection | None, conf: SalesforceSettings,
-                  form_field_type: str, query: str,
+                  form_field_type: str, query: str, sobject: str = "Lead",
                   ) -> tuple[list[field_mapping.FieldOption], str | None]:
-    """Autocomplete suggestions from the cached describe, plus why there are none (M5)."""
-    describe, problem = lead_describe(conn, conf)
+    """Autocomplete suggestions from the cached describe, plus why there are none (M5); for
+    the Event (R6) only its custom fields, the standard ones being Apo's own (E1)."""
+    describe, problem = lead_describe(conn, conf) if sobject == "Lead" else \
+        sobject_describe(conn, conf, "Event")
     if describe is None:
         return [], problem
-    return field_mapping.field_options(describe, form_field_type, query), None
+    options = field_mapping.field_options(describe, form_field_type, query)
+    if sobject == "Event":
+        options = [o for o in options if o.name.lower().endswith("__c")]
+    return options, None
+
+
+def check_event_mapping(spec: field_mapping.FieldSpec, conn: SalesforceConnection | None,
+                        conf: SalesforceSettings) -> field_mapping.MappingCheck:
+    """R6: the save-time verdict on a form field's Event field, by the Lead's rules (M2-M5)."""
+    if not spec.salesforce_field:
+        return field_mapping.MappingCheck()
+    describe, _problem = sobject_describe(conn, conf, "Event")
+    return field_mapping.check_mapping(spec, describe)

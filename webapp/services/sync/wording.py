@@ -105,6 +105,11 @@ def sync_warning_text(warning: dict) -> str:
     if warning.get("code") == "lead_owner_rules":
         return _("担当社員と同じメールアドレスの有効なSalesforceユーザーがいないため、"
                  "リードの所有者は割り当てルールで決まりました。")
+    if warning.get("sobject") == "Event":  # R6
+        return _("行動の項目 %(field)s に値「%(value)s」を書き込みませんでした。%(reason)s",
+                 field=warning.get("field", ""), value=warning.get("value", ""),
+                 reason=str(DROP_REASONS.get(warning.get("reason", ""),
+                                             warning.get("reason", ""))))
     return _("項目 %(field)s に値「%(value)s」を書き込みませんでした。%(reason)s",
              field=warning.get("field", ""), value=warning.get("value", ""),
              reason=str(DROP_REASONS.get(warning.get("reason", ""), warning.get("reason", ""))))

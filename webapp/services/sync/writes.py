@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.extensions import db
@@ -85,6 +86,8 @@ def create(ctx: Context) -> Done:
     mapping = ctx.premium and page.sf_map_fields and any(f.salesforce_field for f in page.fields)
     describe = _lead_describe(ctx) if mapping else None
     want_event = page.sf_create_event and not booking.sf_event_id
+    # R6: read before anything is written (a cold describe is stored in its own transaction).
+    event_describe = _event_describe(ctx) if want_event and _maps_event(ctx) else None
     leads, contacts, events = _read(ctx, want_event)
     who = sync_plan.choose_who(leads, contacts)
     subs: list[dict] = []
@@ -113,6 +116,7 @@ def create(ctx: Context) -> Done:
         else:
             owner = _owner(ctx)
             fields = sync_plan.event_fields(booking, page, ctx.tz, who_ref, owner.id)
+            fields = {**_mapped_event_fields(ctx, event_describe), **fields}  # R6: not Apo's
             subs.append(ctx.client.sub_create("event", "Event", fields))
             _remember_event_sent(ctx, fields)
     if not subs:
@@ -153,6 +157,31 @@ def _new_lead(ctx: Context, describe: dict | None) -> dict:
     # Committed with the Event's note, before the write (see _write).
     ctx.note("lead_create_sent", True)
     return fields
+
+
+def _maps_event(ctx: Context) -> bool:
+    page = ctx.page
+    return bool(ctx.premium and page.sf_map_fields and
+                any((f.sf_event_field or "").strip() for f in page.fields))
+
+
+def _event_describe(ctx: Context) -> dict:
+    return describe_cache.describe_cached(ctx.conn, ctx.client, ("Event",),
+                                          ctx.describe_ttl)["Event"]
+
+
+def _mapped_event_fields(ctx: Context, describe: dict | None) -> dict:
+    """R6: answers mapped to Event custom fields, by the Lead's rules (M2-M7): the same type
+    table and conversions, each value left out reported in the sync log."""
+    if describe is None:
+        return {}
+    mapped = [f for f in ctx.page.fields if (f.sf_event_field or "").strip()]
+    as_lead = [SimpleNamespace(id=f.id, field_type=f.field_type, hidden_value=f.hidden_value,
+                               salesforce_field=f.sf_event_field) for f in mapped]
+    values, warnings = sync_plan.mapped_lead_fields(as_lead, ctx.booking.answers or {},
+                                                    describe, existing=False)
+    ctx.warnings += [dict(w, sobject="Event") for w in warnings]
+    return values
 
 
 def _lead_create(ctx: Context, fields: dict) -> dict:
