@@ -442,3 +442,23 @@ def test_R6_the_event_mapping_is_checked_at_save_time(conn, org, sf_admin_client
         f"/admin/pages/{page.id}/salesforce/field-options?field_type=text&sobject=Event"
         "&sf_event_field=top").get_data(as_text=True)
     assert "Topic__c" in options and "Subject" not in options
+
+
+def test_R7_the_members_link_page_marks_the_outcome_once_the_meeting_started(
+        conn, org, emulator, client, app):
+    page = team_page(org, (SATO,))
+    db.session.commit()
+    future = booking_at(page, utcnow() + timedelta(days=1))
+    link = f"/o/{outcomes.link_token(future, future.members[0], app.config['SECRET_KEY'])}"
+    assert client.get("/o/forged.token").status_code == 404
+    shown = client.get(link).get_data(as_text=True)
+    assert 'id="outcome-held"' not in shown and "開始後から記録できます" in shown
+    refused = client.post_form(link, {"outcome": "held"}, token_from=link)
+    assert refused.status_code == 409 and db.session.get(Booking, future.id).outcome == ""
+    past = past_booking(page, emulator)
+    link = f"/o/{outcomes.link_token(past, past.members[0], app.config['SECRET_KEY'])}"
+    assert 'id="outcome-held"' in client.get(link).get_data(as_text=True)
+    done = client.post_form(link, {"outcome": "held"}, token_from=link)
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Booking, past.id).outcome == "held"

@@ -231,7 +231,8 @@ def booking_outcome(token: str):
                 db.session.commit()
                 jobs.enqueue_after_commit(work)
                 return redirect(url_for(".booking_outcome", token=token, saved=1))
-    return render_template("public/outcome.html", booking=booking, member=member, form=form,
+    return render_template("public/outcome.html", booking=booking, page=booking.page,
+                           member=member, form=form,
                            message=message, labels=outcomes.LABELS,
                            open=outcomes.can_mark(booking, by_link=True)), status
 
