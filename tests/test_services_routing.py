@@ -462,3 +462,20 @@ def test_R7_the_members_link_page_marks_the_outcome_once_the_meeting_started(
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, past.id).outcome == "held"
+
+
+def test_R4_the_admin_sets_a_members_weight_and_cap_on_the_page(org, sf_admin_client):
+    page = rr_page(org)
+    pm = page.page_members[0]
+    url = f"/admin/pages/{page.id}"
+    shown = sf_admin_client.get(url).get_data(as_text=True)
+    assert 'name="weight"' in shown and 'name="daily_cap"' in shown
+    share = f"{url}/members/{pm.member_id}/share"
+    refused = sf_admin_client.post_form(share, {"weight": "0", "daily_cap": "3"}, token_from=url)
+    assert refused.status_code == 302
+    db.session.expire_all()
+    assert (pm.weight, pm.daily_cap) == (1, 0)
+    saved = sf_admin_client.post_form(share, {"weight": "2", "daily_cap": "3"}, token_from=url)
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert (pm.weight, pm.daily_cap) == (2, 3)
