@@ -52,7 +52,7 @@ class Booking(db.Model):
     attendees: Mapped[list] = mapped_column(JSON, default=list)
     # R2: how the host was chosen: {"matched": "Lead"|"Contact"|"", "record_id", "owner_id",
     # "member_id", "fallback": bool, "reason"}; empty when the page does not route (R1).
-    routing: Mapped[dict] = mapped_column(JSON, default=dict)
+    routing: Mapped[dict | None] = mapped_column(JSON, default=dict)
     # R7: "held" or "no_show" once a member or admin said so; "" before.
     outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,6 +50,9 @@ class Organization(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     plan: Mapped[str] = mapped_column(String(20), default=Plan.FREE.value)
+    # Bumped by every change that can alter what the public pages offer (a booking, busy
+    # times, hours, settings): the key of the shared availability cache (O4).
+    availability_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # V5: where customers' replies go; empty means the attending host.
     reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

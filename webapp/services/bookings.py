@@ -121,6 +121,7 @@ def available_slots(
     exclude_booking_id: int | None = None,
     live=None,
     member_id: int | None = None,
+    unbounded: bool = False,
 ) -> list[slot_rules.Slot]:
     """Slots the page offers in [range_start, range_end) (default: its whole window).
 
@@ -128,20 +129,25 @@ def available_slots(
     page is busy here too. `exclude_booking_id` ignores one booking's own claim (reschedule).
     `live`: what the confirm's live check found (K7, calendars/live_check.LiveAnswer).
     `member_id`: only that member's times (R1, a customer routed to their owner).
+    `unbounded`: leave out what moves with the clock (minimum notice, the window's end) for
+    the shared cache, which applies them when it is read (availability_cache).
     """
     now = now or utcnow()
     lower = range_start or now
     upper = range_end or now + timedelta(days=page.window_days)
+    window_days = page.window_days
+    if unbounded:
+        window_days = max(window_days, (upper - now).days + 2)
     return slot_rules.compute_slots(
         _schedules(page, lower, upper, exclude_booking_id, now, live, member_id),
         duration_minutes=page.duration_minutes,
         buffer_minutes=page.buffer_minutes,
-        window_days=page.window_days,
+        window_days=window_days,
         now=now,
         attend_all=page.attend_mode != AttendMode.ROUND_ROBIN.value and member_id is None,
         range_start=range_start,
         range_end=range_end,
-        min_notice=min_notice(page),
+        min_notice=timedelta(0) if unbounded else min_notice(page),
     )
 
 

@@ -97,10 +97,10 @@ class Where:
         return bool(self.kind)
 
 
-def where(booking: Booking) -> Where:
+def where(booking: Booking, page: BookingPage | None = None) -> Where:
     """The booking's location now: its page's kind, and the current meeting's link."""
-    page = booking.page
-    kind = page.location_kind or ""
+    page = page or booking.page
+    kind = getattr(page, "location_kind", "") or ""
     label = LOCATION_LABELS.get(kind, "")  # lazy: a template renders it in its language
     if kind in ONLINE:
         meeting = current(booking.id)

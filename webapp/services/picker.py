@@ -65,6 +65,14 @@ def _month_slots(page: BookingPage, now: datetime, zone: ZoneInfo, month: date,
                  exclude: int | None, member_id: int | None = None) -> list[slot_rules.Slot]:
     start = datetime.combine(month, time(), tzinfo=zone)
     end = datetime.combine(_add_month(month, 1), time(), tzinfo=zone)
+    if exclude is None:  # what every visitor sees: the shared cache (availability_cache)
+        from flask import current_app
+
+        from webapp.extensions import db
+        from webapp.services import availability_cache
+
+        return availability_cache.page_slots(current_app, db.session, page, now, start, end,
+                                             member_id)
     return bookings.available_slots(page, now, start, end, exclude_booking_id=exclude,
                                     member_id=member_id)
 

@@ -26,6 +26,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from webapp import jobs
 from webapp import settings as app_settings
@@ -43,6 +44,7 @@ from webapp.forms.public import (
 from webapp.jobs import calendars as calendar_jobs
 from webapp.models import Booking, BookingPage, FieldType, utcnow
 from webapp.services import (
+    availability_cache,
     bookings,
     calendar_links,
     meetings,
@@ -408,21 +410,43 @@ def _render_slots(page: BookingPage, template: str, message=None, status: int = 
     tz = _display_tz(page)
     booking = ctx.get("booking")
     member_id = bookings.routed_member(booking) if booking else _routed_member(page)
-    view = picker.month_view(
-        page, utcnow(), tz, month=picker.parse_month(request.args.get("month")),
-        day=picker.parse_day(request.args.get("day")),
-        exclude_booking_id=booking.id if booking else None,
-        skip_start=booking.start_at if booking else None,  # moving to the same time is no move
-        member_id=member_id,  # R1: a routed customer sees their owner's times only
-    )
+    now = utcnow()
+    month = picker.parse_month(request.args.get("month"))
+    day = picker.parse_day(request.args.get("day"))
     if member_id is not None and booking is None:
         ctx.setdefault("routed_name", routing.member_name(member_id))
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        template = "public/_slots.html"  # a day or month picked: only the picker is swapped
-    response = make_response(render_template(
-        template, page=page, view=view, tz=tz, message=message, timezones=COMMON_TIMEZONES,
-        slot_href=lambda slot: _slot_href(page, slot, tz, booking), **ctx,
-    ), status)
+    partial = bool(request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"))
+
+    def render_picker(view) -> str:
+        return render_template("public/_slots.html", page=page, view=view, tz=tz,
+                               message=message, timezones=COMMON_TIMEZONES,
+                               slot_href=lambda slot: _slot_href(page, slot, tz, booking))
+
+    def compute_view():
+        return picker.month_view(
+            page, now, tz, month=month, day=day,
+            exclude_booking_id=booking.id if booking else None,
+            skip_start=booking.start_at if booking else None,  # the same time is no move
+            member_id=member_id,  # R1: a routed customer sees their owner's times only
+        )
+
+    if booking is None and message is None:
+        # What every visitor of this page, zone, language and day sees: rendered once per
+        # availability version and 5-minute span, shared by every web process (O4).
+        html = availability_cache.picker_html(
+            current_app, db.session, page, now,
+            (member_id, tz, str(get_locale()), month, day),
+            lambda: render_picker(compute_view()))
+    else:
+        html = render_picker(compute_view())
+    if partial:  # a day or month picked: only the picker is swapped
+        response = make_response(html, status)
+    else:
+        # The picker is our own template's output, escaped when it was rendered.
+        picker_html = Markup(html)  # noqa: S704
+        response = make_response(render_template(
+            template, page=page, tz=tz, message=message, picker_html=picker_html, **ctx),
+            status)
     response.vary.add("HX-Request")
     return response
 

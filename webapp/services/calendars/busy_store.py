@@ -19,10 +19,15 @@ from webapp.models import (
     CalendarStatus,
     MemberCalendar,
 )
+from webapp.services import availability_cache
 
 
 def apply_sync(calendar: MemberCalendar, result: SyncResult) -> int:
-    """Store what a provider sync returned for `calendar`; returns the intervals written."""
+    """Store what a provider sync returned for `calendar`; returns the intervals written.
+    A sync that changed something bumps the availability version (the shared cache, O4); an
+    unchanged poll (the usual one) leaves the cache alone."""
+    if result.full or result.changed or result.removed:
+        availability_cache.bump_members(db.session, [calendar.member_id])
     if result.full:
         db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar.id))
     refs = list(result.removed) + ([] if result.full else [item.ref for item in result.changed])
@@ -38,6 +43,8 @@ def replace_items(
     """Replace the intervals of non-calendar items (Salesforce Events, K5) by their ref."""
     items = list(items)
     refs = [item.ref for item in items] + list(removed)
+    if refs:
+        availability_cache.bump_members(db.session, [member_id])
     for chunk in _chunks(refs, 500):
         db.session.execute(delete(BusyInterval).where(
             BusyInterval.member_id == member_id, BusyInterval.source == source,
@@ -47,6 +54,9 @@ def replace_items(
 
 def clear_calendar(calendar_id: int) -> None:
     """Forget a calendar's busy times (it stopped blocking or was removed)."""
+    member_id = db.session.scalar(select(MemberCalendar.member_id)
+                                  .where(MemberCalendar.id == calendar_id))
+    availability_cache.bump_members(db.session, [member_id])
     db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar_id))
 
 

@@ -205,7 +205,7 @@ def event_description(booking, page, tz: str, cancel_reason: str | None = None) 
     if answers:
         lines += ["", "予約フォームの回答:", *answers]
     if cancel_reason is None:
-        lines += meetings.description_lines(meetings.where(booking))  # V2
+        lines += meetings.description_lines(meetings.where(booking, page))  # V2
     if cancel_reason is not None:
         lines += ["", "この予約はキャンセルされました。",
                   "キャンセル理由: " + (cancel_reason.strip() or "(記入なし)")]
@@ -219,13 +219,13 @@ def event_fields(booking, page, tz: str, who_id: str, owner_id: str) -> dict:
             "Description": event_description(booking, page, tz),
             "StartDateTime": api_datetime(booking.start_at),
             "EndDateTime": api_datetime(booking.end_at), "WhoId": who_id, "OwnerId": owner_id,
-            **event_location(booking)}
+            **event_location(booking, page)}
 
 
-def event_location(booking) -> dict:
+def event_location(booking, page) -> dict:
     """V2: the Event's standard Location (255 characters): the join link, the address or the
     phone number; nothing while an online meeting's link is still being made."""
-    place = meetings.where(booking)
+    place = meetings.where(booking, page)
     if not place.shown or place.follows or not place.text:
         return {}
     return {"Location": place.text[:LOCATION_MAX]}
@@ -236,7 +236,8 @@ def moved_event_fields(booking, page, tz: str) -> dict:
     the meeting's place too (a new host's link, or one that came after the Event, V2)."""
     return {"StartDateTime": api_datetime(booking.start_at),
             "EndDateTime": api_datetime(booking.end_at),
-            "Description": event_description(booking, page, tz), **event_location(booking)}
+            "Description": event_description(booking, page, tz),
+            **event_location(booking, page)}
 
 
 def cancelled_event_fields(booking, page, tz: str) -> dict:
