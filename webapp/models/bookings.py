@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -34,6 +35,8 @@ class Booking(db.Model):
     """A confirmed booking. Never deleted: cancelling keeps it as history (F4, F5)."""
 
     __tablename__ = "bookings"
+    # O7: the dashboard's period scans (bookings made, by organization).
+    __table_args__ = (Index("ix_bookings_org_created", "organization_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -149,6 +152,7 @@ class SyncRecord(db.Model):
     """Outbox row: one unit of Salesforce work for a booking (S1, S3)."""
 
     __tablename__ = "sync_records"
+    __table_args__ = (Index("ix_sync_records_org_created", "organization_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)

@@ -20,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     from webapp.views import (  # noqa: F401
         admin,
+        admin_analytics,
         admin_bookings,
         admin_calendars,
         admin_forms,

@@ -1,4 +1,5 @@
-"""organizations: the availability version that keys the public pages' shared cache
+"""organizations: the availability version that keys the public pages' shared cache; the
+dashboard's period indexes
 
 Revision ID: a30_availability_version
 Revises: r29_routing
@@ -18,8 +19,13 @@ def upgrade():
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('availability_version', sa.Integer(), server_default='0',
                                       nullable=False))
+    op.create_index('ix_bookings_org_created', 'bookings', ['organization_id', 'created_at'])
+    op.create_index('ix_sync_records_org_created', 'sync_records',
+                    ['organization_id', 'created_at'])
 
 
 def downgrade():
+    op.drop_index('ix_sync_records_org_created', table_name='sync_records')
+    op.drop_index('ix_bookings_org_created', table_name='bookings')
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.drop_column('availability_version')
