@@ -225,7 +225,14 @@ def admin_sets_up(page, demo, directory: Path, prefix: str = "") -> int:
         "data-value", "Department__c")
     assert "部署" in option.text_content()
     shot(page, directory, f"{prefix}08-field-mapping")
-    option.click()
+    # Enter on the typed fragment saves nothing: it points at the first suggestion, and a
+    # second Enter takes it (the fragment "depa" never becomes a field name).
+    page.locator("#salesforce_field").press("Enter")
+    assert re.search(r"/fields/\d+/edit", page.url) and \
+        page.input_value("#salesforce_field") == "depa"
+    expect(page.locator("#salesforce_field")).to_have_attribute(
+        "aria-activedescendant", re.compile(f"sf-fields-{page_id}-"))
+    page.locator("#salesforce_field").press("Enter")
     assert page.input_value("#salesforce_field") == "Department__c"
     page.click(".field-form button[type=submit]")
     page.wait_for_url(f"**/admin/pages/{page_id}/form")

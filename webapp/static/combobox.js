@@ -48,6 +48,12 @@
     } else if (event.key === "Enter" && current && input.getAttribute("aria-expanded") === "true") {
       event.preventDefault();  // choosing a suggestion does not submit the form
       choose(input, current);
+    } else if (event.key === "Enter" && input.getAttribute("aria-expanded") === "true" && all.length &&
+               !all.some(function (o) { return o.getAttribute("data-value") === input.value.trim(); })) {
+      // A fragment ("empl") with suggestions open: Enter points at the first one instead of
+      // saving the fragment as a field name; a second Enter takes it.
+      event.preventDefault();
+      setActive(input, all[0]);
     } else if (event.key === "Escape" && input.getAttribute("aria-expanded") === "true") {
       event.preventDefault();
       open(input, false);
@@ -61,6 +67,12 @@
     event.preventDefault();
     var input = document.querySelector("[role=combobox][aria-controls='" + option.parentNode.id + "']");
     if (input) choose(input, option);
+  });
+
+  // While a new query is on its way, the previous (unfiltered) list is not shown.
+  document.addEventListener("input", function (event) {
+    var input = comboOf(event.target);
+    if (input) open(input, false);
   });
 
   document.addEventListener("focusout", function (event) {

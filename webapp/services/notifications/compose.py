@@ -28,7 +28,8 @@ from webapp.services.notifications.invitation import Invitation, build_ics
 
 # render(template name, locale, context) -> str; the job passes Jinja under the locale.
 Render = Callable[[str, str, dict], str]
-DATE_PATTERNS = {"ja": "y年M月d日(EEE) H:mm", "en": "EEE, MMM d, y h:mm a"}
+# Two-digit hours, as the pages write them (09:15, not 9:15).
+DATE_PATTERNS = {"ja": "y年M月d日(EEE) HH:mm", "en": "EEE, MMM d, y h:mm a"}
 
 
 class HeaderInjection(ValueError):
@@ -164,7 +165,7 @@ def _when(booking: Booking, tz: str, locale: str) -> str:
     zone = ZoneInfo(tz)
     pattern = DATE_PATTERNS[locale]
     start = babel_datetime(booking.start_at, pattern, tzinfo=zone, locale=locale)
-    end = babel_datetime(booking.end_at, "H:mm" if locale == "ja" else "h:mm a",
+    end = babel_datetime(booking.end_at, "HH:mm" if locale == "ja" else "h:mm a",
                          tzinfo=zone, locale=locale)
     return f"{start} – {end} ({tz})"
 

@@ -1,0 +1,68 @@
+"""Finished screens (issue: finished screens, O4, N1): what the confirmation says, how a long
+day's times are grouped, and times written alike in mails and pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.factories import ALWAYS_WORKING, make_member, make_org, make_page
+from webapp.extensions import db
+from webapp.models import utcnow
+from webapp.services import bookings
+from webapp.services.bookings import CustomerDetails
+from webapp.services.notifications.compose import _when
+
+
+def page_of(duration=30):
+    org = make_org()
+    member = make_member(org, working_hours=ALWAYS_WORKING, timezone="Asia/Tokyo")
+    page = make_page(org, [member], duration_minutes=duration, window_days=20,
+                     min_notice_minutes=0)
+    db.session.commit()
+    return page
+
+
+def booked(page):
+    now = utcnow()
+    slot = bookings.available_slots(page, now, now + timedelta(days=2),
+                                    now + timedelta(days=3))[0]
+    booking, _ = bookings.create_booking(page, slot.start, CustomerDetails(
+        email="kakunin@example.net", name="確認 様"))
+    db.session.commit()
+    return booking
+
+
+def test_the_confirmation_says_where_the_mail_went_and_a_cancelled_page_is_one_card(
+        app, client):
+    booking = booked(page_of())
+    html = client.get(f"/b/{booking.token}").get_data(as_text=True)
+    assert 'id="mail-sent"' in html and "kakunin@example.net 宛てにメールでお送りしました" in html
+    bookings.cancel_booking(booking, "")
+    db.session.commit()
+    cancelled = client.get(f"/b/{booking.token}").get_data(as_text=True)
+    assert 'booking-layout single' in cancelled and 'id="mail-sent"' not in cancelled
+
+
+def test_the_reschedule_confirmation_shows_both_times_with_end_and_zone(app, client):
+    booking = booked(page_of())
+    new = booking.start_at + timedelta(hours=3)
+    html = client.get(f"/b/{booking.token}/reschedule?tz=Asia/Tokyo&start="
+                      + new.strftime("%Y-%m-%dT%H:%M:%SZ")).get_data(as_text=True)
+    current = html.split("現在の日時")[1].split("</dd>")[0]
+    assert "–" in current and "(Asia/Tokyo)" in current
+
+
+def test_a_long_day_groups_its_times_into_morning_and_afternoon(app, client):
+    page = page_of(duration=30)
+    day = (utcnow() + timedelta(days=2)).astimezone().strftime("%Y-%m-%d")
+    html = client.get(f"/p/{page.slug}?tz=Asia/Tokyo&day={day}").get_data(as_text=True)
+    assert 'id="slots-am"' in html and 'id="slots-pm"' in html
+    morning = html.split('id="slots-am"')[1].split('id="slots-pm"')[0]
+    assert ">09:00<" in morning and ">13:00<" not in morning
+
+
+def test_mails_write_two_digit_hours_like_the_pages(app):
+    booking = booked(page_of())
+    booking.start_at = booking.start_at.replace(hour=0, minute=15)  # 09:15 in Tokyo
+    booking.end_at = booking.start_at + timedelta(minutes=30)
+    assert "09:15 – 09:45" in _when(booking, "Asia/Tokyo", "ja")
