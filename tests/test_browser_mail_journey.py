@@ -157,4 +157,9 @@ def test_d_N5_the_admin_sees_each_message_in_the_delivery_log(tab, demo, shots):
     reminders = rows.filter(has_text="リマインダー")
     assert reminders.count() == 2
     assert reminders.locator(".badge", has_text="送信不要").count() == 2
+    # In the admin's words: the hours entered, the change's number, why it was not sent.
+    text = rows.all_inner_texts() if hasattr(rows, "all_inner_texts") else []
+    joined = " ".join(text)
+    assert "24 時間前" in joined and "1440" not in joined
+    assert "superseded" not in joined and "SEQUENCE" not in joined
     tab.screenshot(path=str(shots / "mail-3-delivery-log.png"))

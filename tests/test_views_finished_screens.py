@@ -66,3 +66,16 @@ def test_mails_write_two_digit_hours_like_the_pages(app):
     booking.start_at = booking.start_at.replace(hour=0, minute=15)  # 09:15 in Tokyo
     booking.end_at = booking.start_at + timedelta(minutes=30)
     assert "09:15 – 09:45" in _when(booking, "Asia/Tokyo", "ja")
+
+
+def test_the_members_own_page_has_one_main_the_organization_and_headings_in_their_cards(
+        app, client):
+    from webapp.services.calendars import links
+
+    page = page_of()
+    member = page.members[0]
+    html = client.get(f"/calendar/connect/{links.make_token(member, app.config['SECRET_KEY'])}"
+                      ).get_data(as_text=True)
+    assert html.count("<main") == 1
+    assert member.organization.name in html.split('id="member-org"')[1][:200]
+    assert 'aria-labelledby="caldav-connect-title"' in html
