@@ -62,36 +62,33 @@ def _add_month(month: date, step: int) -> date:
 
 
 def _month_slots(page: BookingPage, now: datetime, zone: ZoneInfo, month: date,
-                 exclude: int | None, member_id: int | None = None) -> list[slot_rules.Slot]:
+                 exclude: int | None, member_id: int | None = None,
+                 cached=None) -> list[slot_rules.Slot]:
     start = datetime.combine(month, time(), tzinfo=zone)
     end = datetime.combine(_add_month(month, 1), time(), tzinfo=zone)
-    if exclude is None:  # what every visitor sees: the shared cache (availability_cache)
-        from flask import current_app
-
-        from webapp.extensions import db
-        from webapp.services import availability_cache
-
-        return availability_cache.page_slots(current_app, db.session, page, now, start, end,
-                                             member_id)
+    if exclude is None and cached is not None:  # what every visitor sees, shared (O4)
+        return cached(page, now, start, end, member_id)
     return bookings.available_slots(page, now, start, end, exclude_booking_id=exclude,
                                     member_id=member_id)
 
 
 def month_view(page: BookingPage, now: datetime, tz: str, *, month: date | None = None,
                day: date | None = None, exclude_booking_id: int | None = None,
-               skip_start: datetime | None = None, member_id: int | None = None) -> MonthView:
+               skip_start: datetime | None = None, member_id: int | None = None,
+               cached=None) -> MonthView:
     """The picker for `page` seen in zone `tz`; `skip_start` hides one start (a reschedule's
     current time), `exclude_booking_id` frees that booking's own claim, `member_id` shows one
-    member's times (R1)."""
+    member's times (R1); ``cached(page, now, start, end, member_id)`` reads the shared
+    availability (availability_cache.page_slots, bound to the app by the view)."""
     zone = ZoneInfo(tz)
     first = now.astimezone(zone).date().replace(day=1)
     last = (now + timedelta(days=page.window_days)).astimezone(zone).date().replace(day=1)
     wanted = (day.replace(day=1) if day else None) or month
     shown = min(max(wanted, first), last) if wanted else first
-    found = _month_slots(page, now, zone, shown, exclude_booking_id, member_id)
+    found = _month_slots(page, now, zone, shown, exclude_booking_id, member_id, cached)
     while not found and wanted is None and shown < last:  # skip empty months by default
         shown = _add_month(shown, 1)
-        found = _month_slots(page, now, zone, shown, exclude_booking_id, member_id)
+        found = _month_slots(page, now, zone, shown, exclude_booking_id, member_id, cached)
     by_day = dict(slot_rules.group_by_day(
         (s for s in found if s.start != skip_start), tz))
     chosen = day if day in by_day else next(iter(by_day), None)

@@ -428,7 +428,12 @@ def _render_slots(page: BookingPage, template: str, message=None, status: int = 
             exclude_booking_id=booking.id if booking else None,
             skip_start=booking.start_at if booking else None,  # the same time is no move
             member_id=member_id,  # R1: a routed customer sees their owner's times only
+            cached=partial_slots,
         )
+
+    def partial_slots(page, now, start, end, member_id):
+        return availability_cache.page_slots(current_app, db.session, page, now, start, end,
+                                             member_id)
 
     if booking is None and message is None:
         # What every visitor of this page, zone, language and day sees: rendered once per
