@@ -96,3 +96,20 @@ def test_the_english_admin_navigation_fits_one_line_at_1280_px(app, browser, liv
     tops = tab.eval_on_selector_all(".mainnav a", "els => els.map(e => e.offsetTop)")
     assert len(tops) >= 8 and len(set(tops)) == 1, tops
     tab.context.close()
+
+
+def test_the_update_mail_shows_the_earlier_time(app):
+    from sqlalchemy import select
+
+    from tests.test_services_meetings import composed, texts
+    from webapp.models import OutboxMessage
+
+    booking = booked(page_of())
+    before = _when(booking, "Asia/Tokyo", "ja")
+    bookings.reschedule_booking(booking, booking.start_at + timedelta(hours=2))
+    db.session.commit()
+    update = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.booking_id == booking.id, OutboxMessage.kind == "update",
+        OutboxMessage.recipient_role == "customer")).one()
+    text = texts(composed(update, booking))
+    assert "変更前の日時" in text and before in text

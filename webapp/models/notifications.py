@@ -76,6 +76,9 @@ class OutboxMessage(db.Model):
     lease_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     subject: Mapped[str] = mapped_column(String(255), default="")
+    # An update's earlier time, so the message can say what changed.
+    previous_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    previous_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why an update was sent when it is not a new time: "meeting_link" (V4).
     note: Mapped[str] = mapped_column(String(20), default="", server_default="")
     last_error: Mapped[str] = mapped_column(Text, default="")

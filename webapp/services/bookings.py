@@ -268,6 +268,7 @@ def reschedule_booking(
     if slot.start == booking.start_at:
         return None
     before = tuple(bm.member_id for bm in booking.booking_members)
+    earlier = (booking.start_at, booking.end_at)
     # A bulk DELETE runs now; ORM deletes would run after the new claims' INSERTs and collide.
     db.session.execute(delete(BusySlot).where(BusySlot.booking_id == booking.id))
     if owner is None:
@@ -281,7 +282,8 @@ def reschedule_booking(
     _claim(booking, page.buffer_minutes)
     meetings.plan(booking, now)  # V3: moved; a new host gets a new meeting
     calendar_writeback.plan_writes(booking)
-    messages = mail_plan.record_booking_change(booking, MessageKind.UPDATE, before, now=now)
+    messages = mail_plan.record_booking_change(booking, MessageKind.UPDATE, before, now=now,
+                                               previous=earlier)
     meetings.hold_mail(booking, messages, now=now)
     return record
 

@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_datetime
@@ -139,6 +140,10 @@ def _context(row: OutboxMessage, booking: Booking, settings, locale: str) -> dic
         token = outcomes.link_token(booking, member, settings.link_secret)
         context["outcome_url"] = f"{settings.base_url}/o/{token}"
     context["place"] = meetings.where(booking)  # V2: the link in every message
+    if row.previous_start_at is not None and row.previous_end_at is not None:
+        earlier = SimpleNamespace(start_at=row.previous_start_at, end_at=row.previous_end_at)
+        context["when_before"] = _when(earlier, customer_tz if role != "member" else page_tz,
+                                       locale)
     context["link_news"] = row.note == "meeting_link"
     context["ics_description"] = render_description(context)
     return context

@@ -39,7 +39,9 @@ LIMIT_REASON = "mail limit: too many messages to this address"
 
 def record_booking_change(booking: Booking, kind: MessageKind,
                           removed_member_ids: tuple[int, ...] = (),
-                          now: datetime | None = None, note: str = "") -> list[OutboxMessage]:
+                          now: datetime | None = None, note: str = "",
+                          previous: tuple[datetime, datetime] | None = None,
+                          ) -> list[OutboxMessage]:
     """Add the messages for one change of `booking` (N1-N4) and return them.
 
     Every change gets the next SEQUENCE (N3): confirmation 0, then one per update or cancel.
@@ -65,6 +67,8 @@ def record_booking_change(booking: Booking, kind: MessageKind,
         for row in rows:
             if row.kind == MessageKind.UPDATE.value:
                 row.send_after, row.note = now + UPDATE_GRACE, note
+                if previous is not None:  # the update says what the time was
+                    row.previous_start_at, row.previous_end_at = previous
     _apply_limits(booking, rows, now)
     db.session.add_all(rows)
     db.session.flush()
