@@ -130,6 +130,18 @@ def test_R1_every_fallback_routes_as_usual_and_says_why(routed_page, emulator, c
     assert len(booking.members) == 1 and booking.routing["reason"] == expected
 
 
+def test_R1_without_a_salesforce_connection_the_page_routes_as_usual(app, client):
+    from tests.factories import make_public_page
+
+    page = make_public_page(fields=[])
+    page.route_by_owner = True
+    db.session.commit()
+    assert routing.decide(page, KNOWN, current().salesforce).reason == "not_connected"
+    url = f"/p/{page.slug}"
+    assert client.post_form(f"{url}/route", {"email": KNOWN}, token_from=url).status_code == 302
+    assert 'id="routed-host"' not in client.get(url).get_data(as_text=True)
+
+
 # --- R1, R3 through the pages -------------------------------------------------------------------
 
 def test_R1_R3_the_page_asks_the_email_first_and_shows_only_the_owners_times(

@@ -27,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.integrations.salesforce import escape_soql
+from webapp.integrations.salesforce import SalesforceError, escape_soql
 from webapp.models import BookingPage, Member
 from webapp.services.salesforce import connections
 
@@ -69,7 +69,7 @@ def decide(page: BookingPage, email: str, salesforce, timeout: float = TIMEOUT) 
     try:
         client = connections.client_for(connections.get_connection(page.organization_id),
                                         replace(salesforce, timeout=timeout))
-    except connections.SalesforceError:
+    except SalesforceError:  # not connected, disconnected or broken (C7)
         return Decision(reason="not_connected")
     subs = [client.sub_query("leads", lead_soql(email)),
             client.sub_query("contacts", contact_soql(email))]
