@@ -557,9 +557,3 @@ def due_ids(policy: outbox.Policy, now: datetime | None = None) -> list[int]:
         outbox.due_clause(Meeting, pending=PENDING, now=now, policy=policy),
         outbox.lease_expired(Meeting, running=RUNNING, now=now)),
         Meeting.provider == ZOOM).order_by(Meeting.id).limit(500)))
-
-
-def meeting_log(org_id: int, limit: int = 50) -> list[Meeting]:
-    """The newest meetings of the organization, for the admin's log (V4)."""
-    return list(db.session.scalars(select(Meeting).where(Meeting.organization_id == org_id)
-                                   .order_by(Meeting.id.desc()).limit(limit)))

@@ -9,7 +9,6 @@ import json
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.integrations import calendar_port, zoom
@@ -62,8 +61,3 @@ def disconnect(account: MeetingAccount, app: zoom.ZoomApp | None, keyring) -> bo
     db.session.delete(account)
     db.session.flush()
     return revoked
-
-
-def accounts_by_member(org_id: int) -> dict[int, MeetingAccount]:
-    return {a.member_id: a for a in db.session.scalars(select(MeetingAccount).where(
-        MeetingAccount.organization_id == org_id).order_by(MeetingAccount.id))}
