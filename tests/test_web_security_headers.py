@@ -37,9 +37,10 @@ def test_X1_every_response_carries_csp_frame_nosniff_and_permissions(client, boo
         assert headers["Cache-Control"] == "no-store", path
 
 
-def test_X1_private_booking_pages_send_no_referrer_others_only_the_origin(client, booking):
+def test_X1_private_booking_pages_send_a_referrer_to_apo_only_others_only_the_origin(
+        client, booking):
     for path in (f"/b/{booking.token}", f"/b/{booking.token}/reschedule"):
-        assert client.get(path).headers["Referrer-Policy"] == "no-referrer"
+        assert client.get(path).headers["Referrer-Policy"] == "same-origin"
     page = client.get(f"/p/{booking.page.slug}")
     assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
@@ -86,3 +87,20 @@ def test_X1_booking_journey_and_admin_htmx_run_without_csp_violations(page, live
     page.wait_for_load_state("networkidle")
     assert page.evaluate("window.htmx && htmx.config.includeIndicatorStyles") is False
     assert violations == []
+
+
+def test_X1_over_https_the_private_link_can_still_cancel(client, booking):
+    """Flask-WTF refuses an HTTPS form post without a same-origin Referer; the private pages'
+    policy (same-origin) is what lets the browser send it, so the customer can cancel."""
+    path = f"/b/{booking.token}/cancel"
+    page = client.get(path, base_url="https://localhost")
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      page.get_data(as_text=True)).group(1)
+    refused = client.post(path, base_url="https://localhost", data={"csrf_token": token})
+    assert refused.status_code == 400  # what "no-referrer" made of every cancel
+    sent = client.post(path, base_url="https://localhost", data={"csrf_token": token},
+                       headers={"Referer": "https://localhost" + path})
+    assert sent.status_code == 302
+    db.session.refresh(booking)
+    assert booking.is_cancelled

@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp import cli, jobs, settings
     from webapp.extensions import csrf, db, limiter, login_manager, migrate
     from webapp.views import register_blueprints
-    from webapp.web import access_log, i18n, security_headers, templating
+    from webapp.web import access_log, embed, i18n, security_headers, templating
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     templating.init_app(app)
     security_headers.init_app(app)
+    embed.init_app(app)
     access_log.init_app(app)
     jobs.init_app(app)
     cli.init_app(app)

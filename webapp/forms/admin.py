@@ -33,6 +33,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import AttendMode, CancelAction, FieldType, PageKind, Plan
+from webapp.services import embedding
 from webapp.services import members as member_service
 from webapp.services.booking_pages import PAGE_SETTINGS, slug_taken
 from webapp.services.meetings import LOCATION_LABELS, NEEDS_VALUE, PHONE_HOST, URL
@@ -88,6 +89,17 @@ class OrganizationForm(FlaskForm):
         _l("返信先メールアドレス"), validators=[Optional(), Email(), Length(max=254)],
         filters=[lambda value: (value or "").strip()],
         description=_l("お客様がメールに返信したときの宛先です。空欄なら、予約を担当する社員に届きます。"))
+    # O6: one site per line; parsed into normalized origins by validate_embed_origins.
+    embed_origins = TextAreaField(
+        _l("予約ページを埋め込むサイト"), validators=[Length(max=4000)],
+        description=_l("予約ページを埋め込めるサイトを1行に1つ、https://www.example.com のように"
+                       "入力します。ここにないサイトには埋め込めません。"))
+
+    def validate_embed_origins(self, field):
+        try:
+            self.origins = embedding.parse_origins(field.data or "")
+        except embedding.OriginError as error:
+            raise ValidationError(str(error.args[0])) from error
 
 
 class WorkingHoursField(StringField):

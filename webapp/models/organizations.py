@@ -55,6 +55,9 @@ class Organization(db.Model):
     availability_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # V5: where customers' replies go; empty means the attending host.
     reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # O6: the sites allowed to frame the booking pages, one origin per line (normalized by
+    # services/embedding.py); empty means no site may.
+    embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

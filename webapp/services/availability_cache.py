@@ -207,17 +207,18 @@ def page_slots(app, session, page: BookingPage, now: datetime, start: datetime, 
 
 def picker_html(app, session, page: BookingPage, now: datetime, view_key: tuple,
                 render) -> str:
-    """The rendered picker for ``view_key`` (member, zone, language, month, day): from the
+    """The rendered picker for ``view_key`` (member, zone, language, month, day, framed: its
+    links keep ``embed=1`` inside a frame, O6): from the
     shared cache at the current version and bounds, else ``render()`` stored. The bounds are
     on the 5-minute grid, so an entry is exact until the next grid instant (O4)."""
     earliest, latest = bounds(page, now)
     client = _redis(app)
     if client is None:
         return render()
-    member_id, tz, locale, month, day = view_key
+    member_id, tz, locale, month, day, framed = view_key
     key = (f"apo:picker:{page.id}:{version(session, page.organization_id)}:"
            f"{int(earliest.timestamp())}:{int(latest.timestamp())}:{member_id or 0}:"
-           f"{tz}:{locale}:{month or ''}:{day or ''}")
+           f"{tz}:{locale}:{month or ''}:{day or ''}:{'e' if framed else ''}")
     try:
         cached = client.get(key)
     except RedisError:

@@ -1,4 +1,5 @@
-"""組織設定: the organization's name, time zone and plan (O1). No billing."""
+"""組織設定: the organization's name, time zone and plan (O1), reply address (V5) and the
+sites that may frame its booking pages (O6). No billing."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ def edit_organization():
         organization.timezone = form.timezone.data
         organization.plan = form.plan.data
         organization.reply_to = form.reply_to.data or ""
+        organization.embed_origins = "\n".join(form.origins)
         db.session.commit()
         flash(_("組織設定を保存しました。"), "success")
         return redirect(url_for("admin.edit_organization"))

@@ -17,7 +17,7 @@ from webapp.forms.admin import (
 )
 from webapp.models import BookingPage, Member
 from webapp.services import booking_pages as page_service
-from webapp.services import meetings
+from webapp.services import embedding, meetings
 from webapp.services.members import list_members
 from webapp.views.admin import bp, get_owned_or_404, org_id
 from webapp.web.htmx import is_htmx, render_partial
@@ -67,7 +67,17 @@ def edit_page(page_id: int):
         "admin/pages/edit.html", page=page, form=form, tab="basic", kind_labels=KIND_LABELS,
         attend_labels=ATTEND_LABELS, add_form=_add_member_form(page), move_form=MoveForm(),
         missing_accounts=meetings.members_missing_account(page),
+        embed=_embed_snippets(page),
+        allowed_sites=embedding.stored_origins(page.organization.embed_origins),
     )
+
+
+def _embed_snippets(page: BookingPage) -> dict[str, str]:
+    """O6: what the organization pastes into its own site for this page."""
+    return embedding.snippets(
+        url_for("public.booking_page", slug=page.slug, _external=True),
+        url_for("static", filename="embed.js", _external=True),
+        _("%(title)sの予約ページ", title=page.title), _("日程を予約する"))
 
 
 @bp.route("/pages/<int:page_id>/delete", methods=["GET", "POST"])

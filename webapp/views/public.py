@@ -56,10 +56,14 @@ from webapp.services import (
 from webapp.services import slots as slot_rules
 from webapp.services.calendars import live_check, salesforce_busy
 from webapp.services.calendars import sync as calendar_sync
+from webapp.services.embedding import stored_origins
 from webapp.services.ical_uid import booking_uid
+from webapp.web import embed
 from webapp.web.i18n import join_list
 
 bp = Blueprint("public", __name__)
+# O6: inside a frame, every link and form of the flow keeps ``embed=1``.
+bp.url_defaults(embed.keep_embed)
 
 COMMON_TIMEZONES = (
     DEFAULT_TIMEZONE, "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Kolkata", "UTC",
@@ -95,6 +99,9 @@ _per_email = limiter.limit(lambda: current_app.config["RATELIMIT_BOOKING_PER_EMA
                            exempt_when=lambda: not request.form.get("email"))
 
 # After the page's cutoff the private link is read-only (F4).
+# O6: the session key of a booking just made in a frame, until its confirmation is shown.
+JUST_BOOKED = "embed-booked"
+
 CHANGES_CLOSED = _l("この予約は変更・キャンセルの受付を終了しました。"
                     "ご用件はご予約先へ直接ご連絡ください。")
 
@@ -200,13 +207,16 @@ def create_booking(slug: str):
         db.session.rollback()
         return _render_slots(page, "public/page.html", message=exc.message, status=409)
     jobs.enqueue_after_commit(work)
+    if embed.requested():
+        session[JUST_BOOKED] = token  # O6: the confirmation tells the framing site, once
     return redirect(url_for(".booking_detail", token=token))
 
 
 @bp.get("/b/<token>")
 def booking_detail(token: str):
     booking = _booking_or_404(token)
-    return _render_detail(booking, CancelForm(), None, 200)
+    just_booked = embed.requested() and session.pop(JUST_BOOKED, None) == token
+    return _render_detail(booking, CancelForm(), None, 200, just_booked=just_booked)
 
 
 @bp.route("/o/<token>", methods=["GET", "POST"])
@@ -366,6 +376,7 @@ def _page_or_404(slug: str) -> BookingPage:
     page = bookings.get_public_page(slug) if len(slug) <= 80 else None
     if page is None:
         abort(404)
+    embed.allow_framing(stored_origins(page.organization.embed_origins))
     return page
 
 
@@ -374,6 +385,7 @@ def _booking_or_404(token: str, lock: bool = False) -> Booking:
     booking = bookings.lock_booking(token) if lock else bookings.get_booking_by_token(token)
     if booking is None:
         abort(404)
+    embed.allow_framing(stored_origins(booking.page.organization.embed_origins))
     return booking
 
 
@@ -440,7 +452,7 @@ def _render_slots(page: BookingPage, template: str, message=None, status: int = 
         # availability version and 5-minute span, shared by every web process (O4).
         html = availability_cache.picker_html(
             current_app, db.session, page, now,
-            (member_id, tz, str(get_locale()), month, day),
+            (member_id, tz, str(get_locale()), month, day, embed.requested()),
             lambda: render_picker(compute_view()))
     else:
         html = render_picker(compute_view())
@@ -470,9 +482,11 @@ def _render_form(page: BookingPage, form, start, status: int = 200):
                            routed_name=routing.member_name(_routed_member(page))), status
 
 
-def _render_detail(booking: Booking, cancel_form, message, status: int):
+def _render_detail(booking: Booking, cancel_form, message, status: int,
+                   just_booked: bool = False):
     google_url = calendar_links.google_calendar_url(booking, _calendar_details(booking))
     return render_template("public/detail.html", booking=booking, page=booking.page,
+                           just_booked=just_booked,
                            cancel_form=cancel_form, answers=_answers(booking),
                            place=meetings.where(booking),
                            message=message, google_url=google_url,
