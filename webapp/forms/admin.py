@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -33,7 +34,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.config import DEFAULT_TIMEZONE
 from webapp.models import AttendMode, CancelAction, FieldType, PageKind, Plan
-from webapp.services import embedding
+from webapp.services import embedding, org_logo
 from webapp.services import members as member_service
 from webapp.services.booking_pages import PAGE_SETTINGS, slug_taken
 from webapp.services.meetings import LOCATION_LABELS, NEEDS_VALUE, PHONE_HOST, URL
@@ -94,6 +95,21 @@ class OrganizationForm(FlaskForm):
         _l("予約ページを埋め込むサイト"), validators=[Length(max=4000)],
         description=_l("予約ページを埋め込めるサイトを1行に1つ、https://www.example.com のように"
                        "入力します。ここにないサイトには埋め込めません。"))
+
+    # The booking pages' logo; validate_logo turns the upload into Apo's own PNG.
+    logo = FileField(_l("ロゴ"), description=_l(
+        "予約ページの上部に表示します。PNG、JPEG、WebP（1MBまで）。横長の画像がきれいに表示されます。"))
+    remove_logo = BooleanField(_l("ロゴを削除する"))
+
+    def validate_logo(self, field):
+        self.logo_png = None
+        upload = field.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return
+        try:
+            self.logo_png = org_logo.process(upload.read(org_logo.MAX_UPLOAD_BYTES + 1))
+        except org_logo.LogoError as error:
+            raise ValidationError(str(error.args[0])) from error
 
     def validate_embed_origins(self, field):
         try:

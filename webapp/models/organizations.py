@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -58,6 +59,10 @@ class Organization(db.Model):
     # O6: the sites allowed to frame the booking pages, one origin per line (normalized by
     # services/embedding.py); empty means no site may.
     embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The logo on the booking pages: a PNG Apo wrote itself (services/org_logo.py), loaded only
+    # when served; the version (a hash of it) is in its URL, empty when there is none.
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_version: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

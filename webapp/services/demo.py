@@ -49,6 +49,7 @@ def seed(session: Session) -> bool:
     if session.scalar(select(Admin).where(Admin.email == DEMO_ADMIN_EMAIL)) is not None:
         return False
     org = Organization(name="Apo デモ株式会社", timezone=DEFAULT_TIMEZONE, plan=Plan.PREMIUM.value)
+    org.logo_png, org.logo_version = _demo_logo()
     session.add(org)
     members = [Member(organization=org, name=name, email=email) for name, email in DEMO_MEMBERS]
     session.add_all(members)
@@ -105,3 +106,20 @@ def connect_demo_calendars(session: Session, caldav_url: str, options) -> int:
         count += 1
     session.flush()
     return count
+
+
+def _demo_logo() -> tuple[bytes, str]:
+    """A logo for the demo organization, drawn here and taken through the upload's own path."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from webapp.services import org_logo
+
+    image = Image.new("RGBA", (120, 120), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, 119, 119), radius=26, fill=(27, 106, 201, 255))
+    draw.text((60, 62), "A", font=ImageFont.load_default(size=78), fill="white", anchor="mm")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return org_logo.process(out.getvalue())

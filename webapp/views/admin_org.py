@@ -20,6 +20,10 @@ def edit_organization():
         organization.plan = form.plan.data
         organization.reply_to = form.reply_to.data or ""
         organization.embed_origins = "\n".join(form.origins)
+        if form.logo_png is not None:
+            organization.logo_png, organization.logo_version = form.logo_png
+        elif form.remove_logo.data:
+            organization.logo_png, organization.logo_version = None, ""
         db.session.commit()
         flash(_("組織設定を保存しました。"), "success")
         return redirect(url_for("admin.edit_organization"))

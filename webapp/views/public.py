@@ -42,7 +42,7 @@ from webapp.forms.public import (
     resolve_timezone,
 )
 from webapp.jobs import calendars as calendar_jobs
-from webapp.models import Booking, BookingPage, FieldType, utcnow
+from webapp.models import Booking, BookingPage, FieldType, Organization, utcnow
 from webapp.services import (
     availability_cache,
     bookings,
@@ -109,6 +109,20 @@ CHANGES_CLOSED = _l("この予約は変更・キャンセルの受付を終了�
 @bp.get("/favicon.ico")
 def favicon():
     return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+@bp.get("/logo/<int:org_id>/<version>.png")
+def org_logo(org_id: int, version: str):
+    """The organization's logo as Apo wrote it; the version in the URL is its hash, so the
+    browser keeps it for a year and a new logo is a new URL."""
+    organization = db.session.get(Organization, org_id)
+    if organization is None or not organization.logo_version or \
+            organization.logo_version != version or organization.logo_png is None:
+        abort(404)
+    response = make_response(organization.logo_png)
+    response.mimetype = "image/png"
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @bp.get("/p/<slug>")

@@ -31,6 +31,8 @@ PRIVATE_LINK_PREFIXES = ("/b/", "/calendar/connect/", "/calendar/google/connect/
                          "/calendar/microsoft/connect/", "/meetings/zoom/connect/",
                          "/meetings/zoom/disconnect/")
 
+# Files that hold nothing private; the logo's URL changes with the logo.
+CACHEABLE_ENDPOINTS = ("static", "public.org_logo")
 # O6: the script the organization's site loads to show and size the frame.
 EMBED_SCRIPT = "/static/embed.js"
 
@@ -93,7 +95,7 @@ def init_app(app: Flask) -> None:
             response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
         if request.is_secure:
             response.headers[hsts.header_name] = hsts.header_value
-        if request.endpoint != "static":
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
             # Every page carries a CSRF token, a session or a private link: caches keep none.
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
