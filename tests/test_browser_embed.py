@@ -9,6 +9,7 @@ itself and Apo only), and records the "apo:booked" events it hears.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,6 +117,13 @@ def copy_snippets(browser, live_server, team_page, site: Site) -> dict[str, str]
         context.close()
 
 
+def shot(page, name: str) -> None:
+    """The README's tour pictures, when APO_SCREENSHOT_DIR asks for them."""
+    folder = os.environ.get("APO_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"))
+
+
 def visitor(browser):
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
     page = context.new_page()
@@ -146,6 +154,7 @@ def test_O6_the_listed_site_frames_the_page_which_sizes_itself_and_reports_the_b
             "parseFloat(document.querySelector('iframe[data-apo-embed]').style.height)")
         assert abs(outer - inner) <= 2 and outer != 720
         assert frame.locator("header.public-header").count() == 0  # the site is the header
+        shot(page, "26-embedded-inline")
 
         frame.locator("a.slot").first.click()
         frame.wait_for_url(re.compile(r"/book\?.*embed=1"))
@@ -215,6 +224,7 @@ def test_O6_the_button_opens_the_page_over_the_site_and_escape_closes_it(
         frame.get_by_role("heading", name="製品デモのご予約").wait_for()
         assert "embed=1" in frame.url
         assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "閉じる"
+        shot(page, "27-embedded-popup")
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached")
         assert page.evaluate("document.activeElement.textContent") == "日程を予約する"

@@ -343,6 +343,33 @@ def test_d_S7_reschedule_moves_the_event_and_cancel_marks_it_cancelled(
     assert len(events_on(demo, KNOWN_LEAD)) == 2  # the seed's Event and ours: nothing new
 
 
+# ----- d2. the admin reads how booking goes; the customer's page on a desktop ---------------
+def test_d2_O7_the_dashboard_counts_the_days_bookings_and_links_nothing_to_salesforce(
+        admin_page, customer_page, demo, shots):
+    assert STATE.get("page_id"), "journey a did not finish"
+    # The customer's page on a desktop: the organization's logo heads it (demo data has one).
+    customer_page.goto(f"{demo.url}/p/{SLUG}")
+    customer_page.locator("a.slot").first.wait_for()
+    assert customer_page.locator("header img.org-logo").evaluate("i => i.naturalWidth") > 0
+    shot(customer_page, shots, "09-picker-desktop")
+    admin_page.goto(demo.url + "/admin/analytics")
+    # The bookings of b and c (made today) are counted, on the page they were made on.
+    assert int(admin_page.locator("#total-bookings").inner_text()) >= 2
+    by_page = admin_page.locator("#chart-pages table").text_content()
+    assert "製品デモのご予約" in by_page
+    shot(admin_page, shots, "18-analytics")
+    admin_page.set_viewport_size({"width": 390, "height": 844})
+    admin_page.reload()
+    shot(admin_page, shots, "18-analytics-phone")
+    admin_page.set_viewport_size({"width": 1280, "height": 800})
+    admin_page.goto(demo.url + "/admin/calendars")
+    shot(admin_page, shots, "24-calendars")
+    admin_page.goto(f"{demo.url}/admin/pages/{STATE['page_id']}")
+    admin_page.locator("#embed").scroll_into_view_if_needed()
+    assert "/static/embed.js" in admin_page.locator("#embed-inline").input_value()
+    shot(admin_page, shots, "25-embed-settings")
+
+
 # ----- e. the connecting user is deactivated; the admin reconnects --------------------------
 def test_e_C7_S6_deactivated_user_parks_the_sync_until_the_admin_reconnects(
         admin_page, customer_page, demo, shots):
