@@ -225,9 +225,11 @@ def test_O6_the_button_opens_the_page_over_the_site_and_escape_closes_it(
         assert "embed=1" in frame.url
         assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "閉じる"
         shot(page, "27-embedded-popup")
+        assert page.evaluate("document.querySelector('h1').closest('[inert]') !== null")
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached")
         assert page.evaluate("document.activeElement.textContent") == "日程を予約する"
+        assert page.evaluate("document.querySelector('[inert]')") is None
         assert page.url == listed.origin + "/"  # the site itself never navigated
         assert not [p for p in problems if "Content Security Policy" in p], problems
     finally:

@@ -67,6 +67,7 @@
   function closePopup() {
     if (!open) return;
     open.overlay.remove();
+    open.inerted.forEach(function (element) { element.inert = false; });
     document.documentElement.style.overflow = open.overflow;
     document.removeEventListener("keydown", open.onKey, true);
     if (open.opener && open.opener.focus) open.opener.focus();
@@ -118,7 +119,12 @@
       if (event.key === "Escape") closePopup();
     }
     document.addEventListener("keydown", onKey, true);
-    open = { overlay: overlay, opener: link, onKey: onKey,
+    // A modal dialog: the rest of the site is inert (not focusable, not read out) meanwhile.
+    var inerted = Array.prototype.filter.call(document.body.children, function (element) {
+      return !element.inert;
+    });
+    inerted.forEach(function (element) { element.inert = true; });
+    open = { overlay: overlay, opener: link, onKey: onKey, inerted: inerted,
              overflow: document.documentElement.style.overflow };
     document.documentElement.style.overflow = "hidden";
     document.body.appendChild(overlay);
