@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from tests.factories import ALWAYS_WORKING, make_member, make_org, make_page
+from tests.factories import ALWAYS_WORKING, login, make_member, make_org, make_page
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.services import bookings
 from webapp.services.bookings import CustomerDetails
 from webapp.services.notifications.compose import _when
+from webapp.web.templating import localdatetime
 
 
 def page_of(duration=30):
@@ -114,3 +115,25 @@ def test_the_update_mail_shows_the_earlier_time(app):
         OutboxMessage.recipient_role == "customer")).one()
     text = texts(composed(update, booking))
     assert "変更前の日時" in text and before in text
+
+
+def test_S3_the_sync_log_shows_each_row_at_the_time_it_wrote(app, client):
+    from tests.factories import make_admin
+
+    page = page_of()
+    booking = booked(page)
+    first = booking.start_at
+    later = bookings.available_slots(page, utcnow(), first + timedelta(hours=2),
+                                     first + timedelta(days=1))[0].start
+    bookings.reschedule_booking(booking, later)
+    admin = make_admin(page.organization)
+    db.session.commit()
+    login(client, admin)
+    html = client.get("/admin/syncs").get_data(as_text=True)
+    registered = html.split('class="nowrap">予約の登録')[0].rsplit('<tr id="sync-', 1)[1]
+    moved = html.split('class="nowrap">日時の変更')[0].rsplit('<tr id="sync-', 1)[1]
+    with app.test_request_context():
+        was, now = (localdatetime(t, "Asia/Tokyo") for t in (first, later))
+    # 予約の登録 keeps the first time it wrote, and says where the booking went since.
+    assert was in registered and "変更後: " + now in registered
+    assert now in moved and was not in moved and "変更後" not in moved

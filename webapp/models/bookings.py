@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -172,9 +173,19 @@ class SyncRecord(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_token: Mapped[str] = mapped_column(String(32), default="")
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The booking's time when this unit of work was made (a reschedule's row says the new
+    # time, the registration's row the first), so 同期ログ shows what each row wrote (S3).
+    booking_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="syncs")
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_SYNC_STATUSES
+
+
+@event.listens_for(SyncRecord, "before_insert")
+def _snapshot_booking_time(_mapper, _connection, record: SyncRecord) -> None:
+    booking = record.__dict__.get("booking")  # only when already at hand: no load in a flush
+    if record.booking_start_at is None and booking is not None:
+        record.booking_start_at = booking.start_at
