@@ -195,7 +195,7 @@ def admin_sets_up(page, demo, directory: Path, prefix: str = "") -> int:
         page.locator(".sf-checks").inner_text())
     shot(page, directory, f"{prefix}06-checks")
 
-    # The team page's 詳細設定 > Salesforce: ① to ④ save as they are ticked.
+    # The team page's 詳細設定 > Salesforce: tick ① to ④, then 「変更を保存」 (the seed's step).
     page.goto(demo.url + "/admin/pages")
     page.click(f"a:has-text('{'製品デモのご予約'}')")
     page.wait_for_url(re.compile(r"/admin/pages/\d+$"))
@@ -205,8 +205,8 @@ def admin_sets_up(page, demo, directory: Path, prefix: str = "") -> int:
     form = page.locator(f"#page-salesforce-{page_id}")
     for name in ("sf_split_name", "sf_create_lead", "sf_create_event", "sf_map_fields"):
         page.check(f"#{name}")
-        form.locator(".sf-saved").wait_for()
-        assert page.is_checked(f"#{name}")
+    form.locator("button[type=submit]").click()
+    form.locator(".sf-saved").wait_for()
     page.reload()
     for name in ("sf_split_name", "sf_create_lead", "sf_create_event", "sf_map_fields"):
         assert page.is_checked(f"#{name}"), name

@@ -1,4 +1,5 @@
-"""An admin ticks the Salesforce checkboxes and maps a field through the autocomplete (M5)."""
+"""An admin ticks the Salesforce checkboxes, saves, and maps a field through the autocomplete
+(M5)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def sign_in(page, server, admin) -> None:
     page.wait_for_url("**/admin/**")
 
 
-def test_P1_P2_P3_checkboxes_save_at_once_and_persist_after_reload(
+def test_P1_P2_P3_checkboxes_save_with_the_button_and_persist_after_reload(
         live_server, sf_connection, page, admin, team_page):
     sign_in(page, live_server, admin)
     url = f"{live_server.url}/admin/pages/{team_page.id}/advanced"
@@ -33,8 +34,11 @@ def test_P1_P2_P3_checkboxes_save_at_once_and_persist_after_reload(
     form = page.locator(f"#page-salesforce-{team_page.id}")
     for name in ("sf_split_name", "sf_create_lead", "sf_create_event"):
         page.check(f"#{name}")
-        # The partial swapped in after the save shows the saved state next to the form.
-        form.locator(".sf-saved").wait_for()
+    assert form.locator(".sf-saved").count() == 0  # ticking alone saves nothing
+    form.get_by_role("button", name="変更を保存").click()
+    # The partial swapped in after the save shows the saved state next to the form.
+    form.locator(".sf-saved").wait_for()
+    for name in ("sf_split_name", "sf_create_lead", "sf_create_event"):
         assert page.is_checked(f"#{name}")
     page.goto(url)
     for name in ("sf_split_name", "sf_create_lead", "sf_create_event"):

@@ -53,7 +53,8 @@ def test_R1_R7_a_known_customer_books_with_the_owner_who_marks_a_no_show(browser
     form = admin.locator(f"#page-salesforce-{page_id}")
     for name in ("sf_create_event", "route_by_owner"):
         admin.check(f"#{name}")
-        form.locator(".sf-saved").wait_for()
+    form.locator("button[type=submit]").click()
+    form.locator(".sf-saved").wait_for()
     admin.reload()
     assert admin.is_checked("#route_by_owner") and admin.is_checked("#sf_create_event")
 

@@ -35,21 +35,30 @@ def _settings_context(page: BookingPage, form: PageSalesforceForm | None = None,
             "allowed": _availability(page), **extra}
 
 
-def _screen(page: BookingPage, form: PageSalesforceForm | None = None, status: int = 200):
-    """The whole 詳細設定 screen: settings partial, P5 table, mapping overview."""
+# The side menu's sections of 詳細設定, in the seed's order; one is shown at a time so the
+# screen is as long as the section the admin chose, not the sum of all of them.
+SECTIONS = ("salesforce", "reminders")
+
+
+def _screen(page: BookingPage, form: PageSalesforceForm | None = None, status: int = 200,
+            section: str = "salesforce"):
+    """The 詳細設定 screen: Salesforce (settings partial, P5 table, mapping) or リマインダー."""
     describe, problem = (None, None)
-    if page.is_team and page.fields:
+    if section == "salesforce" and page.is_team and page.fields:
         describe, problem = page_settings.lead_describe(org_connection(),
                                                         app_settings.current().salesforce)
     return render_template(
-        "admin/pages/advanced.html", tab="advanced", refresh_form=EmptyForm(),
+        "admin/pages/advanced.html", tab="advanced", section=section, refresh_form=EmptyForm(),
         rows=page_settings.mapping_overview(page, describe), describe_problem=problem,
         type_labels=FIELD_TYPE_LABELS, **_settings_context(page, form)), status
 
 
 @bp.get("/pages/<int:page_id>/advanced")
 def page_advanced(page_id: int):
-    return _screen(get_owned_or_404(BookingPage, page_id))
+    section = request.args.get("section", SECTIONS[0])
+    if section not in SECTIONS:
+        abort(404)
+    return _screen(get_owned_or_404(BookingPage, page_id), section=section)
 
 
 @bp.post("/pages/<int:page_id>/salesforce")
