@@ -36,8 +36,14 @@ class Booking(db.Model):
     """A confirmed booking. Never deleted: cancelling keeps it as history (F4, F5)."""
 
     __tablename__ = "bookings"
-    # O7: the dashboard's period scans (bookings made, by organization).
-    __table_args__ = (Index("ix_bookings_org_created", "organization_id", "created_at"),)
+    # O7: the dashboard counts each figure over a range of one of these, never beyond the
+    # period: bookings made (per week, and per page), cancellations, and outcomes (R7).
+    __table_args__ = (
+        Index("ix_bookings_org_created", "organization_id", "created_at"),
+        Index("ix_bookings_org_page_created", "organization_id", "page_id", "created_at"),
+        Index("ix_bookings_org_cancelled", "organization_id", "status", "cancelled_at"),
+        Index("ix_bookings_org_outcome", "organization_id", "outcome", "outcome_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -153,7 +159,11 @@ class SyncRecord(db.Model):
     """Outbox row: one unit of Salesforce work for a booking (S1, S3)."""
 
     __tablename__ = "sync_records"
-    __table_args__ = (Index("ix_sync_records_org_created", "organization_id", "created_at"),)
+    # O7: the dashboard counts each status, and the reschedules, over the period.
+    __table_args__ = (
+        Index("ix_sync_records_org_status_created", "organization_id", "status", "created_at"),
+        Index("ix_sync_records_org_action_created", "organization_id", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
