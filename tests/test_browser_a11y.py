@@ -4,13 +4,15 @@ Japanese and English, at 1280x800 and 390x844 (no violation of any impact)."""
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 
 from tests.axe import violations
 from tests.fixtures_salesforce import *  # noqa: F403 - fixtures (conftest plugin pending)
 from tests.fixtures_sync import SATO, booking_with_sync, team_page
 from webapp.extensions import db
 from webapp.jobs import sync as sync_jobs
-from webapp.models import FormField
+from webapp.models import CalendarConnection, FormField, MemberCalendar
+from webapp.services.calendars import links
 
 pytestmark = pytest.mark.browser
 
@@ -22,14 +24,24 @@ def screens(org, sf_connection):
     page.fields = [FormField(position=0, field_type="text", label="部署名"),
                    FormField(position=1, field_type="date", label="導入希望日")]
     member = page.members[0]
-    _, record = booking_with_sync(page)  # a real sync against the emulator: rows with ids
+    booking, record = booking_with_sync(page)  # a real sync against the emulator: rows with ids
     sync_jobs.run_sync_record(record.id)
+    # A connected calendar, so カレンダー連携 shows its densest rows (the roles form).
+    connection = CalendarConnection(organization_id=org.id, member_id=member.id,
+                                    provider="caldav", server_url="https://dav.example.jp/cal/",
+                                    username="sato", status="ok")
+    connection.calendars = [
+        MemberCalendar(member_id=member.id, remote_id="/cal/work/", name="仕事",
+                       receives_bookings=True),
+        MemberCalendar(member_id=member.id, remote_id="/cal/home/", name="個人の予定がとても多い長い名前のカレンダー")]
+    db.session.add(connection)
     date_field = next(f for f in page.fields if f.field_type == "date")
     text_field = next(f for f in page.fields if f.field_type == "text")
     db.session.commit()
     return [
         "/admin/", "/admin/pages", "/admin/pages/new", f"/admin/pages/{page.id}",
-        f"/admin/pages/{page.id}/advanced", f"/admin/pages/{page.id}/form",
+        f"/admin/pages/{page.id}/advanced", f"/admin/pages/{page.id}/advanced?section=reminders",
+        f"/admin/pages/{page.id}/form",
         f"/admin/pages/{page.id}/fields/new",
         f"/admin/pages/{page.id}/fields/{text_field.id}/edit",
         f"/admin/pages/{page.id}/fields/{date_field.id}/edit",
@@ -37,7 +49,11 @@ def screens(org, sf_connection):
         f"/admin/members/{member.id}/edit", f"/admin/members/{member.id}/remove",
         "/admin/syncs", "/admin/integrations", "/admin/integrations/salesforce/connect",
         "/admin/integrations/salesforce/connected", "/admin/integrations/salesforce/checks",
-        "/admin/organization",
+        "/admin/organization", "/admin/analytics",
+        f"/admin/bookings/{booking.id}", "/admin/calendars", "/admin/calendars/log",
+        f"/admin/calendars/members/{member.id}/connect", "/admin/mail",
+        # The member's own connect page (K1), reached by the signed link, not signed in.
+        "/calendar/connect/" + links.make_token(member, current_app.config["SECRET_KEY"]),
     ]
 
 
@@ -63,7 +79,7 @@ def test_admin_screens_have_no_axe_violations(browser, live_server, admin, scree
         sign_in(page, live_server, admin)
         found = {}
         for path in screens:
-            page.goto(f"{live_server.url}{path}?lang={lang}")
+            page.goto(f"{live_server.url}{path}{'&' if '?' in path else '?'}lang={lang}")
             page.wait_for_load_state("networkidle")
             problems = violations(page)
             if problems:
