@@ -33,7 +33,8 @@ def screens(org, sf_connection):
     connection.calendars = [
         MemberCalendar(member_id=member.id, remote_id="/cal/work/", name="仕事",
                        receives_bookings=True),
-        MemberCalendar(member_id=member.id, remote_id="/cal/home/", name="個人の予定がとても多い長い名前のカレンダー")]
+        MemberCalendar(member_id=member.id, remote_id="/cal/home/",
+                       name="個人の予定がとても多い長い名前のカレンダー")]
     db.session.add(connection)
     date_field = next(f for f in page.fields if f.field_type == "date")
     text_field = next(f for f in page.fields if f.field_type == "text")
