@@ -77,7 +77,7 @@ def _embed_snippets(page: BookingPage) -> dict[str, str]:
     return embedding.snippets(
         url_for("public.booking_page", slug=page.slug, _external=True),
         url_for("static", filename="embed.js", _external=True),
-        _("%(title)sの予約ページ", title=page.title), _("日程を予約する"))
+        page.title, _("日程を予約する"))
 
 
 @bp.route("/pages/<int:page_id>/delete", methods=["GET", "POST"])
