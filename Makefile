@@ -46,6 +46,7 @@ clean:
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 # Re-extract the Japanese msgids and merge them into the English catalog (then translate).
+# --ignore-dirs: Babel's default also skips folders starting with "_", templates/_macros too.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* __pycache__ node_modules" -o webapp/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
