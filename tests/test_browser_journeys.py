@@ -210,6 +210,7 @@ def admin_sets_up(page, demo, directory: Path, prefix: str = "") -> int:
     page.reload()
     for name in ("sf_split_name", "sf_create_lead", "sf_create_event", "sf_map_fields"):
         assert page.is_checked(f"#{name}"), name
+    page.evaluate("window.scrollTo(0, 0)")  # the reload keeps the save button's scroll
     shot(page, directory, f"{prefix}07-page-salesforce")
 
     # Map 部署名 (text field) to the Lead's 部署 (Department__c) through the autocomplete.
