@@ -66,6 +66,12 @@ def test_O7_the_dashboard_counts_the_period_by_week_page_member_changes_and_sync
     assert syncs["同期済み"] == "1" and syncs["一部成功"] == "1" and syncs["失敗"] == "1"
     assert "他社" not in html
     assert 'role="img"' in html and "<desc" in html  # the chart describes itself
+    # A phone gets a narrow drawing of the same figures, named by the same caption.
+    for chart in ("chart-weeks", "chart-pages", "chart-members", "chart-syncs"):
+        wide = re.search(rf'<desc id="{chart}-desc">([^<]*)</desc>', html).group(1)
+        narrow = re.search(rf'<desc id="{chart}-narrow-desc">([^<]*)</desc>', html).group(1)
+        assert wide == narrow and wide
+        assert f'aria-labelledby="{chart}-title {chart}-narrow-desc"' in html
     # A period with nothing says so, and a reversed period is read the right way round.
     empty = client.get("/admin/analytics?from=2031-01-01&to=2031-01-31").get_data(as_text=True)
     assert re.search(r'id="total-bookings">0<', empty)
