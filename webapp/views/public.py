@@ -27,6 +27,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy.orm import undefer
 
 from webapp import jobs
 from webapp import settings as app_settings
@@ -115,7 +116,8 @@ def favicon():
 def org_logo(org_id: int, version: str):
     """The organization's logo as Apo wrote it; the version in the URL is its hash, so the
     browser keeps it for a year and a new logo is a new URL."""
-    organization = db.session.get(Organization, org_id)
+    organization = db.session.get(Organization, org_id,
+                                  options=[undefer(Organization.logo_png)])  # one query
     if organization is None or not organization.logo_version or \
             organization.logo_version != version or organization.logo_png is None:
         abort(404)
